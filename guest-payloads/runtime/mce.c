@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The guest's machine-check handler: what an OS does on #MC, cut down to
+ * what the tests observe. Report everything as found, clear the banks,
+ * retire a poisoned test page by remapping it to a spare one, clear
+ * MCG_STATUS.MCIP (a second #MC while it is set shuts the vCPU down), and
+ * resume the interrupted code, which retries its access on the spare page.
+ */
+#include "rt.h"
+
+/* #MCs fully handled per vCPU, indexed like the stacks. */
+static uint64_t rt_mce_counts[MCEFWD_MAX_VCPUS];
+/* Spare pages handed out, shared by all vCPUs; only ever grows. */
+static uint32_t rt_mce_spares;
+
+static uint64_t *rt_mce_count_self(void)
+{
+	return &rt_mce_counts[rt_vcpu_id() % MCEFWD_MAX_VCPUS];
+}
+
+uint64_t rt_mce_count(void)
+{
+	return READ_ONCE(*rt_mce_count_self());
+}
+
+unsigned int rt_mce_spares_used(void)
+{
+	return READ_ONCE(rt_mce_spares);
+}
+
+static uint32_t rt_xadd32(uint32_t *p, uint32_t v)
+{
+	asm volatile("lock xaddl %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+	return v;
+}
+
+static bool rt_cmpxchg64(uint64_t *p, uint64_t old, uint64_t new)
+{
+	bool ok;
+
+	asm volatile("lock cmpxchgq %3, %1"
+		     : "=@ccz"(ok), "+m"(*p), "+a"(old)
+		     : "r"(new)
+		     : "memory");
+	return ok;
+}
+
+/* A spare test page other than @page, from the top down; -1 if none left. */
+static int rt_mce_take_spare(unsigned int page)
+{
+	uint32_t n;
+	int spare;
+
+	do {
+		n = rt_xadd32(&rt_mce_spares, 1);
+		if (n >= MCEFWD_TEST_PAGES)
+			return -1;
+		spare = MCEFWD_TEST_PAGES - 1 - n;
+	} while ((unsigned int)spare == page);
+	return spare;
+}
+
+/*
+ * Test page i is identity mapped by PTE i of PT1. Several vCPUs may be told
+ * about the same error: the first to swap the PTE retires the page, the
+ * others see it already points elsewhere (a lost race costs one spare).
+ */
+static void rt_mce_retire(uint64_t addr)
+{
+	uint64_t gva, old, new, *pte;
+	unsigned int page;
+	int spare;
+
+	if (addr < MCEFWD_GPA_TEST ||
+	    addr >= MCEFWD_GPA_TEST + MCEFWD_TEST_PAGES * MCEFWD_PAGE_SIZE)
+		return;
+	page = (addr - MCEFWD_GPA_TEST) / MCEFWD_PAGE_SIZE;
+	gva = MCEFWD_GPA_TEST + page * MCEFWD_PAGE_SIZE;
+	pte = (uint64_t *)(MCEFWD_GPA_PT1 + 8 * page);
+
+	old = READ_ONCE(*pte);
+	if ((old & X86_PTE_ADDR_MASK) == gva) {
+		spare = rt_mce_take_spare(page);
+		if (spare < 0) {
+			rt_printf("mce: no spare page left to retire %#lx", gva);
+			return;
+		}
+		new = (old & ~X86_PTE_ADDR_MASK) |
+		      (MCEFWD_GPA_TEST + spare * MCEFWD_PAGE_SIZE);
+		rt_cmpxchg64(pte, old, new);
+	}
+	/* Also when another vCPU swapped it: our TLB may still hold the old one. */
+	invlpg((void *)gva);
+}
+
+static void rt_mce_handler(struct rt_frame *f)
+{
+	struct mcefwd_ucall u;
+	struct mcefwd_mce_record *r = &u.u.mce;
+	uint64_t *count = rt_mce_count_self();
+	unsigned int i;
+
+	memset(&u, 0, sizeof(u));
+	u.type = MCEFWD_UCALL_MCE;
+	r->seq = *count + 1;
+	r->mcg_cap = rdmsr(MCEFWD_MSR_IA32_MCG_CAP);
+	r->mcg_status = rdmsr(MCEFWD_MSR_IA32_MCG_STATUS);
+	r->rip = f->rip;
+	r->cs = f->cs;
+	r->rflags = f->rflags;
+	r->nr_banks = r->mcg_cap & MCG_CAP_COUNT_MASK;
+	if (r->nr_banks > MCEFWD_MAX_BANKS)
+		r->nr_banks = MCEFWD_MAX_BANKS;
+	/* ADDR and MISC too when not flagged valid: KVM returns what it holds. */
+	for (i = 0; i < r->nr_banks; i++) {
+		r->bank[i].ctl = rdmsr(rt_msr_mc_ctl(i));
+		r->bank[i].status = rdmsr(rt_msr_mc_status(i));
+		r->bank[i].addr = rdmsr(rt_msr_mc_addr(i));
+		r->bank[i].misc = rdmsr(rt_msr_mc_misc(i));
+	}
+	rt_ucall(&u);
+
+	for (i = 0; i < r->nr_banks; i++) {
+		const struct mcefwd_mce_bank *b = &r->bank[i];
+
+		if (!(b->status & MCI_STATUS_VAL))
+			continue;
+		wrmsr(rt_msr_mc_status(i), 0);
+		if (b->status & MCI_STATUS_ADDRV)
+			rt_mce_retire(b->addr);
+	}
+	wrmsr(MCEFWD_MSR_IA32_MCG_STATUS, 0);
+	/* Last: a payload waiting on the count may touch the page right away. */
+	WRITE_ONCE(*count, r->seq);
+}
+
+void rt_mce_install(void)
+{
+	uint64_t cap = rdmsr(MCEFWD_MSR_IA32_MCG_CAP);
+	unsigned int i, nr = cap & MCG_CAP_COUNT_MASK;
+
+	/*
+	 * As an OS does: KVM drops an uncorrected error for a bank whose
+	 * MCi_CTL (or an MCG_CTL, if present) is not all ones.
+	 */
+	if (cap & MCG_CAP_CTL_P)
+		wrmsr(MCEFWD_MSR_IA32_MCG_CTL, ~0ULL);
+	for (i = 0; i < nr; i++)
+		wrmsr(rt_msr_mc_ctl(i), ~0ULL);
+	rt_set_handler(X86_VEC_MC, rt_mce_handler);
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The freestanding guest runtime: what every payload links against.
+ *
+ * A payload defines guest_main(); the runtime has already loaded the IDT and
+ * set CR4.MCE on this vCPU when it is called, and passes its return value to
+ * rt_exit() (0 means this vCPU passed).
+ *
+ * Everything here runs identity mapped (gva == gpa), with interrupts off,
+ * on the vCPU's own stack inside MCEFWD_GPA_STACKS.
+ */
+#ifndef MCEFWD_RT_H
+#define MCEFWD_RT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+/* ---- Payload entry and vCPU identity ------------------------------------ */
+
+int guest_main(unsigned int vcpu, unsigned int nr_vcpus);
+
+/* Exit codes besides guest_main()'s own; all but 0 fail the vCPU. */
+#define RT_EXIT_BUG		0x7f	/* runtime misuse or inconsistent entry state */
+#define RT_EXIT_EXCEPTION(v)	(0x80 + (v))	/* unexpected exception vector v */
+
+unsigned int rt_vcpu_id(void);
+unsigned int rt_nr_vcpus(void);
+uint64_t rt_mcg_cap(void);		/* MCG_CAP as the host passed it in RDX */
+
+__attribute__((noreturn)) void rt_exit(int code);
+
+/* ---- Ucalls ------------------------------------------------------------- */
+
+void rt_ucall(struct mcefwd_ucall *u);
+void rt_hello(void);
+void rt_ready(uint64_t step);
+void rt_value(uint64_t key, uint64_t value);
+
+/* One MCEFWD_UCALL_PRINT; truncated to MCEFWD_TEXT_MAX - 1, one trailing '\n' dropped. */
+__attribute__((format(printf, 1, 2))) void rt_printf(const char *fmt, ...);
+
+/*
+ * Formatting: %d %i %u %x %X %p %s %c %%, flags '-' '0' '#', a width (or *),
+ * a precision for %s, and the hh/h/l/ll/z length modifiers. Returns the length
+ * the whole output would have; always terminates buf when size > 0.
+ */
+__attribute__((format(printf, 3, 0)))
+int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+__attribute__((format(printf, 3, 4)))
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...);
+
+/*
+ * report(cond) or report(cond, "fmt", ...): one MCEFWD_UCALL_REPORT with the
+ * result, this file and line, and the message (or the condition's text when
+ * no message is given). Evaluates cond once and returns it as a bool.
+ */
+__attribute__((format(printf, 4, 5)))
+bool rt_report(bool pass, const char *file, unsigned int line,
+	       const char *fmt, ...);
+
+/*
+ * __VA_OPT__ picks the branch: with a message, the first call survives and
+ * RT_EAT swallows the second; without one, only the parenthesised second
+ * call is left.
+ */
+#define RT_EAT(...)
+#define report(cond, ...)						\
+	__VA_OPT__(rt_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__) RT_EAT) \
+	(rt_report(!!(cond), __FILE__, __LINE__, "%s", #cond))
+
+/* ---- Exceptions --------------------------------------------------------- */
+
+/*
+ * What the vector stubs push, lowest address first. A handler may change any
+ * field (rip to skip an instruction, a register); the stub restores them all
+ * and returns with iretq. vectors.S depends on this layout.
+ */
+struct rt_frame {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t vector;
+	uint64_t error_code;		/* 0 for vectors without one */
+	/* pushed by the CPU */
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+typedef void (*rt_handler_t)(struct rt_frame *frame);
+
+#define RT_NR_VECTORS		32
+
+#define X86_VEC_DE		0
+#define X86_VEC_DB		1
+#define X86_VEC_BP		3
+#define X86_VEC_UD		6
+#define X86_VEC_DF		8
+#define X86_VEC_GP		13
+#define X86_VEC_PF		14
+#define X86_VEC_MC		MCEFWD_VECTOR_MC
+
+/*
+ * The IDT and its handler table are shared by all vCPUs: a handler set on
+ * one vCPU applies to all. fn == NULL makes the vector unexpected again.
+ */
+void rt_set_handler(unsigned int vector, rt_handler_t fn);
+
+/* Called by entry.S and vectors.S only. */
+__attribute__((noreturn)) void rt_start(unsigned int id, unsigned int nr,
+					uint64_t mcg_cap);
+void rt_exception(struct rt_frame *frame);
+void rt_idt_init(void);
+
+/* ---- Machine checks ----------------------------------------------------- */
+
+/*
+ * rt_mce_install() sets the #MC handler: it sends one MCEFWD_UCALL_MCE per
+ * #MC with everything read before clearing, clears the banks, retires a
+ * poisoned test page to a spare one, clears MCG_STATUS and resumes.
+ * rt_mce_count() is the number of #MCs this vCPU has fully handled; wait for
+ * one with: while (rt_mce_count() < n) hlt();
+ */
+void rt_mce_install(void);
+uint64_t rt_mce_count(void);
+/* Spare test pages handed out so far (all vCPUs), from the top down. */
+unsigned int rt_mce_spares_used(void);
+
+#define MCG_CAP_COUNT_MASK	0xffULL
+#define MCG_CAP_CTL_P		(1ULL << 8)
+#define MCG_STATUS_RIPV		(1ULL << 0)
+#define MCG_STATUS_EIPV		(1ULL << 1)
+#define MCG_STATUS_MCIP		(1ULL << 2)
+#define MCI_STATUS_VAL		(1ULL << 63)
+#define MCI_STATUS_OVER		(1ULL << 62)
+#define MCI_STATUS_UC		(1ULL << 61)
+#define MCI_STATUS_EN		(1ULL << 60)
+#define MCI_STATUS_MISCV	(1ULL << 59)
+#define MCI_STATUS_ADDRV	(1ULL << 58)
+#define MCI_STATUS_PCC		(1ULL << 57)
+#define MCI_STATUS_S		(1ULL << 56)
+#define MCI_STATUS_AR		(1ULL << 55)
+
+static inline uint32_t rt_msr_mc_ctl(unsigned int bank)
+{
+	return MCEFWD_MSR_IA32_MC0_CTL + 4 * bank;
+}
+
+static inline uint32_t rt_msr_mc_status(unsigned int bank)
+{
+	return MCEFWD_MSR_IA32_MC0_CTL + 4 * bank + 1;
+}
+
+static inline uint32_t rt_msr_mc_addr(unsigned int bank)
+{
+	return MCEFWD_MSR_IA32_MC0_CTL + 4 * bank + 2;
+}
+
+static inline uint32_t rt_msr_mc_misc(unsigned int bank)
+{
+	return MCEFWD_MSR_IA32_MC0_CTL + 4 * bank + 3;
+}
+
+/* ---- Memory and strings (string.c; gcc may call these on its own) ------- */
+
+void *memset(void *s, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+
+/* ---- x86 instructions --------------------------------------------------- */
+
+#define X86_CR0_PG		(1UL << 31)
+#define X86_CR4_PAE		(1UL << 5)
+#define X86_CR4_MCE		(1UL << 6)
+#define X86_RFLAGS_IF		(1UL << 9)
+#define X86_CPUID1_EDX_MCE	(1U << 7)
+#define X86_CPUID1_EDX_MCA	(1U << 14)
+
+#define X86_PTE_ADDR_MASK	0x000ffffffffff000ULL
+
+#define barrier()		asm volatile("" ::: "memory")
+#define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
+
+struct rt_cpuid {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct rt_cpuid cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct rt_cpuid r;
+
+	asm volatile("cpuid"
+		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+		     : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	return lo | (uint64_t)hi << 32;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr"
+		     : : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+		     : "memory");
+}
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint64_t v)
+{
+	asm volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr2(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr2(uint64_t v)
+{
+	asm volatile("mov %0, %%cr2" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr3(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr3(uint64_t v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(uint64_t v)
+{
+	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+
+static inline void invlpg(const volatile void *va)
+{
+	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+static inline void outb(uint16_t port, uint8_t val)
+{
+	asm volatile("outb %0, %1" : : "a"(val), "Nd"(port) : "memory");
+}
+
+/* The "memory" clobber makes a ucall record complete before the host reads it. */
+static inline void outl(uint16_t port, uint32_t val)
+{
+	asm volatile("outl %0, %1" : : "a"(val), "Nd"(port) : "memory");
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t val;
+
+	asm volatile("inl %1, %0" : "=a"(val) : "Nd"(port) : "memory");
+	return val;
+}
+
+static inline void cli(void)
+{
+	asm volatile("cli" ::: "memory");
+}
+
+static inline void sti(void)
+{
+	asm volatile("sti" ::: "memory");
+}
+
+/* "memory": a #MC taken across the halt may have changed what we wait on. */
+static inline void hlt(void)
+{
+	asm volatile("hlt" ::: "memory");
+}
+
+static inline void pause(void)
+{
+	asm volatile("pause" ::: "memory");
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return lo | (uint64_t)hi << 32;
+}
+
+#endif /* MCEFWD_RT_H */

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest-payloads/abi.h"
+#include "mcefwd/cli.h"
+#include "mcefwd/error.h"
+#include "mcefwd/kick.h"
+#include "mcefwd/mce.h"
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	static const struct { const char *sfx; unsigned int shift; } units[] = {
+		{ "", 0 }, { "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
+		{ "G", 30 }, { "GiB", 30 },
+	};
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].sfx))
+			continue;
+		if (v > (~0ULL >> units[i].shift))
+			return -EINVAL;
+		*out = v << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_parse_timeout(const char *s, unsigned int *ms)
+{
+	char *end;
+	double v;
+
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		;
+	else if (!*end || !strcmp(end, "s"))
+		v *= 1000.0;
+	else
+		return -EINVAL;
+	if (!(v >= 1.0 && v <= 86400000.0))
+		return -EINVAL;
+	*ms = (unsigned int)v;
+	return 0;
+}
+
+enum {
+	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
+	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
+	OPT_JSON, OPT_VERSION,
+};
+
+static const struct option cli_options[] = {
+	{ "vcpus", required_argument, NULL, OPT_VCPUS },
+	{ "ram", required_argument, NULL, OPT_RAM },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "mcg-cap", required_argument, NULL, OPT_MCG_CAP },
+	{ "banks", required_argument, NULL, OPT_BANKS },
+	{ "kick", required_argument, NULL, OPT_KICK },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct {
+	const char *name;
+	enum cli_cmd cmd;
+} cli_cmds[] = {
+	{ "run", CLI_RUN }, { "caps", CLI_CAPS }, { "list", CLI_LIST },
+	{ "help", CLI_HELP }, { "version", CLI_VERSION },
+};
+
+static int cli_bad(const char *opt, const char *val, const char *want)
+{
+	return error_set(EINVAL, "invalid %s '%s': %s", opt, val, want);
+}
+
+static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
+		      uint64_t *banks, bool *cap_set)
+{
+	struct vm_config *vm = &c->run.vm;
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_VCPUS:
+		if (cli_parse_u64(arg, &v) || v < 1 || v > MCEFWD_MAX_VCPUS)
+			return cli_bad("--vcpus", arg, "a number from 1 to 256");
+		vm->nr_vcpus = (unsigned int)v;
+		return 0;
+	case OPT_RAM:
+		if (cli_parse_size(arg, &vm->ram_size))
+			return cli_bad("--ram", arg, "a size such as 64M or 1G");
+		return 0;
+	case OPT_MEMORY:
+		if (mem_kind_parse(arg, &vm->mem_kind))
+			return cli_bad("--memory", arg, "one of anon, thp, hugetlb, memfd");
+		return 0;
+	case OPT_MCG_CAP:
+		if (cli_parse_u64(arg, &vm->mcg_cap))
+			return cli_bad("--mcg-cap", arg, "a number such as 0x100010a");
+		*cap_set = true;
+		return 0;
+	case OPT_BANKS:
+		if (cli_parse_u64(arg, banks) || *banks < 1 || *banks > 32)
+			return cli_bad("--banks", arg, "a number from 1 to 32");
+		*banks_set = true;
+		return 0;
+	case OPT_KICK:
+		if (kick_mode_parse(arg, &vm->kick))
+			return cli_bad("--kick", arg, "immediate or sigmask");
+		return 0;
+	case OPT_TIMEOUT:
+		if (cli_parse_timeout(arg, &c->run.timeout_ms))
+			return cli_bad("--timeout", arg, "seconds (such as 30 or 2.5) or milliseconds (500ms), at least 1 ms");
+		return 0;
+	case OPT_JSON:
+		c->json = true;
+		return 0;
+	case OPT_VERBOSE:
+		vm->verbose = true;
+		return 0;
+	case OPT_HELP:
+		c->help_topic = c->cmd == CLI_HELP ? NULL : "";
+		return 0;
+	case OPT_VERSION:
+		c->cmd = CLI_VERSION;
+		return 0;
+	}
+	return error_set(EINVAL, "unknown option (see 'mcefwd --help')");
+}
+
+int cli_parse(int argc, char **argv, struct cli *c)
+{
+	bool banks_set = false, cap_set = false, help = false;
+	uint64_t banks = 0;
+	int opt, r, first = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->cmd = CLI_HELP;
+	c->run.vm.ram_size = CLI_DEFAULT_RAM;
+	c->run.vm.mem_kind = MEM_ANON;
+	c->run.vm.mcg_cap = mce_default_mcg_cap();
+	c->run.vm.kick = KICK_IMMEDIATE;
+	c->run.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+
+	optind = 0;	/* GNU: full re-initialisation, so tests may call us again */
+	opterr = 0;
+	/* GNU getopt permutes: options may follow the command and its names. */
+	while ((opt = getopt_long(argc, argv, ":n:hv", cli_options, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			const char *what = opt == ':' ? "needs a value" : "is unknown";
+
+			if (optopt && optopt < 256)
+				return error_set(EINVAL, "option -%c %s (see 'mcefwd --help')",
+						 optopt, what);
+			return error_set(EINVAL, "option '%s' %s (see 'mcefwd --help')",
+					 argv[optind - 1], what);
+		}
+		if (opt == OPT_HELP) {
+			help = true;
+			continue;
+		}
+		r = cli_option(c, opt, optarg, &banks_set, &banks, &cap_set);
+		if (r < 0)
+			return r;
+	}
+	if (optind < argc)
+		first = optind;
+	if (banks_set)
+		c->run.vm.mcg_cap = (c->run.vm.mcg_cap & ~0xffULL) | banks;
+	(void)cap_set;
+
+	if (first >= 0) {
+		size_t i;
+
+		for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+			if (!strcmp(argv[first], cli_cmds[i].name))
+				break;
+		if (i == sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, help)",
+					 argv[first]);
+		if (c->cmd != CLI_VERSION)
+			c->cmd = cli_cmds[i].cmd;
+		c->names = argv + first + 1;
+		c->nr_names = argc - first - 1;
+	}
+	if (help) {
+		c->help_topic = first >= 0 && c->cmd != CLI_HELP ? argv[first] : NULL;
+		c->cmd = CLI_HELP;
+	} else if (c->cmd == CLI_HELP && c->nr_names > 0) {
+		c->help_topic = c->names[0];
+	}
+	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST) && c->nr_names)
+		return error_set(EINVAL, "'%s' takes no arguments, got '%s'",
+				 c->cmd == CLI_CAPS ? "caps" : "list", c->names[0]);
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Payload images: an ELF64 x86-64 executable, checked, copied into guest RAM. */
+#ifndef MCEFWD_LOADER_H
+#define MCEFWD_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcefwd/mem.h"
+
+/*
+ * Validates img (every offset and size is checked: a payload is input) and
+ * copies each PT_LOAD segment to its gpa, zeroing the rest of memsz.
+ * Segments must lie in [MCEFWD_GPA_LOAD, MCEFWD_GPA_LOAD_END).
+ */
+int loader_load_elf(const void *img, size_t len, struct guest_mem *mem,
+		    uint64_t *entry);
+
+/* Value of a symbol in img's .symtab; 0 and *value set, or -ENOENT. */
+int loader_find_symbol(const void *img, size_t len, const char *name,
+		       uint64_t *value);
+
+#endif

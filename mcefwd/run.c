@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "mcefwd/kick.h"
+#include "mcefwd/run.h"
+#include "mcefwd/vcpu.h"
+
+static void run_fail(struct run_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The first failure names the test's verdict; later ones are diagnostics. */
+static void run_fail(struct run_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (res->status == KTAP_FAIL)
+		return;
+	res->status = KTAP_FAIL;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void run_judge_vcpu(struct vm *vm, struct vcpu *v, const struct run_opts *o,
+			   struct run_result *res)
+{
+	const struct vcpu_result *r = &v->res;
+
+	switch (r->outcome) {
+	case VCPU_EXITED:
+		if (r->exit_code)
+			run_fail(res, "vcpu-%u exited with code %u", v->id, r->exit_code);
+		break;
+	case VCPU_EXCEPTION:
+		run_fail(res, "vcpu-%u: %s", v->id, r->error);
+		break;
+	case VCPU_SHUTDOWN:
+	case VCPU_ERROR:
+		run_fail(res, "vcpu-%u: %s", v->id, r->error);
+		break;
+	case VCPU_STOPPED:
+		if (res->timed_out) {
+			vm_diag(vm, "vcpu-%u: did not finish within %u ms, stopped at rip 0x%lx",
+				v->id, o->timeout_ms, (unsigned long)r->stop_rip);
+			run_fail(res, "timeout: vcpu-%u did not finish within %u ms (rip 0x%lx)",
+				 v->id, o->timeout_ms, (unsigned long)r->stop_rip);
+		} else {
+			run_fail(res, "vcpu-%u was stopped before it finished (rip 0x%lx)",
+				 v->id, (unsigned long)r->stop_rip);
+		}
+		break;
+	case VCPU_RUNNING:
+		run_fail(res, "vcpu-%u never finished", v->id);
+		break;
+	}
+	if (r->reports_failed)
+		run_fail(res, "vcpu-%u: %u of %u guest checks failed", v->id,
+			 r->reports_failed, r->reports_failed + r->reports_passed);
+}
+
+int run_payload(struct kvm *kvm, const struct payload *p, const struct run_opts *o,
+		struct ktap *k, struct run_result *res)
+{
+	struct vm_config cfg = o->vm;
+	struct vm vm;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->status = KTAP_PASS;
+	if (!cfg.nr_vcpus)
+		cfg.nr_vcpus = p->default_vcpus ? p->default_vcpus : 1;
+	r = vm_create(&vm, kvm, &cfg);
+	if (r < 0) {
+		run_fail(res, "%s", error_get());
+		return r;
+	}
+	vm.diag = k->out;
+	ktap_diag(k, "%s: %u vCPU(s), %lu MiB %s RAM, MCG_CAP 0x%lx, kick=%s, timeout %u ms",
+		  p->name, vm.nr_vcpus, (unsigned long)(cfg.ram_size >> 20),
+		  mem_kind_name(cfg.mem_kind), (unsigned long)cfg.mcg_cap,
+		  kick_mode_name(vm.cfg.kick), o->timeout_ms);
+	if (vm.cfg.kick != cfg.kick)
+		ktap_diag(k, "KVM_CAP_IMMEDIATE_EXIT is missing: kicking with KVM_SET_SIGNAL_MASK");
+	r = vm_load(&vm, p->image, p->image_len);
+	if (r < 0) {
+		run_fail(res, "loading %s: %s", p->name, error_get());
+		goto out;
+	}
+	r = vm_start(&vm);
+	if (r < 0) {
+		run_fail(res, "%s", error_get());
+		goto out;
+	}
+	res->timed_out = vm_wait(&vm, o->timeout_ms) == VM_WAIT_TIMEOUT;
+	vm_stop_and_join(&vm);
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
+		run_judge_vcpu(&vm, vm.vcpus[i], o, res);
+	if (res->status == KTAP_PASS && p->check && p->check(&vm) < 0)
+		run_fail(res, "%s", error_get());
+	r = 0;
+out:
+	vm_destroy(&vm);
+	return r;
+}

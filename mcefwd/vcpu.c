@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mcefwd/boot.h"
+#include "mcefwd/kick.h"
+#include "mcefwd/kvm.h"
+#include "mcefwd/ucall.h"
+#include "mcefwd/vcpu.h"
+#include "mcefwd/vm.h"
+
+#define CPUID_1_EDX_MCE	(1u << 7)
+#define CPUID_1_EDX_MCA	(1u << 14)
+/* A guest printing more than this is flooding and gets stopped. */
+#define CONSOLE_MAX	(64UL << 10)
+
+__thread struct vcpu *vcpu_self;
+
+static const char *const outcome_names[] = {
+	[VCPU_RUNNING] = "running", [VCPU_EXITED] = "exited",
+	[VCPU_EXCEPTION] = "exception", [VCPU_SHUTDOWN] = "shutdown",
+	[VCPU_ERROR] = "error", [VCPU_STOPPED] = "stopped",
+};
+
+const char *vcpu_outcome_name(enum vcpu_outcome o)
+{
+	return o <= VCPU_STOPPED ? outcome_names[o] : "?";
+}
+
+static const char *const vector_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO",
+	"#TS", "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM",
+	"#VE", "#CP", "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC",
+	"#SX", "#31",
+};
+
+const char *vcpu_vector_name(uint64_t vector)
+{
+	return vector < 32 ? vector_names[vector] : "not an exception";
+}
+
+static int vcpu_set_cpuid(struct vcpu *v)
+{
+	const struct kvm_cpuid2 *sup = v->vm->kvm->caps.cpuid;
+	size_t size = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+	struct kvm_cpuid2 *c = malloc(size);
+	struct kvm_cpuid_entry2 *e;
+	int r;
+
+	if (!c)
+		return error_set(ENOMEM, "out of memory for CPUID");
+	memcpy(c, sup, size);
+	e = kvm_cpuid_find(c, 1, 0);
+	if (e) {
+		/* Advertise MCE and MCA; the APIC id is the vCPU id. */
+		e->edx |= CPUID_1_EDX_MCE | CPUID_1_EDX_MCA;
+		e->ebx = (e->ebx & 0x00ffffff) | (v->id << 24);
+	}
+	for (uint32_t leaf = 0xb; leaf <= 0x1f; leaf += 0x1f - 0xb)
+		for (uint32_t i = 0; i < c->nent; i++)
+			if (c->entries[i].function == leaf)
+				c->entries[i].edx = v->id;
+	r = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
+	free(c);
+	return r < 0 ? r : 0;
+}
+
+struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
+{
+	struct vcpu *v = calloc(1, sizeof(*v));
+	uint64_t mcg_cap = vm->cfg.mcg_cap;
+	int r;
+
+	if (!v) {
+		error_set(ENOMEM, "out of memory for vcpu-%u", id);
+		return NULL;
+	}
+	v->vm = vm;
+	v->id = id;
+	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
+	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
+	if (r < 0)
+		goto err_free;
+	v->fd = r;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		error_set(errno, "mmap of kvm_run: %s", strerror(errno));
+		goto err_close;
+	}
+	if (vcpu_set_cpuid(v) < 0)
+		goto err_unmap;
+	if (vm->kvm->caps.mce_banks && kvm_ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg_cap) < 0)
+		goto err_unmap;
+	return v;
+
+err_unmap:
+	munmap(v->run, v->run_size);
+err_close:
+	close(v->fd);
+err_free:
+	error_wrap(EINVAL, "vcpu-%u", id);
+	free(v);
+	return NULL;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (!v)
+		return;
+	munmap(v->run, v->run_size);
+	close(v->fd);
+	free(v);
+}
+
+int vcpu_set_boot_state(struct vcpu *v, uint64_t entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int r;
+
+	r = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs);
+	if (r < 0)
+		return r;
+	boot_sregs(&sregs);
+	r = kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs);
+	if (r < 0)
+		return r;
+	boot_regs(&regs, entry, v->id, v->vm->nr_vcpus, v->vm->cfg.mcg_cap);
+	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
+	return r < 0 ? r : 0;
+}
+
+int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    kvm_ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return snprintf(buf, len, "registers unavailable: %s", error_get());
+	return snprintf(buf, len,
+			"rip=0x%016llx rsp=0x%016llx rflags=0x%08llx\n"
+			"rax=0x%016llx rbx=0x%016llx rcx=0x%016llx rdx=0x%016llx\n"
+			"rsi=0x%016llx rdi=0x%016llx rbp=0x%016llx r8=0x%016llx\n"
+			"cr0=0x%016llx cr2=0x%016llx cr3=0x%016llx cr4=0x%016llx efer=0x%llx\n"
+			"cs=0x%04x ss=0x%04x",
+			r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
+			r.rdi, r.rbp, r.r8, s.cr0, s.cr2, s.cr3, s.cr4, s.efer,
+			s.cs.selector, s.ss.selector);
+}
+
+/* Ends this vCPU's run with an outcome; the first reason wins. */
+static void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why)
+{
+	if (v->res.outcome != VCPU_RUNNING)
+		return;
+	v->res.outcome = o;
+	if (why) {
+		size_t n = strnlen(why, sizeof(v->res.error) - 1);
+
+		memcpy(v->res.error, why, n);
+		v->res.error[n] = '\0';
+	}
+}
+
+static void vcpu_fail(struct vcpu *v, const char *what)
+{
+	char regs[1024];
+
+	vcpu_finish(v, VCPU_ERROR, what);
+	vcpu_dump_regs(v, regs, sizeof(regs));
+	vm_diag(v->vm, "vcpu-%u: %s", v->id, what);
+	for (char *line = strtok(regs, "\n"); line; line = strtok(NULL, "\n"))
+		vm_diag(v->vm, "vcpu-%u:   %s", v->id, line);
+}
+
+static void vcpu_console(struct vcpu *v, char c)
+{
+	if (++v->console_total > CONSOLE_MAX) {
+		vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
+		return;
+	}
+	if (c != '\n' && v->console_len < sizeof(v->console) - 1) {
+		v->console[v->console_len++] = c;
+		return;
+	}
+	v->console[v->console_len] = '\0';
+	vm_diag(v->vm, "vcpu-%u: %s", v->id, v->console);
+	v->console_len = 0;
+	if (c != '\n')
+		v->console[v->console_len++] = c;
+}
+
+static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
+{
+	struct mcefwd_ucall u;
+	const struct vm_ops *ops = v->vm->ops;
+	struct vcpu_result *res = &v->res;
+	char why[ERROR_MAX + 32];
+
+	if (ucall_decode(&v->vm->mem, gpa, v->id, &u) < 0) {
+		snprintf(why, sizeof(why), "bad ucall: %s", error_get());
+		vcpu_fail(v, why);
+		return;
+	}
+	switch (u.type) {
+	case MCEFWD_UCALL_PRINT:
+		v->console_total += strlen(u.u.text);
+		if (v->console_total > CONSOLE_MAX) {
+			vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
+			return;
+		}
+		vm_diag(v->vm, "vcpu-%u: %s", v->id, u.u.text);
+		break;
+	case MCEFWD_UCALL_REPORT:
+		if (u.u.report.pass)
+			res->reports_passed++;
+		else
+			res->reports_failed++;
+		if (!u.u.report.pass || v->vm->cfg.verbose)
+			vm_diag(v->vm, "vcpu-%u: %s: %s:%u: %s", v->id,
+				u.u.report.pass ? "PASS" : "FAIL", u.u.report.file,
+				u.u.report.line, u.u.report.cond);
+		break;
+	case MCEFWD_UCALL_EXCEPTION:
+		res->exc = u.u.exception;
+		snprintf(why, sizeof(why),
+			 "guest exception vector %lu (%s) error code 0x%lx at rip 0x%lx",
+			 (unsigned long)u.u.exception.vector,
+			 vcpu_vector_name(u.u.exception.vector),
+			 (unsigned long)u.u.exception.error_code,
+			 (unsigned long)u.u.exception.rip);
+		vcpu_finish(v, VCPU_EXCEPTION, why);
+		vm_diag(v->vm, "vcpu-%u: %s", v->id, why);
+		break;
+	case MCEFWD_UCALL_HELLO:
+		if (res->nr_hello < VCPU_MAX_HELLO)
+			res->hello[res->nr_hello] = u.value[0];
+		res->nr_hello++;
+		break;
+	case MCEFWD_UCALL_MCE:
+		if (res->nr_mce < VCPU_MAX_MCE)
+			res->mce[res->nr_mce] = u.u.mce;
+		res->nr_mce++;
+		break;
+	default:
+		break;
+	}
+	if (ops && ops->on_ucall && res->outcome == VCPU_RUNNING &&
+	    ops->on_ucall(v, &u) < 0) {
+		snprintf(why, sizeof(why), "%s", error_get());
+		vcpu_fail(v, why);
+	}
+}
+
+static void vcpu_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint32_t val = 0;
+	char why[128];
+
+	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1 ||
+	    run->io.size > 4 || run->io.data_offset > v->run_size - 4)
+		goto unexpected;
+	memcpy(&val, data, run->io.size);
+	switch (run->io.port) {
+	case MCEFWD_PORT_CONSOLE:
+		vcpu_console(v, (char)val);
+		return;
+	case MCEFWD_PORT_UCALL:
+		if (run->io.size != 4)
+			goto unexpected;
+		vcpu_ucall(v, val);
+		return;
+	case MCEFWD_PORT_EXIT:
+		if (run->io.size != 4)
+			goto unexpected;
+		v->res.exit_code = val;
+		vcpu_finish(v, VCPU_EXITED, NULL);
+		return;
+	}
+unexpected:
+	snprintf(why, sizeof(why), "unexpected %s of %u byte(s) x%u on port 0x%x",
+		 run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+		 run->io.size, run->io.count, run->io.port);
+	vcpu_fail(v, why);
+}
+
+static void vcpu_stopped(struct vcpu *v)
+{
+	struct kvm_regs regs;
+
+	if (kvm_ioctl_raw(v->fd, KVM_GET_REGS, &regs) == 0)
+		v->res.stop_rip = regs.rip;
+	vcpu_finish(v, VCPU_STOPPED, "stopped by the host");
+}
+
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	v->paused = true;
+	v->pauses++;
+	pthread_cond_broadcast(&vm->cond);
+	while (vm->pause_requested)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	v->paused = false;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Handles requests; false when the vCPU must leave its loop. */
+static bool vcpu_requests(struct vcpu *v)
+{
+	unsigned int req = kick_take(v);
+
+	if (req & VCPU_REQ_STOP) {
+		vcpu_stopped(v);
+		return false;
+	}
+	if (req & VCPU_REQ_PAUSE)
+		vcpu_park(v);
+	return true;
+}
+
+static void vcpu_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char why[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_io(v);
+		return;
+	case KVM_EXIT_HLT:
+		/* No in-kernel irqchip: a halted vCPU waits here for a kick. */
+		kick_wait(v);
+		return;
+	case KVM_EXIT_INTR:
+		return;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_finish(v, VCPU_SHUTDOWN, "KVM_EXIT_SHUTDOWN: the guest triple-faulted");
+		vm_diag(v->vm, "vcpu-%u: %s", v->id, v->res.error);
+		return;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vcpu_fail(v, why);
+		return;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "KVM_EXIT_INTERNAL_ERROR: suberror %u",
+			 run->internal.suberror);
+		vcpu_fail(v, why);
+		return;
+	default:
+		if (v->vm->ops && v->vm->ops->on_exit && v->vm->ops->on_exit(v) == 1)
+			return;
+		snprintf(why, sizeof(why), "unexpected exit %s (%u)",
+			 kvm_exit_name(run->exit_reason), run->exit_reason);
+		vcpu_fail(v, why);
+		return;
+	}
+}
+
+static void vcpu_loop(struct vcpu *v)
+{
+	const struct vm_ops *ops = v->vm->ops;
+	char why[ERROR_MAX + 32];
+	int r;
+
+	while (v->res.outcome == VCPU_RUNNING) {
+		if (!vcpu_requests(v))
+			break;
+		if (ops && ops->before_run && ops->before_run(v) < 0) {
+			snprintf(why, sizeof(why), "%s", error_get());
+			vcpu_fail(v, why);
+			break;
+		}
+		r = ioctl(v->fd, KVM_RUN, NULL);
+		if (r < 0)
+			r = -errno;
+		kick_after_run(v);
+		v->res.exits++;
+		if (r == -EINTR || r == -EAGAIN)
+			continue;	/* a kick or a signal: see the requests */
+		if (r < 0) {
+			snprintf(why, sizeof(why), "KVM_RUN: %s", strerror(-r));
+			vcpu_fail(v, why);
+			break;
+		}
+		vcpu_exit(v);
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	char name[16];
+	uint64_t one = 1;
+
+	vcpu_self = v;
+	snprintf(name, sizeof(name), "vcpu-%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	/* Wait until every thread exists, so any vCPU may kick any other. */
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->started)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+	if (kick_vcpu_setup(v) < 0)
+		vcpu_fail(v, error_get());
+	vcpu_loop(v);
+
+	pthread_mutex_lock(&vm->lock);
+	v->done = true;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	atomic_fetch_sub(&vm->nr_running, 1);
+	if (write(vm->event_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow here; nothing else to do. */
+	}
+	vcpu_self = NULL;
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	int r;
+
+	atomic_fetch_add(&v->vm->nr_running, 1);
+	r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (r) {
+		atomic_fetch_sub(&v->vm->nr_running, 1);
+		return error_set(r, "cannot start the thread of vcpu-%u: %s", v->id,
+				 strerror(r));
+	}
+	v->started = true;
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A vCPU: its fd, kvm_run page, thread, run loop and what it observed. */
+#ifndef MCEFWD_VCPU_H
+#define MCEFWD_VCPU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "guest-payloads/abi.h"
+#include "mcefwd/error.h"
+
+struct vm;
+
+/* Request bits, set by kick(). */
+#define VCPU_REQ_STOP	(1u << 0)	/* leave the run loop */
+#define VCPU_REQ_PAUSE	(1u << 1)	/* park until vm_resume_all() */
+#define VCPU_REQ_WORK	(1u << 2)	/* something was queued for this vCPU */
+
+enum vcpu_outcome {
+	VCPU_RUNNING,	/* never finished (only seen after a stop) */
+	VCPU_EXITED,	/* wrote the exit port */
+	VCPU_EXCEPTION,	/* the guest reported an unexpected exception */
+	VCPU_SHUTDOWN,	/* KVM_EXIT_SHUTDOWN (triple fault) */
+	VCPU_ERROR,	/* unexpected exit or host-side failure */
+	VCPU_STOPPED,	/* stopped by the host (watchdog, another vCPU failed) */
+};
+
+#define VCPU_MAX_HELLO	4
+#define VCPU_MAX_MCE	16
+
+struct vcpu_result {
+	enum vcpu_outcome outcome;
+	uint32_t exit_code;
+	struct mcefwd_exception exc;
+	unsigned int reports_passed;
+	unsigned int reports_failed;
+	unsigned int nr_hello;
+	uint64_t hello[VCPU_MAX_HELLO];
+	unsigned int nr_mce;
+	struct mcefwd_mce_record mce[VCPU_MAX_MCE];
+	uint64_t stop_rip;	/* where a stopped vCPU was */
+	uint64_t exits;		/* KVM_RUN returns */
+	char error[ERROR_MAX];
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+
+	atomic_uint requests;	/* futex word: VCPU_REQ_* set by others */
+	unsigned int self_requests;	/* set only by this vCPU's own thread */
+	unsigned int pauses;	/* times this vCPU parked in vm_pause_all */
+	bool paused;		/* under vm->lock */
+	bool done;		/* under vm->lock */
+
+	char console[160];
+	unsigned int console_len;
+	unsigned long console_total;
+
+	struct vcpu_result res;
+};
+
+/* This thread's vCPU, NULL on other threads (read by signal handlers). */
+extern __thread struct vcpu *vcpu_self;
+
+struct vcpu *vcpu_create(struct vm *vm, unsigned int id);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_set_boot_state(struct vcpu *v, uint64_t entry);
+int vcpu_start(struct vcpu *v);
+
+/* Formats the vCPU's registers, one "name=value" group per line. */
+int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len);
+const char *vcpu_outcome_name(enum vcpu_outcome o);
+/* "#UD" for 6. */
+const char *vcpu_vector_name(uint64_t vector);
+
+#endif

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest-payloads/abi.h"
+#include "mcefwd/boot.h"
+#include "mcefwd/error.h"
+#include "mcefwd/kick.h"
+#include "mcefwd/loader.h"
+#include "mcefwd/mce.h"
+#include "mcefwd/vcpu.h"
+#include "mcefwd/vm.h"
+
+/* Where KVM_SET_TSS_ADDR puts its three pages: above any guest RAM we allow. */
+#define VM_TSS_ADDR 0xfffbd000UL
+
+static int vm_check_config(const struct kvm_caps *caps, const struct vm_config *cfg)
+{
+	char why[256];
+	uint64_t stacks_end;
+
+	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > MCEFWD_MAX_VCPUS ||
+	    cfg->nr_vcpus > (unsigned int)caps->max_vcpus)
+		return error_set(EINVAL, "%u vCPUs: mcefwd supports 1 to %d, this KVM at most %d",
+				 cfg->nr_vcpus, MCEFWD_MAX_VCPUS, caps->max_vcpus);
+	stacks_end = MCEFWD_GPA_STACKS + cfg->nr_vcpus * MCEFWD_STACK_SIZE;
+	if (cfg->ram_size < stacks_end)
+		return error_set(EINVAL, "%lu MiB of guest RAM cannot hold the stacks of %u vCPUs (needs %lu MiB)",
+				 (unsigned long)(cfg->ram_size >> 20), cfg->nr_vcpus,
+				 (unsigned long)((stacks_end + (1 << 20) - 1) >> 20));
+	if (!caps->mce_banks)
+		return error_set(ENOTSUP, "this KVM has no MCE support (KVM_CAP_MCE is 0)");
+	if (mce_cap_check(cfg->mcg_cap, caps->mcg_cap_supported,
+			  (unsigned int)caps->mce_banks, why, sizeof(why)) < 0)
+		return error_set(EINVAL, "MCG_CAP 0x%lx: %s", (unsigned long)cfg->mcg_cap, why);
+	return 0;
+}
+
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
+{
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = vm->event_fd = -1;
+	vm->kvm = kvm;
+	vm->cfg = *cfg;
+	vm->diag = stdout;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	pthread_mutex_init(&vm->diag_lock, NULL);
+	mem_init_table(&vm->mem);
+	if (cfg->kick == KICK_IMMEDIATE && !kvm->caps.immediate_exit)
+		vm->cfg.kick = KICK_SIGMASK;
+
+	r = vm_check_config(&kvm->caps, &vm->cfg);
+	if (r < 0)
+		goto err;
+	r = kick_init();
+	if (r < 0)
+		goto err;
+	r = kvm_ioctl(kvm->fd, KVM_CREATE_VM, NULL);
+	if (r < 0)
+		goto err;
+	vm->fd = r;
+	/* Intel's real-mode emulation needs it; harmless elsewhere. */
+	if (kvm->caps.set_tss_addr) {
+		r = kvm_ioctl(vm->fd, KVM_SET_TSS_ADDR, (void *)VM_TSS_ADDR);
+		if (r < 0)
+			goto err;
+	}
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->event_fd < 0) {
+		r = error_set(errno, "eventfd: %s", strerror(errno));
+		goto err;
+	}
+	r = mem_create(&vm->mem, cfg->ram_size, cfg->mem_kind);
+	if (r < 0)
+		goto err;
+	r = mem_register(&vm->mem, vm->fd);
+	if (r < 0)
+		goto err;
+	r = boot_setup_memory(&vm->mem);
+	if (r < 0)
+		goto err;
+	vm->vcpus = calloc(cfg->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		r = error_set(ENOMEM, "out of memory for %u vCPUs", cfg->nr_vcpus);
+		goto err;
+	}
+	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
+		vm->vcpus[i] = vcpu_create(vm, i);
+		if (!vm->vcpus[i]) {
+			r = -EINVAL;
+			goto err;
+		}
+		vm->nr_vcpus++;
+	}
+	return 0;
+
+err:
+	vm_destroy(vm);
+	return r;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_stop_and_join(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	mem_destroy(&vm->mem);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = vm->event_fd = -1;
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->diag_lock);
+}
+
+int vm_load(struct vm *vm, const void *img, size_t len)
+{
+	uint64_t entry;
+	int r;
+
+	r = loader_load_elf(img, len, &vm->mem, &entry);
+	if (r < 0)
+		return r;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		r = vcpu_set_boot_state(vm->vcpus[i], entry);
+		if (r < 0)
+			return error_wrap(-r, "vcpu-%u boot state", i);
+	}
+	return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+	int r = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus && !r; i++)
+		r = vcpu_start(vm->vcpus[i]);
+	if (r < 0)
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			atomic_fetch_or(&vm->vcpus[i]->requests, VCPU_REQ_STOP);
+	pthread_mutex_lock(&vm->lock);
+	vm->started = true;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+void vm_stop_and_join(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (v && v->started)
+			kick(v, VCPU_REQ_STOP);
+	}
+	/* A parked vCPU must see the stop too. */
+	vm_resume_all(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (v && v->started) {
+			pthread_join(v->thread, NULL);
+			v->started = false;
+		}
+	}
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static bool vm_any_ended_badly(struct vm *vm)
+{
+	bool bad = false;
+
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus && !bad; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+
+		bad = v->done && (v->res.outcome != VCPU_EXITED || v->res.exit_code);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return bad;
+}
+
+enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = vm->event_fd, .events = POLLIN };
+	uint64_t count;
+
+	while (atomic_load(&vm->nr_running) > 0) {
+		long left = deadline - now_ms();
+
+		if (vm_any_ended_badly(vm))
+			return VM_WAIT_ENDED;
+		if (left <= 0)
+			return VM_WAIT_TIMEOUT;
+		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) > 0 &&
+		    read(vm->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			return VM_WAIT_ENDED;
+	}
+	return vm_any_ended_badly(vm) ? VM_WAIT_ENDED : VM_WAIT_DONE;
+}
+
+void vm_pause_all(struct vm *vm)
+{
+	struct vcpu *self = vcpu_self;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = true;
+	vm->pause_seq++;
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] != self)
+			kick(vm->vcpus[i], VCPU_REQ_PAUSE);
+
+	pthread_mutex_lock(&vm->lock);
+	for (;;) {
+		unsigned int waiting = 0;
+
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = vm->vcpus[i];
+
+			if (v != self && v->started && !v->paused && !v->done)
+				waiting++;
+		}
+		if (!waiting)
+			break;
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_resume_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_diag(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->diag_lock);
+	fputs("# ", vm->diag);
+	va_start(ap, fmt);
+	vfprintf(vm->diag, fmt, ap);
+	va_end(ap);
+	fputc('\n', vm->diag);
+	fflush(vm->diag);
+	pthread_mutex_unlock(&vm->diag_lock);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A VM: its fd, guest RAM, vCPUs, and the state they share. */
+#ifndef MCEFWD_VM_H
+#define MCEFWD_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mcefwd/kvm.h"
+#include "mcefwd/mem.h"
+
+struct vcpu;
+struct mcefwd_ucall;
+
+enum kick_mode { KICK_IMMEDIATE, KICK_SIGMASK };
+
+struct vm_config {
+	uint64_t ram_size;
+	enum mem_kind mem_kind;
+	unsigned int nr_vcpus;
+	uint64_t mcg_cap;
+	enum kick_mode kick;
+	bool verbose;		/* print passing reports too */
+};
+
+/*
+ * Hooks a scenario may set; NULL means the default behaviour. Called on the
+ * vCPU's own thread. Return 0 to go on, -errno to fail the vCPU (with the
+ * message in error_get()).
+ */
+struct vm_ops {
+	int (*before_run)(struct vcpu *v);
+	int (*on_ucall)(struct vcpu *v, const struct mcefwd_ucall *u);
+	/* An exit the core does not handle; return 1 if handled. */
+	int (*on_exit)(struct vcpu *v);
+	void *priv;
+};
+
+struct vm {
+	struct kvm *kvm;
+	int fd;
+	struct guest_mem mem;
+	struct vm_config cfg;
+	const struct vm_ops *ops;
+	struct vcpu **vcpus;
+	unsigned int nr_vcpus;
+
+	/* Written (eventfd) when a vCPU finishes; also for stowed AO events. */
+	int event_fd;
+	atomic_uint nr_running;
+
+	/* Kick-all-and-wait state, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;		/* every vCPU thread exists: they may run */
+	bool pause_requested;
+	unsigned int pause_seq;
+
+	/* Diagnostics ("# ..." lines) go here, one line at a time. */
+	FILE *diag;
+	pthread_mutex_t diag_lock;
+};
+
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+
+/* Loads an ELF payload and sets every vCPU's boot registers. */
+int vm_load(struct vm *vm, const void *img, size_t len);
+
+/* Starts one thread per vCPU. */
+int vm_start(struct vm *vm);
+/* Asks every running vCPU to stop and joins the threads. */
+void vm_stop_and_join(struct vm *vm);
+enum vm_wait_result { VM_WAIT_DONE, VM_WAIT_ENDED, VM_WAIT_TIMEOUT };
+/*
+ * Waits until every vCPU has finished (DONE), one vCPU ended other than by
+ * exit code 0 (ENDED: a guest failure ends the whole VM, as a triple fault
+ * would), or timeout_ms passed (TIMEOUT).
+ */
+enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms);
+
+/*
+ * Kick-all-and-wait: every vCPU other than the caller leaves KVM_RUN and
+ * parks; returns once each is parked or finished. vm_resume_all undoes it.
+ */
+void vm_pause_all(struct vm *vm);
+void vm_resume_all(struct vm *vm);
+
+void vm_diag(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
