@@ -13,13 +13,22 @@
 
 int cli_parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
+	const char *digits = s;
 	unsigned long long v;
+	int base = 10;
+	char *end;
 
-	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+	if (!s)
+		return -EINVAL;
+	/* Base 16 for 0x, else 10: a leading zero is not octal here. */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	if (base == 16 ? !isxdigit((unsigned char)*digits) : !isdigit((unsigned char)*digits))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(digits, &end, base);
 	if (errno || *end)
 		return -EINVAL;
 	*out = v;
@@ -57,7 +66,12 @@ int cli_parse_timeout(const char *s, unsigned int *ms)
 	char *end;
 	double v;
 
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+	if (!s || !*s)
+		return -EINVAL;
+	/* Plain decimal only: strtod would also take 1e3, 0x10, inf. */
+	for (end = (char *)s; isdigit((unsigned char)*end) || *end == '.'; end++)
+		;
+	if (end == s || (*end && strcmp(end, "s") && strcmp(end, "ms")))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
@@ -110,7 +124,7 @@ static int cli_bad(const char *opt, const char *val, const char *want)
 }
 
 static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
-		      uint64_t *banks, bool *cap_set)
+		      uint64_t *banks)
 {
 	struct vm_config *vm = &c->run.vm;
 	uint64_t v;
@@ -122,8 +136,9 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 		vm->nr_vcpus = (unsigned int)v;
 		return 0;
 	case OPT_RAM:
-		if (cli_parse_size(arg, &vm->ram_size))
-			return cli_bad("--ram", arg, "a size such as 64M or 1G");
+		if (cli_parse_size(arg, &vm->ram_size) || vm->ram_size < MCEFWD_RAM_MIN ||
+		    vm->ram_size > MCEFWD_RAM_MAX || vm->ram_size % (2UL << 20))
+			return cli_bad("--ram", arg, "a multiple of 2 MiB from 8M to 3G, such as 64M or 1G");
 		return 0;
 	case OPT_MEMORY:
 		if (mem_kind_parse(arg, &vm->mem_kind))
@@ -132,7 +147,6 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_MCG_CAP:
 		if (cli_parse_u64(arg, &vm->mcg_cap))
 			return cli_bad("--mcg-cap", arg, "a number such as 0x100010a");
-		*cap_set = true;
 		return 0;
 	case OPT_BANKS:
 		if (cli_parse_u64(arg, banks) || *banks < 1 || *banks > 32)
@@ -165,7 +179,7 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 
 int cli_parse(int argc, char **argv, struct cli *c)
 {
-	bool banks_set = false, cap_set = false, help = false;
+	bool banks_set = false, help = false;
 	uint64_t banks = 0;
 	int opt, r, first = -1;
 
@@ -184,7 +198,8 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		if (opt == '?' || opt == ':') {
 			const char *what = opt == ':' ? "needs a value" : "is unknown";
 
-			if (optopt && optopt < 256)
+			/* For a long option optopt holds its value, not a letter. */
+			if (optopt && optopt < 256 && strncmp(argv[optind - 1], "--", 2))
 				return error_set(EINVAL, "option -%c %s (see 'mcefwd --help')",
 						 optopt, what);
 			return error_set(EINVAL, "option '%s' %s (see 'mcefwd --help')",
@@ -194,7 +209,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			help = true;
 			continue;
 		}
-		r = cli_option(c, opt, optarg, &banks_set, &banks, &cap_set);
+		r = cli_option(c, opt, optarg, &banks_set, &banks);
 		if (r < 0)
 			return r;
 	}
@@ -202,7 +217,6 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		first = optind;
 	if (banks_set)
 		c->run.vm.mcg_cap = (c->run.vm.mcg_cap & ~0xffULL) | banks;
-	(void)cap_set;
 
 	if (first >= 0) {
 		size_t i;

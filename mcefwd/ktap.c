@@ -19,7 +19,7 @@ static void ktap_put_clean(FILE *out, const char *s)
 	for (; s && *s; s++) {
 		if (*s == '#')
 			continue;
-		fputc(*s == '\n' ? ' ' : *s, out);
+		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
 	}
 }
 

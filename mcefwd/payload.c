@@ -45,6 +45,8 @@ static const struct payload payload_info[] = {
 	  .summary = "takes a #UD on purpose: the run must fail naming vector 6 and its RIP" },
 	{ .name = "spin", .default_vcpus = 1,
 	  .summary = "loops forever: the watchdog must stop it" },
+	{ .name = "idle", .default_vcpus = 1,
+	  .summary = "halts forever: the watchdog must stop it" },
 };
 
 unsigned int payload_count(void)

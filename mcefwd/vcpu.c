@@ -308,12 +308,20 @@ static void vcpu_park(struct vcpu *v)
 	struct vm *vm = v->vm;
 
 	pthread_mutex_lock(&vm->lock);
-	v->paused = true;
-	v->pauses++;
-	pthread_cond_broadcast(&vm->cond);
-	while (vm->pause_requested)
-		pthread_cond_wait(&vm->cond, &vm->lock);
-	v->paused = false;
+	/* A stale request (the pause already ended) parks nobody. */
+	if (vm->pause_requested) {
+		unsigned int resume = vm->resume_seq;
+
+		v->paused = true;
+		v->parked_seq = vm->pause_seq;
+		v->pauses++;
+		pthread_cond_broadcast(&vm->cond);
+		/* Wait for this pause's resume, not for pause_requested: the
+		 * next pause may already have begun when this thread wakes. */
+		while (vm->resume_seq == resume)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		v->paused = false;
+	}
 	pthread_mutex_unlock(&vm->lock);
 }
 

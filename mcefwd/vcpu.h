@@ -59,6 +59,7 @@ struct vcpu {
 	unsigned int self_requests;	/* set only by this vCPU's own thread */
 	unsigned int pauses;	/* times this vCPU parked in vm_pause_all */
 	bool paused;		/* under vm->lock */
+	unsigned int parked_seq;	/* the vm->pause_seq it parked for */
 	bool done;		/* under vm->lock */
 
 	char console[160];

@@ -25,6 +25,11 @@ static int vm_check_config(const struct kvm_caps *caps, const struct vm_config *
 	char why[256];
 	uint64_t stacks_end;
 
+	if (cfg->ram_size < MCEFWD_RAM_MIN || cfg->ram_size > MCEFWD_RAM_MAX ||
+	    cfg->ram_size % (2UL << 20))
+		return error_set(EINVAL, "guest RAM of %lu bytes: must be a multiple of 2 MiB between %lu MiB and %lu MiB",
+				 (unsigned long)cfg->ram_size, MCEFWD_RAM_MIN >> 20,
+				 MCEFWD_RAM_MAX >> 20);
 	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > MCEFWD_MAX_VCPUS ||
 	    cfg->nr_vcpus > (unsigned int)caps->max_vcpus)
 		return error_set(EINVAL, "%u vCPUs: mcefwd supports 1 to %d, this KVM at most %d",
@@ -240,7 +245,8 @@ void vm_pause_all(struct vm *vm)
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 			struct vcpu *v = vm->vcpus[i];
 
-			if (v != self && v->started && !v->paused && !v->done)
+			if (v != self && v->started && !v->done &&
+			    !(v->paused && v->parked_seq == vm->pause_seq))
 				waiting++;
 		}
 		if (!waiting)
@@ -253,7 +259,10 @@ void vm_pause_all(struct vm *vm)
 void vm_resume_all(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	vm->pause_requested = false;
+	if (vm->pause_requested) {
+		vm->pause_requested = false;
+		vm->resume_seq++;
+	}
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }

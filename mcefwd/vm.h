@@ -57,7 +57,8 @@ struct vm {
 	pthread_cond_t cond;
 	bool started;		/* every vCPU thread exists: they may run */
 	bool pause_requested;
-	unsigned int pause_seq;
+	unsigned int pause_seq;		/* one per vm_pause_all */
+	unsigned int resume_seq;	/* one per vm_resume_all that ended a pause */
 
 	/* Diagnostics ("# ..." lines) go here, one line at a time. */
 	FILE *diag;

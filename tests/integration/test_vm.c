@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * In-process tests on real /dev/kvm: kick-all-and-wait against running,
+ * halted and finished vCPUs, with both kick strategies, and stopping.
+ * Skips, saying why, where /dev/kvm cannot be opened.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <cmocka.h>
+
+#include "mcefwd/error.h"
+#include "mcefwd/kick.h"
+#include "mcefwd/mce.h"
+#include "mcefwd/payload.h"
+#include "mcefwd/vcpu.h"
+#include "mcefwd/vm.h"
+
+static struct kvm kvm;
+static bool have_kvm;
+static char kvm_why[ERROR_MAX];
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void start_vm(struct vm *vm, const char *payload, unsigned int nr,
+		     enum kick_mode kick)
+{
+	struct vm_config cfg = {
+		.ram_size = 16UL << 20, .mem_kind = MEM_ANON, .nr_vcpus = nr,
+		.mcg_cap = mce_default_mcg_cap(), .kick = kick,
+	};
+	struct payload p;
+
+	assert_int_equal(payload_get(payload, &p), 0);
+	if (vm_create(vm, &kvm, &cfg) < 0)
+		fail_msg("vm_create: %s", error_get());
+	if (vm_load(vm, p.image, p.image_len) < 0)
+		fail_msg("vm_load: %s", error_get());
+	assert_int_equal(vm_start(vm), 0);
+}
+
+static unsigned int paused_count(struct vm *vm)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i]->paused;
+	pthread_mutex_unlock(&vm->lock);
+	return n;
+}
+
+/* Every round, every vCPU must be parked when vm_pause_all returns. */
+static void pause_rounds(const char *payload, unsigned int nr, enum kick_mode kick)
+{
+	int fds = count_fds(), threads = count_threads();
+	struct vm vm;
+
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		skip();
+	}
+	start_vm(&vm, payload, nr, kick);
+	for (unsigned int round = 1; round <= 20; round++) {
+		vm_pause_all(&vm);
+		assert_int_equal(paused_count(&vm), nr);
+		for (unsigned int i = 0; i < nr; i++)
+			assert_int_equal(vm.vcpus[i]->pauses, round);
+		vm_resume_all(&vm);
+	}
+	assert_int_equal(atomic_load(&vm.nr_running), nr);
+	vm_stop_and_join(&vm);
+	for (unsigned int i = 0; i < nr; i++) {
+		assert_int_equal(vm.vcpus[i]->res.outcome, VCPU_STOPPED);
+		assert_false(vm.vcpus[i]->paused);
+	}
+	assert_int_equal(atomic_load(&vm.nr_running), 0);
+	vm_destroy(&vm);
+	/* Nothing left behind: no vCPU thread, no fd. */
+	assert_int_equal(count_threads(), threads);
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_pause_running_immediate(void **state)
+{
+	(void)state;
+	pause_rounds("spin", 4, KICK_IMMEDIATE);
+}
+
+static void test_pause_running_sigmask(void **state)
+{
+	(void)state;
+	pause_rounds("spin", 4, KICK_SIGMASK);
+}
+
+static void test_pause_halted_immediate(void **state)
+{
+	(void)state;
+	pause_rounds("idle", 3, KICK_IMMEDIATE);
+}
+
+static void test_pause_halted_sigmask(void **state)
+{
+	(void)state;
+	pause_rounds("idle", 3, KICK_SIGMASK);
+}
+
+/* Finished vCPUs count as parked: the pause must not wait for them. */
+static void test_pause_after_finish(void **state)
+{
+	struct vm vm;
+
+	(void)state;
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		skip();
+	}
+	start_vm(&vm, "smp", 2, KICK_IMMEDIATE);
+	assert_int_equal(vm_wait(&vm, 30000), VM_WAIT_DONE);
+	vm_pause_all(&vm);
+	vm_resume_all(&vm);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(vm.vcpus[i]->res.outcome, VCPU_EXITED);
+		assert_int_equal(vm.vcpus[i]->pauses, 0);
+	}
+	vm_destroy(&vm);
+}
+
+/* A stop reaches a vCPU that is parked, not just one in KVM_RUN. */
+static void test_stop_while_paused(void **state)
+{
+	struct vm vm;
+
+	(void)state;
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		skip();
+	}
+	start_vm(&vm, "spin", 2, KICK_IMMEDIATE);
+	vm_pause_all(&vm);
+	vm_stop_and_join(&vm);
+	for (unsigned int i = 0; i < 2; i++)
+		assert_int_equal(vm.vcpus[i]->res.outcome, VCPU_STOPPED);
+	vm_resume_all(&vm);
+	vm_destroy(&vm);
+}
+
+/* A vCPU that asks for an unsupported MCG_CAP is refused before any thread. */
+static void test_bad_mcg_cap_refused(void **state)
+{
+	struct vm_config cfg = {
+		.ram_size = 16UL << 20, .nr_vcpus = 1,
+		.mcg_cap = mce_default_mcg_cap() | (1ULL << 27), .kick = KICK_IMMEDIATE,
+	};
+	struct vm vm;
+
+	(void)state;
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		skip();
+	}
+	if (kvm.caps.mcg_cap_supported & (1ULL << 27)) {
+		print_message("# SKIP this host's KVM supports MCG_LMCE_P\n");
+		skip();
+	}
+	assert_int_not_equal(vm_create(&vm, &kvm, &cfg), 0);
+	assert_non_null(strstr(error_get(), "MCG_LMCE_P"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pause_running_immediate),
+		cmocka_unit_test(test_pause_running_sigmask),
+		cmocka_unit_test(test_pause_halted_immediate),
+		cmocka_unit_test(test_pause_halted_sigmask),
+		cmocka_unit_test(test_pause_after_finish),
+		cmocka_unit_test(test_stop_while_paused),
+		cmocka_unit_test(test_bad_mcg_cap_refused),
+	};
+	int r;
+
+	have_kvm = kvm_open(&kvm) == 0;
+	if (!have_kvm)
+		snprintf(kvm_why, sizeof(kvm_why), "%s", error_get());
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	if (have_kvm)
+		kvm_close(&kvm);
+	return r;
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs the test suites and adds up their TAP results:
+#   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*
+#   integration  payloads on real /dev/kvm (tests/integration/run.sh) and the
+#                in-process VM tests, build/tests/integration/test_*
+# then, with VALGRIND=1, both again under valgrind memcheck, where any error
+# or leak fails. Ends with "N passed, N failed, N skipped"; exits 1 on any
+# failure, including a runner that crashed or printed no result.
+#
+#   B=build VALGRIND=1 tests/run-all.sh [unit|integration]...
+set -u
+
+B=${B:-build}
+VALGRIND=${VALGRIND:-1}
+suites=${*:-unit integration}
+log=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-check.XXXXXX")
+trap 'rm -rf "$log"' EXIT INT TERM
+
+passed=0 failed=0 skipped=0 broken=""
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+# Leaks of any kind and every memcheck error fail the run (exit code 99).
+VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
+--errors-for-leak-kinds=all --track-fds=no"
+
+# run_one NAME CMD...: runs CMD, echoes its output, counts its TAP lines.
+run_one() {
+	name=$1
+	shift
+	out="$log/out"
+	echo "# ---- $name"
+	"$@" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	# cmocka's TAP writes a skip as "not ok N # SKIP": a skip either way.
+	s=$(grep -E '^(not )?ok [0-9]+' "$out" | grep -ci '# SKIP')
+	p=$(grep -E '^ok [0-9]+' "$out" | grep -vci '# SKIP')
+	f=$(grep -E '^not ok [0-9]+' "$out" | grep -vci '# SKIP')
+	passed=$((passed + p))
+	skipped=$((skipped + s))
+	failed=$((failed + f))
+	# A runner must report something and agree with its exit status.
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		broken="$broken $name(exit $rc)"
+	elif [ $((p + s + f)) -eq 0 ]; then
+		broken="$broken $name(no results)"
+	fi
+}
+
+unit_bins() {
+	ls "$B"/tests/test_* 2>/dev/null | grep -v '\.[od]$'
+}
+
+integ_bins() {
+	ls "$B"/tests/integration/test_* 2>/dev/null | grep -v '\.[od]$'
+}
+
+for suite in $suites; do
+	case $suite in
+	unit)
+		for t in $(unit_bins); do
+			run_one "unit/$(basename "$t")" "$t"
+		done
+		;;
+	integration)
+		run_one integration/payloads env B="$B" tests/integration/run.sh
+		for t in $(integ_bins); do
+			run_one "integration/$(basename "$t")" "$t"
+		done
+		;;
+	*)
+		echo "run-all.sh: unknown suite '$suite'" >&2
+		exit 2
+		;;
+	esac
+done
+
+if [ "$VALGRIND" = 1 ]; then
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "not ok - valgrind is not installed (apt-get install valgrind)"
+		failed=$((failed + 1))
+	else
+		for suite in $suites; do
+			case $suite in
+			unit)
+				for t in $(unit_bins); do
+					run_one "valgrind/unit/$(basename "$t")" $VG "$t"
+				done
+				;;
+			integration)
+				run_one valgrind/integration/payloads env B="$B" \
+					MCEFWD_WRAPPER="$VG" tests/integration/run.sh
+				for t in $(integ_bins); do
+					run_one "valgrind/integration/$(basename "$t")" $VG "$t"
+				done
+				;;
+			esac
+		done
+	fi
+fi
+
+if [ -n "$broken" ]; then
+	echo "# runners that failed without a failing test:$broken"
+	failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
