@@ -29,6 +29,14 @@
 #define MCEFWD_GPA_PD		MCEFWD_UL(0x10000)
 #define MCEFWD_MAX_PD		3
 
+/*
+ * Host-to-guest mailboxes, one struct mcefwd_mailbox per vCPU at
+ * MAILBOX + id * sizeof(struct mcefwd_mailbox): the host writes, the guest
+ * reads (volatile). Lets a guest wait for an event the host decided NOT to
+ * inject (ignored, dropped), which no #MC would ever tell it.
+ */
+#define MCEFWD_GPA_MAILBOX	MCEFWD_UL(0x8000)
+
 /* Payload ELF images are linked here; code, data and bss must fit below 2 MiB. */
 #define MCEFWD_GPA_LOAD		MCEFWD_UL(0x100000)
 #define MCEFWD_GPA_LOAD_END	MCEFWD_UL(0x200000)
@@ -79,7 +87,7 @@ enum mcefwd_ucall_type {
 	MCEFWD_UCALL_EXCEPTION = 3,	/* exception: an unexpected vector */
 	MCEFWD_UCALL_HELLO = 4,		/* value[0] = the id the vCPU believes it has */
 	MCEFWD_UCALL_MCE = 5,		/* mce: what the #MC handler saw */
-	MCEFWD_UCALL_READY = 6,		/* value[0] = scenario step the guest reached */
+	MCEFWD_UCALL_READY = 6,		/* a poison request: see struct mcefwd_ready */
 	MCEFWD_UCALL_VALUE = 7,		/* value[0] = key, value[1] = value */
 	MCEFWD_UCALL_MAX
 };
@@ -87,6 +95,23 @@ enum mcefwd_ucall_type {
 #define MCEFWD_UCALL_MAGIC	0x4d434546u	/* "FECM" little endian */
 #define MCEFWD_TEXT_MAX		200
 #define MCEFWD_MAX_BANKS	32
+
+/*
+ * MCEFWD_UCALL_READY: "poison now". value[0] = step (1, 2, ...), value[1] =
+ * gpa of the first page, value[2] = MCEFWD_READY_AR or _AO (what the guest
+ * expects to provoke), value[3] = number of consecutive pages (0 means 1).
+ * The host acts before the outl returns: for AR it arranges that the
+ * guest's next access (or, for the signal method, the next guest entry)
+ * takes the error; for AO it raises the error on a non-vCPU thread.
+ */
+#define MCEFWD_READY_AR		1
+#define MCEFWD_READY_AO		2
+
+struct mcefwd_mailbox {
+	uint64_t events_done;		/* MCE events the host finished for this vCPU */
+	uint64_t events_injected;	/* of those, injected with KVM_X86_SET_MCE */
+	uint64_t pad[6];
+};
 
 struct mcefwd_report {
 	uint32_t pass;			/* 1 pass, 0 fail */

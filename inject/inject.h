@@ -103,4 +103,13 @@ const char *inject_uffd_failed_step(void);
  */
 bool inject_uffd_available(char *why, size_t len);
 
+/* ---- hwpoison.c ---- */
+
+/*
+ * madvise(MADV_HWPOISON) on [page, page + size) of this process: needs
+ * CAP_SYS_ADMIN and CONFIG_MEMORY_FAILURE. The frame stays poisoned until
+ * debugfs hwpoison/unpoison-pfn clears it. 0/-errno.
+ */
+int inject_hwpoison(void *page, size_t size);
+
 #endif /* MCEFWD_INJECT_H */

@@ -92,7 +92,8 @@ int cli_parse_timeout(const char *s, unsigned int *ms)
 enum {
 	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
-	OPT_JSON, OPT_VERSION,
+	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
+	OPT_AO_TARGET, OPT_EMULATED,
 };
 
 static const struct option cli_options[] = {
@@ -107,6 +108,12 @@ static const struct option cli_options[] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "poison", required_argument, NULL, OPT_POISON },
+	{ "encoding", required_argument, NULL, OPT_ENCODING },
+	{ "bank", required_argument, NULL, OPT_BANK },
+	{ "mce-kill", required_argument, NULL, OPT_MCE_KILL },
+	{ "ao-target", required_argument, NULL, OPT_AO_TARGET },
+	{ "emulated-access", required_argument, NULL, OPT_EMULATED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -164,6 +171,43 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_JSON:
 		c->json = true;
 		return 0;
+	case OPT_POISON:
+		c->poison_auto = !strcmp(arg, "auto");
+		if (!c->poison_auto && inject_method_parse(arg, &c->poison))
+			return cli_bad("--poison", arg,
+				       "auto, einj, hwpoison, pfn, soft-offline, uffd or signal");
+		return 0;
+	case OPT_ENCODING:
+		if (mce_profile_parse(arg, &vm->fwd.profile))
+			return cli_bad("--encoding", arg, "qemu-6.2, qemu-7 or amd");
+		return 0;
+	case OPT_BANK:
+		if (cli_parse_u64(arg, &v) || v > 31)
+			return cli_bad("--bank", arg, "a bank number from 0 to 31");
+		vm->fwd.bank = (unsigned int)v;
+		return 0;
+	case OPT_MCE_KILL:
+		if (!strcmp(arg, "early"))
+			c->mce_kill = CLI_MCE_KILL_EARLY;
+		else if (!strcmp(arg, "late"))
+			c->mce_kill = CLI_MCE_KILL_LATE;
+		else if (!strcmp(arg, "default"))
+			c->mce_kill = CLI_MCE_KILL_DEFAULT;
+		else
+			return cli_bad("--mce-kill", arg, "early, late or default");
+		return 0;
+	case OPT_AO_TARGET:
+		if (!strcmp(arg, "all"))
+			vm->fwd.ao_target = FWD_AO_ALL;
+		else if (cli_parse_u64(arg, &v) || v >= MCEFWD_MAX_VCPUS)
+			return cli_bad("--ao-target", arg, "a vCPU index or 'all'");
+		else
+			vm->fwd.ao_target = (int)v;
+		return 0;
+	case OPT_EMULATED:
+		if (fwd_emulated_parse(arg, &vm->fwd.emulated))
+			return cli_bad("--emulated-access", arg, "fail or forward");
+		return 0;
 	case OPT_VERBOSE:
 		vm->verbose = true;
 		return 0;
@@ -190,6 +234,12 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	c->run.vm.mcg_cap = mce_default_mcg_cap();
 	c->run.vm.kick = KICK_IMMEDIATE;
 	c->run.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	c->run.vm.fwd.profile = MCE_PROFILE_DEFAULT;
+	c->run.vm.fwd.bank = MCE_QEMU_BANK;
+	c->run.vm.fwd.ao_target = 0;
+	c->run.vm.fwd.emulated = FWD_EMULATED_FAIL;
+	c->poison_auto = true;
+	c->mce_kill = CLI_MCE_KILL_EARLY;
 
 	optind = 0;	/* GNU: full re-initialisation, so tests may call us again */
 	opterr = 0;
@@ -217,6 +267,14 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		first = optind;
 	if (banks_set)
 		c->run.vm.mcg_cap = (c->run.vm.mcg_cap & ~0xffULL) | banks;
+	if (c->run.vm.fwd.bank >= (c->run.vm.mcg_cap & 0xff))
+		return error_set(EINVAL, "--bank %u: MCG_CAP 0x%llx has only %llu bank(s)",
+				 c->run.vm.fwd.bank, (unsigned long long)c->run.vm.mcg_cap,
+				 (unsigned long long)(c->run.vm.mcg_cap & 0xff));
+	if (c->run.vm.fwd.ao_target != FWD_AO_ALL && c->run.vm.nr_vcpus &&
+	    (unsigned int)c->run.vm.fwd.ao_target >= c->run.vm.nr_vcpus)
+		return error_set(EINVAL, "--ao-target %d: there are only %u vCPU(s)",
+				 c->run.vm.fwd.ao_target, c->run.vm.nr_vcpus);
 
 	if (first >= 0) {
 		size_t i;

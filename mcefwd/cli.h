@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inject/inject.h"
 #include "mcefwd/run.h"
 
 enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION };
@@ -13,9 +14,14 @@ enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION };
 #define CLI_DEFAULT_RAM		(64UL << 20)
 #define CLI_DEFAULT_TIMEOUT_MS	30000u
 
+enum cli_mce_kill { CLI_MCE_KILL_EARLY, CLI_MCE_KILL_LATE, CLI_MCE_KILL_DEFAULT };
+
 struct cli {
 	enum cli_cmd cmd;
 	struct run_opts run;
+	bool poison_auto;		/* --poison=auto (the default) */
+	enum inject_method poison;
+	enum cli_mce_kill mce_kill;
 	bool json;
 	const char *help_topic;		/* "mcefwd help run" */
 	char **names;			/* positional arguments after the command */

@@ -3,9 +3,11 @@
  * mcefwd: prove, measure and document how a host memory error reaches a
  * KVM guest as an x86 machine check.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "mcefwd/caps.h"
 #include "mcefwd/cli.h"
@@ -13,6 +15,7 @@
 #include "mcefwd/ktap.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/run.h"
+#include "mcefwd/scenario.h"
 
 #define MCEFWD_VERSION "0.1"
 
@@ -23,23 +26,42 @@ static const char usage_main[] =
 "forwards a memory error to them as a machine check.\n"
 "\n"
 "Commands:\n"
-"  run [NAME|PATH]...  run payloads (default: hello smp); KTAP on stdout\n"
+"  run [NAME|PATH]...  run scenarios and payloads (default: all); KTAP on stdout\n"
 "  caps [--json]       what this host's KVM, CPU and kernel offer\n"
-"  list                the built-in payloads\n"
+"  list                the scenarios and the built-in payloads\n"
 "  help [COMMAND]      this text, or a command's\n"
 "\n"
 "Exit status: 0 pass, 1 fail, 2 usage error, 4 skipped (kselftest).\n"
 "Run 'mcefwd help run' for the run options.\n";
 
 static const char usage_run[] =
-"usage: mcefwd run [OPTIONS] [NAME|PATH]...\n"
+"usage: mcefwd run [OPTIONS] [SCENARIO|PAYLOAD|PATH]...\n"
 "\n"
-"Boots each payload in a fresh VM, one thread per vCPU, and reports one KTAP\n"
-"test per payload. A NAME is a built-in payload ('mcefwd list'); an argument\n"
-"containing '/' is an ELF payload file linked for guest-payloads/runtime.\n"
-"A payload passes when every vCPU exits with code 0 and no guest check failed.\n"
+"Each name is one KTAP test in a fresh VM, one thread per vCPU.\n"
+"A SCENARIO ('mcefwd list') poisons guest memory from the host when the guest\n"
+"asks, lets the SIGBUS travel the forwarding path (handler stows it, KVM_RUN\n"
+"returns, bank state is built and injected with KVM_X86_SET_MCE) and compares\n"
+"what the guest's #MC handler saw with the expected record, field by field.\n"
+"A PAYLOAD passes when every vCPU exits 0 and no guest check failed; an\n"
+"argument containing '/' is an ELF payload file. Without names: every\n"
+"scenario, then hello and smp.\n"
 "\n"
-"Options:\n"
+"Poisoning and encoding:\n"
+"      --poison METHOD  signal: the vCPU thread sends itself SIGBUS (any host)\n"
+"                       uffd: UFFDIO_POISON on the guest page (kernel >= 6.6)\n"
+"                       hwpoison: madvise(MADV_HWPOISON) (CAP_SYS_ADMIN,\n"
+"                       CONFIG_MEMORY_FAILURE); auto (default): the most real\n"
+"                       method this host supports ('mcefwd caps' says which)\n"
+"      --encoding P     qemu-7 (default: Intel, QEMU >= 7.0), qemu-6.2, amd\n"
+"      --bank N         bank the error is reported in (default 9, as QEMU)\n"
+"      --mce-kill K     PR_MCE_KILL policy: early (default), late, default\n"
+"      --ao-target T    vCPU that gets action-optional errors: N (default 0) or all\n"
+"      --emulated-access A\n"
+"                       when KVM emulates the guest's access to a uffd-poisoned\n"
+"                       page it reports KVM_EXIT_MMIO, not SIGBUS: fail (default)\n"
+"                       fails the test; forward injects the AR anyway, saying so\n"
+"\n"
+"VM options:\n"
 "  -n, --vcpus N        vCPUs per VM (default: the payload's own, else 1)\n"
 "      --ram SIZE       guest RAM, e.g. 64M, 1G (default 64M; 8M to 3G)\n"
 "      --memory KIND    guest RAM backing: anon, thp, hugetlb, memfd (default anon)\n"
@@ -49,13 +71,15 @@ static const char usage_run[] =
 "      --kick MODE      immediate: SIG_IPI sets kvm_run.immediate_exit (default)\n"
 "                       sigmask: KVM_SET_SIGNAL_MASK, the fallback when\n"
 "                       KVM_CAP_IMMEDIATE_EXIT is missing\n"
-"      --timeout T      watchdog per payload: 30 (seconds, default), 2.5, 500ms\n"
+"      --timeout T      watchdog per test: 30 (seconds, default), 2.5, 500ms\n"
 "  -v, --verbose        print passing guest checks too\n"
 "\n"
 "Examples:\n"
-"  mcefwd run                         the default suite\n"
+"  mcefwd run                                  everything, --poison=auto\n"
+"  mcefwd run ar ao burst --poison=signal      the userspace path on any host\n"
+"  mcefwd run ar --poison=uffd --emulated-access=forward --encoding=amd\n"
 "  mcefwd run smp --vcpus 8 --kick sigmask\n"
-"  mcefwd run spin --timeout 2        a guest that never ends: fails, timed out\n";
+"  mcefwd run spin --timeout 2                 a guest that never ends: timeout\n";
 
 static const char usage_caps[] =
 "usage: mcefwd caps [--json]\n"
@@ -89,11 +113,18 @@ static int cmd_help(const char *topic)
 
 static int cmd_list(void)
 {
+	printf("Scenarios (mcefwd run NAME --poison=METHOD):\n");
+	for (unsigned int i = 0; i < scenario_count(); i++) {
+		const struct scenario *sc = scenario_at(i);
+
+		printf("  %-14s %s\n", sc->name, sc->summary);
+	}
+	printf("Payloads (mcefwd run NAME):\n");
 	for (unsigned int i = 0; i < payload_count(); i++) {
 		struct payload p;
 
 		if (payload_get(payload_name(i), &p) == 0)
-			printf("%-10s %s\n", p.name, p.summary);
+			printf("  %-14s %s\n", p.name, p.summary);
 	}
 	return 0;
 }
@@ -114,19 +145,84 @@ static int cmd_caps(bool json)
 	return 0;
 }
 
+static int set_mce_kill(enum cli_mce_kill k)
+{
+	int r;
+
+	if (k == CLI_MCE_KILL_DEFAULT)
+		r = prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
+	else
+		r = prctl(PR_MCE_KILL, PR_MCE_KILL_SET,
+			  k == CLI_MCE_KILL_EARLY ? PR_MCE_KILL_EARLY : PR_MCE_KILL_LATE, 0, 0);
+	return r ? -errno : 0;
+}
+
+static const char *const mce_kill_names[] = { "early", "late", "default" };
+
+struct run_row {
+	const char *name;
+	enum ktap_status status;
+	char seen[200];
+};
+
+static void run_one(struct kvm *kvm, struct cli *c, const char *name, bool have_kvm,
+		    const char *kvm_err, struct ktap *k, struct run_row *row)
+{
+	const struct scenario *sc = strchr(name, '/') ? NULL : scenario_find(name);
+	struct run_result res;
+	struct payload p;
+	int r;
+
+	row->name = name;
+	row->seen[0] = '\0';
+	if (sc) {
+		if (!have_kvm) {
+			ktap_result(k, KTAP_SKIP, name, kvm_err);
+			row->status = KTAP_SKIP;
+			return;
+		}
+		scenario_run(kvm, sc, c->poison, &c->run, k, &res);
+		ktap_result(k, res.status, name, res.reason);
+		row->status = res.status;
+		snprintf(row->seen, sizeof(row->seen), "%s",
+			 res.status == KTAP_SKIP ? "skipped" : res.seen);
+		return;
+	}
+	r = strchr(name, '/') ? payload_read_file(name, &p) : payload_get(name, &p);
+	if (r < 0) {
+		ktap_result(k, KTAP_FAIL, name, error_get());
+		row->status = KTAP_FAIL;
+		return;
+	}
+	if (!have_kvm) {
+		ktap_result(k, KTAP_SKIP, p.name, kvm_err);
+		row->status = KTAP_SKIP;
+	} else {
+		run_payload(kvm, &p, &c->run, k, &res);
+		ktap_result(k, res.status, p.name, res.reason);
+		row->status = res.status;
+	}
+	payload_put(&p);
+}
+
 static int cmd_run(struct cli *c)
 {
-	static const char *const defaults[] = { "hello", "smp" };
+	const char *defaults[64];
 	const char *const *names = (const char *const *)c->names;
 	unsigned int n = (unsigned int)c->nr_names;
+	struct run_row *rows;
+	char kvm_err[ERROR_MAX], why[512];
+	bool have_kvm, any_scenario = false;
 	struct kvm kvm;
 	struct ktap k;
-	bool have_kvm;
-	char kvm_err[ERROR_MAX];
+	int r;
 
 	if (!n) {
+		for (unsigned int i = 0; i < scenario_count(); i++)
+			defaults[n++] = scenario_at(i)->name;
+		defaults[n++] = "hello";
+		defaults[n++] = "smp";
 		names = defaults;
-		n = sizeof(defaults) / sizeof(defaults[0]);
 	}
 	/* Reject a bad name before booting anything. */
 	for (unsigned int i = 0; i < n; i++) {
@@ -134,10 +230,28 @@ static int cmd_run(struct cli *c)
 
 		if (strchr(names[i], '/'))
 			continue;
+		if (scenario_find(names[i])) {
+			any_scenario = true;
+			continue;
+		}
 		if (payload_get(names[i], &p) < 0) {
-			fprintf(stderr, "mcefwd: %s\n", error_get());
+			fprintf(stderr, "mcefwd: no scenario or payload named '%s' (see 'mcefwd list')\n",
+				names[i]);
 			return KSFT_USAGE;
 		}
+	}
+	if (c->poison_auto)
+		c->poison = inject_auto(why, sizeof(why));
+	else if (!scenario_method_supported(c->poison)) {
+		fprintf(stderr, "mcefwd: --poison=%s is not implemented yet (use signal, uffd or hwpoison)\n",
+			inject_method_name(c->poison));
+		return KSFT_USAGE;
+	}
+	r = set_mce_kill(c->mce_kill);
+	rows = calloc(n, sizeof(*rows));
+	if (!rows) {
+		fprintf(stderr, "mcefwd: out of memory\n");
+		return KSFT_FAIL;
 	}
 	have_kvm = kvm_open(&kvm) == 0;
 	snprintf(kvm_err, sizeof(kvm_err), "%s", have_kvm ? "" : error_get());
@@ -145,27 +259,27 @@ static int cmd_run(struct cli *c)
 	ktap_begin(&k, stdout, n);
 	if (!have_kvm)
 		ktap_diag(&k, "%s", kvm_err);
-	for (unsigned int i = 0; i < n; i++) {
-		struct run_result res;
-		struct payload p;
-		int r;
-
-		r = strchr(names[i], '/') ? payload_read_file(names[i], &p) :
-					    payload_get(names[i], &p);
-		if (r < 0) {
-			ktap_result(&k, KTAP_FAIL, names[i], error_get());
-			continue;
-		}
-		if (!have_kvm) {
-			ktap_result(&k, KTAP_SKIP, p.name, kvm_err);
-			payload_put(&p);
-			continue;
-		}
-		run_payload(&kvm, &p, &c->run, &k, &res);
-		ktap_result(&k, res.status, p.name, res.reason);
-		payload_put(&p);
+	if (any_scenario) {
+		if (c->poison_auto)
+			ktap_diag(&k, "poison=auto picked %s", why);
+		ktap_diag(&k, "PR_MCE_KILL %s%s%s", mce_kill_names[c->mce_kill],
+			  r ? ": prctl failed: " : "", r ? strerror(-r) : "");
+	}
+	for (unsigned int i = 0; i < n; i++)
+		run_one(&kvm, c, names[i], have_kvm, kvm_err, &k, &rows[i]);
+	if (any_scenario) {
+		ktap_diag(&k, "what the guests saw (poison=%s, encoding=%s, bank %u):",
+			  inject_method_name(c->poison),
+			  mce_profile_name(c->run.vm.fwd.profile), c->run.vm.fwd.bank);
+		for (unsigned int i = 0; i < n; i++)
+			if (scenario_find(rows[i].name))
+				ktap_diag(&k, "  %-14s %-4s %s", rows[i].name,
+					  rows[i].status == KTAP_PASS ? "ok" :
+					  rows[i].status == KTAP_SKIP ? "skip" : "FAIL",
+					  rows[i].seen);
 	}
 	ktap_end(&k);
+	free(rows);
 	if (have_kvm)
 		kvm_close(&kvm);
 	return ktap_exit_code(&k);

@@ -45,6 +45,8 @@ static const struct payload payload_info[] = {
 	  .summary = "takes a #UD on purpose: the run must fail naming vector 6 and its RIP" },
 	{ .name = "spin", .default_vcpus = 1,
 	  .summary = "loops forever: the watchdog must stop it" },
+	{ .name = "badio", .default_vcpus = 1,
+	  .summary = "writes to an unserved port: the run must fail with a register dump" },
 	{ .name = "idle", .default_vcpus = 1,
 	  .summary = "halts forever: the watchdog must stop it" },
 };

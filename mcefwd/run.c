@@ -7,11 +7,8 @@
 #include "mcefwd/run.h"
 #include "mcefwd/vcpu.h"
 
-static void run_fail(struct run_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* The first failure names the test's verdict; later ones are diagnostics. */
-static void run_fail(struct run_result *res, const char *fmt, ...)
+void run_fail(struct run_result *res, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -23,8 +20,8 @@ static void run_fail(struct run_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void run_judge_vcpu(struct vm *vm, struct vcpu *v, const struct run_opts *o,
-			   struct run_result *res)
+void run_judge_vcpu(struct vm *vm, struct vcpu *v, unsigned int timeout_ms,
+		    struct run_result *res)
 {
 	const struct vcpu_result *r = &v->res;
 
@@ -38,14 +35,15 @@ static void run_judge_vcpu(struct vm *vm, struct vcpu *v, const struct run_opts 
 		break;
 	case VCPU_SHUTDOWN:
 	case VCPU_ERROR:
+	case VCPU_MCE_STOPPED:
 		run_fail(res, "vcpu-%u: %s", v->id, r->error);
 		break;
 	case VCPU_STOPPED:
 		if (res->timed_out) {
 			vm_diag(vm, "vcpu-%u: did not finish within %u ms, stopped at rip 0x%lx",
-				v->id, o->timeout_ms, (unsigned long)r->stop_rip);
+				v->id, timeout_ms, (unsigned long)r->stop_rip);
 			run_fail(res, "timeout: vcpu-%u did not finish within %u ms (rip 0x%lx)",
-				 v->id, o->timeout_ms, (unsigned long)r->stop_rip);
+				 v->id, timeout_ms, (unsigned long)r->stop_rip);
 		} else {
 			run_fail(res, "vcpu-%u was stopped before it finished (rip 0x%lx)",
 				 v->id, (unsigned long)r->stop_rip);
@@ -60,10 +58,11 @@ static void run_judge_vcpu(struct vm *vm, struct vcpu *v, const struct run_opts 
 			 r->reports_failed, r->reports_failed + r->reports_passed);
 }
 
-int run_payload(struct kvm *kvm, const struct payload *p, const struct run_opts *o,
-		struct ktap *k, struct run_result *res)
+int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *cfg_in,
+	     unsigned int timeout_ms, const struct run_hooks *h, struct ktap *k,
+	     struct run_result *res)
 {
-	struct vm_config cfg = o->vm;
+	struct vm_config cfg = *cfg_in;
 	struct vm vm;
 	int r;
 
@@ -77,10 +76,11 @@ int run_payload(struct kvm *kvm, const struct payload *p, const struct run_opts 
 		return r;
 	}
 	vm.diag = k->out;
+	vm.ops = h ? h->ops : NULL;
 	ktap_diag(k, "%s: %u vCPU(s), %lu MiB %s RAM, MCG_CAP 0x%lx, kick=%s, timeout %u ms",
 		  p->name, vm.nr_vcpus, (unsigned long)(cfg.ram_size >> 20),
 		  mem_kind_name(cfg.mem_kind), (unsigned long)cfg.mcg_cap,
-		  kick_mode_name(vm.cfg.kick), o->timeout_ms);
+		  kick_mode_name(vm.cfg.kick), timeout_ms);
 	if (vm.cfg.kick != cfg.kick)
 		ktap_diag(k, "KVM_CAP_IMMEDIATE_EXIT is missing: kicking with KVM_SET_SIGNAL_MASK");
 	r = vm_load(&vm, p->image, p->image_len);
@@ -93,14 +93,27 @@ int run_payload(struct kvm *kvm, const struct payload *p, const struct run_opts 
 		run_fail(res, "%s", error_get());
 		goto out;
 	}
-	res->timed_out = vm_wait(&vm, o->timeout_ms) == VM_WAIT_TIMEOUT;
+	res->timed_out = vm_wait(&vm, timeout_ms) == VM_WAIT_TIMEOUT;
 	vm_stop_and_join(&vm);
-	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
-		run_judge_vcpu(&vm, vm.vcpus[i], o, res);
-	if (res->status == KTAP_PASS && p->check && p->check(&vm) < 0)
-		run_fail(res, "%s", error_get());
+	if (h && h->judge) {
+		h->judge(&vm, h->priv, k, res);
+	} else {
+		for (unsigned int i = 0; i < vm.nr_vcpus; i++)
+			run_judge_vcpu(&vm, vm.vcpus[i], timeout_ms, res);
+		if (res->status == KTAP_PASS && p->check && p->check(&vm) < 0)
+			run_fail(res, "%s", error_get());
+	}
+	if (forward_lost(&vm))
+		run_fail(res, "%lu machine-check event(s) lost to full rings or queues",
+			 forward_lost(&vm));
 	r = 0;
 out:
 	vm_destroy(&vm);
 	return r;
+}
+
+int run_payload(struct kvm *kvm, const struct payload *p, const struct run_opts *o,
+		struct ktap *k, struct run_result *res)
+{
+	return run_with(kvm, p, &o->vm, o->timeout_ms, NULL, k, res);
 }

@@ -16,6 +16,7 @@ struct run_opts {
 struct run_result {
 	enum ktap_status status;
 	char reason[ERROR_MAX];
+	char seen[200];		/* scenarios: what the guest saw, one line */
 	bool timed_out;
 };
 
@@ -26,5 +27,25 @@ struct run_result {
  */
 int run_payload(struct kvm *kvm, const struct payload *p, const struct run_opts *o,
 		struct ktap *k, struct run_result *res);
+
+/*
+ * The same with hooks: ops on the VM, and judge (instead of the default
+ * verdict: every vCPU exits 0, no guest check failed) after the vCPUs are
+ * joined and before the VM is destroyed.
+ */
+struct run_hooks {
+	const struct vm_ops *ops;
+	void (*judge)(struct vm *vm, void *priv, struct ktap *k, struct run_result *res);
+	void *priv;
+};
+int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *cfg,
+	     unsigned int timeout_ms, const struct run_hooks *h, struct ktap *k,
+	     struct run_result *res);
+
+/* The default verdict for one vCPU, for judges that reuse it. */
+void run_judge_vcpu(struct vm *vm, struct vcpu *v, unsigned int timeout_ms,
+		    struct run_result *res);
+void run_fail(struct run_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -27,11 +27,12 @@ static const char *const outcome_names[] = {
 	[VCPU_RUNNING] = "running", [VCPU_EXITED] = "exited",
 	[VCPU_EXCEPTION] = "exception", [VCPU_SHUTDOWN] = "shutdown",
 	[VCPU_ERROR] = "error", [VCPU_STOPPED] = "stopped",
+	[VCPU_MCE_STOPPED] = "stopped by a hardware memory error",
 };
 
 const char *vcpu_outcome_name(enum vcpu_outcome o)
 {
-	return o <= VCPU_STOPPED ? outcome_names[o] : "?";
+	return o <= VCPU_MCE_STOPPED ? outcome_names[o] : "?";
 }
 
 static const char *const vector_names[32] = {
@@ -84,6 +85,8 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	}
 	v->vm = vm;
 	v->id = id;
+	ring_spsc_init(&v->fwd.ring);
+	ring_spsc_init(&v->fwd.inbox);
 	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
 	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (r < 0)
@@ -349,8 +352,15 @@ static void vcpu_exit(struct vcpu *v)
 		vcpu_io(v);
 		return;
 	case KVM_EXIT_HLT:
-		/* No in-kernel irqchip: a halted vCPU waits here for a kick. */
-		kick_wait(v);
+		/*
+		 * No in-kernel irqchip: a halted vCPU waits here for a kick,
+		 * unless an event is queued for it. Halting with MCIP still set
+		 * means the guest will not clear it: inject anyway.
+		 */
+		if (!forward_vcpu_has_work(v))
+			kick_wait(v);
+		else if (v->fwd.q_head != v->fwd.q_tail)
+			forward_vcpu_release(v);
 		return;
 	case KVM_EXIT_INTR:
 		return;
@@ -385,6 +395,13 @@ static void vcpu_loop(struct vcpu *v)
 	int r;
 
 	while (v->res.outcome == VCPU_RUNNING) {
+		if (forward_vcpu_service(v) < 0) {
+			if (v->res.outcome == VCPU_RUNNING) {
+				snprintf(why, sizeof(why), "forwarding: %s", error_get());
+				vcpu_fail(v, why);
+			}
+			break;
+		}
 		if (!vcpu_requests(v))
 			break;
 		if (ops && ops->before_run && ops->before_run(v) < 0) {
@@ -425,7 +442,9 @@ static void *vcpu_thread(void *arg)
 	pthread_mutex_unlock(&vm->lock);
 	if (kick_vcpu_setup(v) < 0)
 		vcpu_fail(v, error_get());
+	forward_vcpu_attach(v);
 	vcpu_loop(v);
+	forward_vcpu_detach(v);
 
 	pthread_mutex_lock(&vm->lock);
 	v->done = true;

@@ -11,6 +11,7 @@
 
 #include "guest-payloads/abi.h"
 #include "mcefwd/error.h"
+#include "mcefwd/forward.h"
 
 struct vm;
 
@@ -26,6 +27,7 @@ enum vcpu_outcome {
 	VCPU_SHUTDOWN,	/* KVM_EXIT_SHUTDOWN (triple fault) */
 	VCPU_ERROR,	/* unexpected exit or host-side failure */
 	VCPU_STOPPED,	/* stopped by the host (watchdog, another vCPU failed) */
+	VCPU_MCE_STOPPED, /* an AR that cannot be delivered stopped the VM, as QEMU does */
 };
 
 #define VCPU_MAX_HELLO	4
@@ -67,6 +69,7 @@ struct vcpu {
 	unsigned long console_total;
 
 	struct vcpu_result res;
+	struct fwd_vcpu fwd;
 };
 
 /* This thread's vCPU, NULL on other threads (read by signal handlers). */

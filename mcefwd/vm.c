@@ -14,6 +14,7 @@
 #include "mcefwd/kick.h"
 #include "mcefwd/loader.h"
 #include "mcefwd/mce.h"
+#include "mcefwd/sigbus.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
 
@@ -41,6 +42,14 @@ static int vm_check_config(const struct kvm_caps *caps, const struct vm_config *
 				 (unsigned long)((stacks_end + (1 << 20) - 1) >> 20));
 	if (!caps->mce_banks)
 		return error_set(ENOTSUP, "this KVM has no MCE support (KVM_CAP_MCE is 0)");
+	if (cfg->fwd.bank >= (cfg->mcg_cap & 0xff))
+		return error_set(EINVAL, "bank %u: MCG_CAP 0x%lx has only %lu bank(s)",
+				 cfg->fwd.bank, (unsigned long)cfg->mcg_cap,
+				 (unsigned long)(cfg->mcg_cap & 0xff));
+	if (cfg->fwd.ao_target != FWD_AO_ALL &&
+	    (unsigned int)cfg->fwd.ao_target >= cfg->nr_vcpus)
+		return error_set(EINVAL, "AO target vcpu-%d: the VM has %u vCPU(s)",
+				 cfg->fwd.ao_target, cfg->nr_vcpus);
 	if (mce_cap_check(cfg->mcg_cap, caps->mcg_cap_supported,
 			  (unsigned int)caps->mce_banks, why, sizeof(why)) < 0)
 		return error_set(EINVAL, "MCG_CAP 0x%lx: %s", (unsigned long)cfg->mcg_cap, why);
@@ -69,6 +78,10 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	r = kick_init();
 	if (r < 0)
 		goto err;
+	r = sigbus_install();
+	if (r < 0)
+		goto err;
+	ring_mpsc_init(&vm->fwd.process);
 	r = kvm_ioctl(kvm->fd, KVM_CREATE_VM, NULL);
 	if (r < 0)
 		goto err;
@@ -152,6 +165,7 @@ int vm_start(struct vm *vm)
 {
 	int r = 0;
 
+	sigbus_set_process(&vm->fwd.process, vm->event_fd);
 	for (unsigned int i = 0; i < vm->nr_vcpus && !r; i++)
 		r = vcpu_start(vm->vcpus[i]);
 	if (r < 0)
@@ -166,6 +180,8 @@ int vm_start(struct vm *vm)
 
 void vm_stop_and_join(struct vm *vm)
 {
+	if (vm->started)
+		sigbus_set_process(NULL, -1);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
@@ -222,6 +238,9 @@ enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms)
 		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) > 0 &&
 		    read(vm->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			return VM_WAIT_ENDED;
+		forward_main_drain(vm);
+		if (vm->ops && vm->ops->on_main)
+			vm->ops->on_main(vm);
 	}
 	return vm_any_ended_badly(vm) ? VM_WAIT_ENDED : VM_WAIT_DONE;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mcefwd/forward.h"
 #include "mcefwd/kvm.h"
 #include "mcefwd/mem.h"
 
@@ -24,6 +25,7 @@ struct vm_config {
 	uint64_t mcg_cap;
 	enum kick_mode kick;
 	bool verbose;		/* print passing reports too */
+	struct fwd_config fwd;
 };
 
 /*
@@ -36,6 +38,8 @@ struct vm_ops {
 	int (*on_ucall)(struct vcpu *v, const struct mcefwd_ucall *u);
 	/* An exit the core does not handle; return 1 if handled. */
 	int (*on_exit)(struct vcpu *v);
+	/* On the main thread, each time the VM's eventfd fires. */
+	void (*on_main)(struct vm *vm);
 	void *priv;
 };
 
@@ -47,6 +51,7 @@ struct vm {
 	const struct vm_ops *ops;
 	struct vcpu **vcpus;
 	unsigned int nr_vcpus;
+	struct fwd_vm fwd;
 
 	/* Written (eventfd) when a vCPU finishes; also for stowed AO events. */
 	int event_fd;

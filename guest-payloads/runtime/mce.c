@@ -5,22 +5,42 @@
  * retire a poisoned test page by remapping it to a spare one, clear
  * MCG_STATUS.MCIP (a second #MC while it is set shuts the vCPU down), and
  * resume the interrupted code, which retries its access on the spare page.
+ * A vCPU's mode (rt_mce_set_mode()) can leave the clearing undone.
  */
 #include "rt.h"
 
-/* #MCs fully handled per vCPU, indexed like the stacks. */
-static uint64_t rt_mce_counts[MCEFWD_MAX_VCPUS];
+/* Per vCPU, indexed like the stacks. */
+struct rt_mce_cpu {
+	uint64_t count;		/* #MCs fully handled */
+	unsigned int mode;	/* RT_MCE_KEEP_* */
+};
+
+static struct rt_mce_cpu rt_mce_cpus[MCEFWD_MAX_VCPUS];
 /* Spare pages handed out, shared by all vCPUs; only ever grows. */
 static uint32_t rt_mce_spares;
 
-static uint64_t *rt_mce_count_self(void)
+static struct rt_mce_cpu *rt_mce_self(void)
 {
-	return &rt_mce_counts[rt_vcpu_id() % MCEFWD_MAX_VCPUS];
+	return &rt_mce_cpus[rt_vcpu_id() % MCEFWD_MAX_VCPUS];
 }
 
 uint64_t rt_mce_count(void)
 {
-	return READ_ONCE(*rt_mce_count_self());
+	return READ_ONCE(rt_mce_self()->count);
+}
+
+void rt_mce_set_mode(unsigned int flags)
+{
+	WRITE_ONCE(rt_mce_self()->mode, flags);
+}
+
+uint64_t rt_test_page_backing(unsigned int i)
+{
+	const volatile uint64_t *pte = (const volatile uint64_t *)MCEFWD_GPA_PT1;
+
+	if (i >= MCEFWD_TEST_PAGES)
+		return 0;
+	return pte[i] & X86_PTE_ADDR_MASK;
 }
 
 unsigned int rt_mce_spares_used(void)
@@ -97,12 +117,12 @@ static void rt_mce_handler(struct rt_frame *f)
 {
 	struct mcefwd_ucall u;
 	struct mcefwd_mce_record *r = &u.u.mce;
-	uint64_t *count = rt_mce_count_self();
-	unsigned int i;
+	struct rt_mce_cpu *self = rt_mce_self();
+	unsigned int i, mode = READ_ONCE(self->mode);
 
 	memset(&u, 0, sizeof(u));
 	u.type = MCEFWD_UCALL_MCE;
-	r->seq = *count + 1;
+	r->seq = self->count + 1;
 	r->mcg_cap = rdmsr(MCEFWD_MSR_IA32_MCG_CAP);
 	r->mcg_status = rdmsr(MCEFWD_MSR_IA32_MCG_STATUS);
 	r->rip = f->rip;
@@ -125,13 +145,16 @@ static void rt_mce_handler(struct rt_frame *f)
 
 		if (!(b->status & MCI_STATUS_VAL))
 			continue;
-		wrmsr(rt_msr_mc_status(i), 0);
+		if (!(mode & RT_MCE_KEEP_BANKS))
+			wrmsr(rt_msr_mc_status(i), 0);
+		/* Even when kept: the interrupted load must not hit the page again. */
 		if (b->status & MCI_STATUS_ADDRV)
 			rt_mce_retire(b->addr);
 	}
-	wrmsr(MCEFWD_MSR_IA32_MCG_STATUS, 0);
+	if (!(mode & RT_MCE_KEEP_MCIP))
+		wrmsr(MCEFWD_MSR_IA32_MCG_STATUS, 0);
 	/* Last: a payload waiting on the count may touch the page right away. */
-	WRITE_ONCE(*count, r->seq);
+	WRITE_ONCE(self->count, r->seq);
 }
 
 void rt_mce_install(void)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Runtime start, vCPU identity, exit and the ucalls to the host.
+ * Runtime start, vCPU identity, exit, the ucalls to the host and the
+ * mailbox back from it.
  *
  * Ucall records live on the sender's stack: a #MC can arrive between any
  * two instructions (the host injects it on the next entry), and its handler
@@ -13,6 +14,11 @@ struct rt_cpu {
 	unsigned int nr;
 	uint64_t mcg_cap;
 };
+
+/* The host writes MAILBOX + id * size; it must not run into the page directories. */
+_Static_assert(sizeof(struct mcefwd_mailbox) == 64, "mailbox layout");
+_Static_assert(MCEFWD_GPA_MAILBOX + MCEFWD_MAX_VCPUS * sizeof(struct mcefwd_mailbox)
+	       <= MCEFWD_GPA_PD, "mailboxes overlap the page directories");
 
 /* Indexed by stack slot, which equals the id unless the host got it wrong. */
 static struct rt_cpu rt_cpus[MCEFWD_MAX_VCPUS];
@@ -94,9 +100,39 @@ void rt_hello(void)
 	rt_ucall_values(MCEFWD_UCALL_HELLO, rt_vcpu_id(), 0);
 }
 
+void rt_poison(uint64_t step, uint64_t gpa, unsigned int kind,
+	       unsigned int count)
+{
+	struct mcefwd_ucall u;
+
+	rt_ucall_init(&u, MCEFWD_UCALL_READY, 0);
+	u.value[0] = step;
+	u.value[1] = gpa;
+	u.value[2] = kind;
+	u.value[3] = count;
+	rt_ucall(&u);
+}
+
 void rt_ready(uint64_t step)
 {
-	rt_ucall_values(MCEFWD_UCALL_READY, step, 0);
+	rt_poison(step, 0, 0, 0);
+}
+
+volatile struct mcefwd_mailbox *rt_mailbox(void)
+{
+	return (volatile struct mcefwd_mailbox *)MCEFWD_GPA_MAILBOX + rt_vcpu_id();
+}
+
+/*
+ * Halting, not spinning: every emulated instruction costs the host time,
+ * and a halted vCPU is one the host knows it may deliver to.
+ */
+void rt_wait_events(uint64_t n)
+{
+	volatile struct mcefwd_mailbox *mb = rt_mailbox();
+
+	while (mb->events_done < n)
+		hlt();
 }
 
 void rt_value(uint64_t key, uint64_t value)

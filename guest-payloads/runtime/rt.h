@@ -37,8 +37,25 @@ __attribute__((noreturn)) void rt_exit(int code);
 
 void rt_ucall(struct mcefwd_ucall *u);
 void rt_hello(void);
-void rt_ready(uint64_t step);
 void rt_value(uint64_t key, uint64_t value);
+
+/*
+ * MCEFWD_UCALL_READY: ask the host to poison @count pages from @gpa as
+ * @kind (MCEFWD_READY_AR or _AO); it has acted when this returns.
+ * rt_ready(step) is the bare request, rt_poison(step, 0, 0, 0).
+ */
+void rt_poison(uint64_t step, uint64_t gpa, unsigned int kind,
+	       unsigned int count);
+void rt_ready(uint64_t step);
+
+/*
+ * This vCPU's mailbox, written by the host only. rt_wait_events(n) halts
+ * until the host has finished n MCE events for this vCPU, injected or not;
+ * an injected #MC is handled at the entry that ends the halt, so
+ * rt_mce_count() is up to date when it returns.
+ */
+volatile struct mcefwd_mailbox *rt_mailbox(void);
+void rt_wait_events(uint64_t n);
 
 /* One MCEFWD_UCALL_PRINT; truncated to MCEFWD_TEXT_MAX - 1, one trailing '\n' dropped. */
 __attribute__((format(printf, 1, 2))) void rt_printf(const char *fmt, ...);
@@ -126,6 +143,55 @@ void rt_mce_install(void);
 uint64_t rt_mce_count(void);
 /* Spare test pages handed out so far (all vCPUs), from the top down. */
 unsigned int rt_mce_spares_used(void);
+
+/*
+ * What this vCPU's #MC handler leaves undone, to provoke what an OS would
+ * avoid; the record is sent and the page retired either way. KEEP_MCIP
+ * leaves MCG_STATUS.MCIP set, so the next #MC shuts the vCPU down.
+ * KEEP_BANKS leaves MCi_STATUS valid, so the next error in that bank
+ * overflows. 0 (the default) clears both.
+ */
+#define RT_MCE_KEEP_MCIP	(1U << 0)
+#define RT_MCE_KEEP_BANKS	(1U << 1)
+void rt_mce_set_mode(unsigned int flags);
+
+/* Poison targets are taken from the bottom of the test pages, spares from the top. */
+static inline uint64_t rt_test_page(unsigned int i)
+{
+	return MCEFWD_GPA_TEST + i * MCEFWD_PAGE_SIZE;
+}
+
+/* The gpa test page i's gva maps to now: rt_test_page(i) until retired. */
+uint64_t rt_test_page_backing(unsigned int i);
+
+/*
+ * Write a pattern to test page i: a page the host poisons must be present,
+ * and the pattern tells the original from a spare.
+ */
+#define RT_TEST_PATTERN		0x6d63656677640000ULL
+static inline void rt_test_page_touch(unsigned int i)
+{
+	*(volatile uint64_t *)rt_test_page(i) = RT_TEST_PATTERN + i;
+}
+
+/*
+ * Defines uint64_t load(const volatile void *p), a single movq from p at
+ * the global symbol @load, with the global symbol @after right behind it,
+ * so the host can match an #MC's RIP against nm. Top-level asm, so the
+ * compiler can neither duplicate the labels nor move the load.
+ */
+#define RT_DEFINE_LOAD(load, after)					\
+	uint64_t load(const volatile void *p);				\
+	asm(".pushsection .text\n"					\
+	    ".globl " #load "\n"					\
+	    ".globl " #after "\n"					\
+	    ".type " #load ", @function\n"				\
+	    #load ":\n"							\
+	    "	movq (%rdi), %rax\n"					\
+	    #after ":\n"						\
+	    "	ret\n"							\
+	    ".size " #load ", . - " #load "\n"			\
+	    ".popsection")
 
 #define MCG_CAP_COUNT_MASK	0xffULL
 #define MCG_CAP_CTL_P		(1ULL << 8)

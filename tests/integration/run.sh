@@ -71,7 +71,7 @@ expect "--kick bogus is a usage error" 2 "invalid --kick 'bogus'"
 mcefwd run hello --timeout
 expect "a missing option value is a usage error" 2 "needs a value"
 mcefwd list
-expect "list names every payload" 0 '^hello ' '^smp ' '^fault ' '^spin '
+expect "list names every payload" 0 '^hello ' '^smp ' '^fault ' '^spin ' '^idle ' '^badio '
 mcefwd caps
 expect "caps prints the poison methods without /dev/kvm too" 0 'CAP_SYS_ADMIN' \
 	'signal +yes' '--poison=auto picks'
@@ -115,6 +115,11 @@ mcefwd run fault
 expect "fault: the guest #UD fails the run, naming vector 6 and rip 0x$rip" 1 \
 	'^not ok 1 fault # vcpu-0: guest exception vector 6 \(UD\)' \
 	"vector 6 \(#UD\) error code 0x0 at rip 0x$rip\$"
+
+mcefwd run badio
+expect "an unexpected exit fails the run and prints the registers" 1 \
+	'^not ok 1 badio # vcpu-0: unexpected out of 1 byte\(s\) x1 on port 0x80' \
+	'vcpu-0:   rip=0x0000000000100[0-9a-f]+ ' 'vcpu-0:   rax=0x000000001badc0de'
 
 mcefwd run spin --timeout 1
 expect "a guest that never finishes ends in a timeout failure" 1 \

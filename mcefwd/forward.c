@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kvm.h>
+
+#include "guest-payloads/abi.h"
+#include "mcefwd/error.h"
+#include "mcefwd/forward.h"
+#include "mcefwd/kick.h"
+#include "mcefwd/kvm.h"
+#include "mcefwd/sigbus.h"
+#include "mcefwd/vcpu.h"
+#include "mcefwd/vm.h"
+
+#define MCG_STATUS_MCIP (1ULL << 2)
+
+static const char *const emulated_names[] = {
+	[FWD_EMULATED_FAIL] = "fail", [FWD_EMULATED_FORWARD] = "forward",
+};
+
+const char *fwd_emulated_name(enum fwd_emulated e)
+{
+	return e <= FWD_EMULATED_FORWARD ? emulated_names[e] : "?";
+}
+
+int fwd_emulated_parse(const char *s, enum fwd_emulated *out)
+{
+	for (int e = FWD_EMULATED_FAIL; e <= FWD_EMULATED_FORWARD; e++) {
+		if (!strcmp(s, emulated_names[e])) {
+			*out = (enum fwd_emulated)e;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void forward_vcpu_attach(struct vcpu *v)
+{
+	sigbus_set_vcpu_ring(&v->fwd.ring, v->run);
+}
+
+void forward_vcpu_detach(struct vcpu *v)
+{
+	(void)v;
+	sigbus_set_vcpu_ring(NULL, NULL);
+}
+
+void forward_raise_ar(struct vcpu *v, void *hva, bool emulated)
+{
+	struct sigbus_event ev = {
+		.code = BUS_MCEERR_AR, .lsb = 12, .addr = hva,
+		.seq = emulated ? UINT64_MAX : 0,
+	};
+
+	ring_spsc_push(&v->fwd.ring, &ev);
+}
+
+static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)
+{
+	struct fwd_vcpu *f = &v->fwd;
+
+	if (f->q_tail - f->q_head >= FWD_QUEUE) {
+		f->q_overflows++;
+		vm_diag(v->vm, "vcpu-%u: event queue full: lost %s at %p",
+			v->id, ev->code == BUS_MCEERR_AR ? "AR" : "AO", ev->addr);
+		return;
+	}
+	f->queue[f->q_tail++ % FWD_QUEUE] = *ev;
+}
+
+static int forward_mcg_status(struct vcpu *v, uint64_t *val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = MCEFWD_MSR_IA32_MCG_STATUS;
+	r = kvm_ioctl(v->fd, KVM_GET_MSRS, &m);
+	if (r < 0)
+		return r;
+	if (r != 1)
+		return error_set(EIO, "KVM_GET_MSRS: MCG_STATUS not read");
+	*val = m.e.data;
+	return 0;
+}
+
+static void forward_mailbox(struct vcpu *v)
+{
+	struct mcefwd_mailbox *mb = mem_gpa_to_hva(&v->vm->mem,
+		MCEFWD_GPA_MAILBOX + v->id * sizeof(*mb), sizeof(*mb));
+
+	if (!mb)
+		return;
+	__atomic_store_n(&mb->events_injected, v->fwd.injected, __ATOMIC_RELEASE);
+	__atomic_store_n(&mb->events_done, v->fwd.done, __ATOMIC_RELEASE);
+}
+
+static struct fwd_entry *forward_log(struct vcpu *v)
+{
+	struct fwd_vcpu *f = &v->fwd;
+	struct fwd_entry *e = &f->log[f->nr_log < FWD_LOG ? f->nr_log : FWD_LOG - 1];
+
+	if (f->nr_log < FWD_LOG)
+		f->nr_log++;
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
+{
+	const struct fwd_config *cfg = &v->vm->cfg.fwd;
+	enum mce_kind kind = ev->code == BUS_MCEERR_AR ? MCE_AR : MCE_AO;
+	const char *kname = kind == MCE_AR ? "BUS_MCEERR_AR" : "BUS_MCEERR_AO";
+	unsigned int lsb = ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
+	void *hva = (void *)((uintptr_t)ev->addr & ~((1UL << lsb) - 1));
+	struct fwd_entry *e = forward_log(v);
+	struct kvm_regs regs;
+	int r;
+
+	e->ev = *ev;
+	e->emulated = ev->seq == UINT64_MAX;
+	e->in_ram = mem_hva_to_gpa(&v->vm->mem, hva, &e->gpa);
+	e->verdict = mce_decide(kind, v->vm->cfg.mcg_cap, e->in_ram, &e->reason);
+	switch (e->verdict) {
+	case MCE_STOP_VM:
+		if (e->in_ram)
+			snprintf(v->res.error, sizeof(v->res.error),
+				 "%s at gpa 0x%lx (host address %p): %s: VM stopped",
+				 kname, (unsigned long)e->gpa, ev->addr, e->reason);
+		else
+			snprintf(v->res.error, sizeof(v->res.error),
+				 "%s at host address %p, which is not guest RAM: %s: VM stopped",
+				 kname, ev->addr, e->reason);
+		v->res.outcome = VCPU_MCE_STOPPED;
+		vm_diag(v->vm, "vcpu-%u: %s", v->id, v->res.error);
+		return -EHWPOISON;
+	case MCE_IGNORE:
+		vm_diag(v->vm, "vcpu-%u: %s at %s %p ignored: %s", v->id, kname,
+			e->in_ram ? "guest page of host address" : "host address",
+			ev->addr, e->reason);
+		v->fwd.done++;
+		forward_mailbox(v);
+		return 0;
+	case MCE_INJECT:
+		break;
+	}
+	r = mce_build(cfg->profile, kind, e->gpa, cfg->bank, v->vm->cfg.mcg_cap,
+		      false, &e->mce);
+	if (r < 0)
+		return error_set(-r, "cannot encode the MCE for bank %u", cfg->bank);
+	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
+	if (r < 0)
+		return r;
+	e->rip = regs.rip;
+	r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
+	if (r < 0)
+		return r;
+	vm_diag(v->vm, "vcpu-%u: %s%s at gpa 0x%lx: injected bank %u status 0x%llx mcg_status 0x%llx at rip 0x%lx",
+		v->id, kname, e->emulated ? " (raised by mcefwd)" : "",
+		(unsigned long)e->gpa, cfg->bank, (unsigned long long)e->mce.status,
+		(unsigned long long)e->mce.mcg_status, (unsigned long)e->rip);
+	v->fwd.injected++;
+	v->fwd.done++;
+	v->fwd.waiting_mcip = true;
+	forward_mailbox(v);
+	return 0;
+}
+
+int forward_vcpu_service(struct vcpu *v)
+{
+	struct fwd_vcpu *f = &v->fwd;
+	struct sigbus_event ev;
+	uint64_t mcg_status = 0;
+	int r;
+
+	while (ring_spsc_pop(&f->ring, &ev))
+		forward_queue(v, &ev);
+	while (ring_spsc_pop(&f->inbox, &ev))
+		forward_queue(v, &ev);
+	if (f->q_head == f->q_tail)
+		return 0;
+	if (f->waiting_mcip && !f->release_gate) {
+		r = forward_mcg_status(v, &mcg_status);
+		if (r < 0)
+			return r;
+		if (mcg_status & MCG_STATUS_MCIP)
+			return 0;	/* the guest is still handling the last one */
+	}
+	f->waiting_mcip = false;
+	f->release_gate = false;
+	ev = f->queue[f->q_head++ % FWD_QUEUE];
+	return forward_event(v, &ev);
+}
+
+bool forward_vcpu_has_work(struct vcpu *v)
+{
+	struct fwd_vcpu *f = &v->fwd;
+	bool news = f->done != f->done_at_halt;
+
+	/*
+	 * An event finished since the guest last halted: it may have read its
+	 * mailbox just before, so let it look again before sleeping.
+	 */
+	f->done_at_halt = f->done;
+	return news || f->q_head != f->q_tail;
+}
+
+void forward_vcpu_release(struct vcpu *v)
+{
+	v->fwd.release_gate = true;
+}
+
+void forward_main_drain(struct vm *vm)
+{
+	const struct fwd_config *cfg = &vm->cfg.fwd;
+	struct sigbus_event ev;
+
+	while (ring_mpsc_pop(&vm->fwd.process, &ev)) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = vm->vcpus[i];
+
+			if (cfg->ao_target != FWD_AO_ALL && (unsigned int)cfg->ao_target != i)
+				continue;
+			if (!ring_spsc_push(&v->fwd.inbox, &ev)) {
+				vm->fwd.unroutable++;
+				vm_diag(vm, "vcpu-%u: inbox full: AO at %p lost", i, ev.addr);
+				continue;
+			}
+			kick(v, VCPU_REQ_WORK);
+		}
+	}
+}
+
+unsigned long forward_lost(const struct vm *vm)
+{
+	unsigned long n = ring_mpsc_overflows(&vm->fwd.process) + vm->fwd.unroutable;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
+
+		n += ring_spsc_overflows(&f->ring) + ring_spsc_overflows(&f->inbox) +
+		     f->q_overflows;
+	}
+	return n;
+}

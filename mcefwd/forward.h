@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Forwarding: what happens to a stowed SIGBUS after KVM_RUN returns. The
+ * vCPU drains its ring, translates hva to gpa, asks mce.c what QEMU would do,
+ * builds the bank state and injects it with KVM_X86_SET_MCE, one event at a
+ * time: the next only once the guest has cleared MCG_STATUS.MCIP. AO events
+ * stowed on other threads are routed here by the main thread.
+ */
+#ifndef MCEFWD_FORWARD_H
+#define MCEFWD_FORWARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "mcefwd/mce.h"
+#include "mcefwd/ring.h"
+
+struct vm;
+struct vcpu;
+
+#define FWD_QUEUE	256	/* events drained but not yet injected, per vCPU */
+#define FWD_LOG		64	/* decisions remembered per vCPU */
+
+enum fwd_emulated { FWD_EMULATED_FAIL, FWD_EMULATED_FORWARD };
+#define FWD_AO_ALL	(-1)
+
+struct fwd_config {
+	enum mce_profile profile;
+	unsigned int bank;
+	int ao_target;			/* vCPU index, or FWD_AO_ALL */
+	enum fwd_emulated emulated;
+};
+
+/* What the host did with one event: for reports and for the scenario judge. */
+struct fwd_entry {
+	struct sigbus_event ev;
+	uint64_t gpa;
+	bool in_ram;
+	enum mce_verdict verdict;
+	const char *reason;		/* static text from mce_decide */
+	struct kvm_x86_mce mce;		/* what was handed to KVM_X86_SET_MCE */
+	uint64_t rip;			/* guest RIP when it was injected */
+	bool emulated;			/* raised by mcefwd after an emulated access */
+};
+
+struct fwd_vcpu {
+	struct ring_spsc ring;		/* stowed by the SIGBUS handler on this thread */
+	struct ring_spsc inbox;		/* AO events routed by the main thread */
+	struct sigbus_event queue[FWD_QUEUE];
+	unsigned int q_head, q_tail;
+	unsigned long q_overflows;
+	bool waiting_mcip;		/* injected; the next waits for MCIP clear */
+	bool release_gate;		/* the guest asked for more: inject anyway */
+	unsigned int nr_log;
+	struct fwd_entry log[FWD_LOG];
+	uint64_t done, injected;	/* mirrored into the guest's mailbox */
+	uint64_t done_at_halt;		/* done when the guest last halted */
+};
+
+struct fwd_vm {
+	struct ring_mpsc process;	/* AO stowed on non-vCPU threads */
+	unsigned long unroutable;
+};
+
+const char *fwd_emulated_name(enum fwd_emulated e);
+int fwd_emulated_parse(const char *s, enum fwd_emulated *out);
+
+/* On the vCPU thread before its first KVM_RUN / after its last. */
+void forward_vcpu_attach(struct vcpu *v);
+void forward_vcpu_detach(struct vcpu *v);
+
+/*
+ * On the vCPU thread after KVM_RUN returned and before re-entering: moves
+ * stowed and routed events into the queue and injects the next one if the
+ * guest is ready for it. Returns 0, or -errno when the VM must stop (AR
+ * that cannot be delivered; the outcome is already recorded).
+ */
+int forward_vcpu_service(struct vcpu *v);
+
+/* Events queued and not yet handled: a halted vCPU must not sleep on them. */
+bool forward_vcpu_has_work(struct vcpu *v);
+/*
+ * The guest asked for the next error (or halted) while MCIP is still set:
+ * inject the next one anyway, as QEMU would; KVM then shuts the guest down.
+ */
+void forward_vcpu_release(struct vcpu *v);
+
+/* Pushes an AR for hva into this vCPU's ring as if SIGBUS had stowed it. */
+void forward_raise_ar(struct vcpu *v, void *hva, bool emulated);
+
+/* On the main thread when the VM's eventfd fired: routes stowed AO events. */
+void forward_main_drain(struct vm *vm);
+
+/* Counters for the report: events lost to full rings or queues. */
+unsigned long forward_lost(const struct vm *vm);
+
+#endif

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "guest-payloads/abi.h"
+#include "mcefwd/error.h"
+#include "mcefwd/kick.h"
+#include "mcefwd/payload.h"
+#include "mcefwd/scenario.h"
+#include "mcefwd/vcpu.h"
+#include "mcefwd/vm.h"
+
+#define AR MCE_AR
+#define AO MCE_AO
+#define SER_P (1ULL << 24)
+
+/* Why a method cannot produce a scenario, said once. */
+#define UFFD_NO_AO "UFFDIO_POISON raises no memory-failure event, so no action-optional (AO) SIGBUS is ever sent"
+#define UFFD_NO_QUEUE "UFFDIO_POISON gives one SIGBUS per guest access, never several stowed before one drain"
+#define UFFD_NO_VMM "UFFDIO_POISON on mcefwd's own page gives no MCEERR SIGBUS until mcefwd touches it, and then kills it"
+#define REAL_NO_QUEUE "a real memory failure delivers one SIGBUS per access; only the signal method stows several before one drain"
+
+static const struct scenario scenarios[] = {
+	{
+		.name = "ar", .payload = "mce-ar",
+		.summary = "load from a poisoned page: action-required #MC, page retired",
+		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
+	}, {
+		.name = "ao", .payload = "mce-ao",
+		.summary = "idle guest, action-optional error routed to vCPU 0",
+		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AO, 0, false } },
+		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
+	}, {
+		.name = "ar-no-ser", .payload = "mce-ar", .mcg_cap_clear = SER_P,
+		.summary = "guest without MCG_SER_P: an AR stops the VM",
+		.outcome = SCN_MCE_STOP,
+	}, {
+		.name = "ao-no-ser", .payload = "mce-ao", .mcg_cap_clear = SER_P,
+		.summary = "guest without MCG_SER_P: an AO is ignored",
+		.outcome = SCN_EXIT,
+		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
+	}, {
+		.name = "no-cr4-mce", .payload = "mce-no-cr4",
+		.summary = "CR4.MCE clear: KVM shuts the guest down",
+		.outcome = SCN_SHUTDOWN,
+	}, {
+		.name = "nested", .payload = "mce-nested",
+		.summary = "second error while MCIP is still set: shutdown",
+		.outcome = SCN_SHUTDOWN, .nr_mce = 1, .mce = { { AR, 0, false } },
+	}, {
+		.name = "bank-disabled", .payload = "mce-bank-disabled",
+		.summary = "MCi_CTL cleared: KVM drops the error silently",
+		.outcome = SCN_EXIT,
+	}, {
+		.name = "overflow", .payload = "mce-overflow",
+		.summary = "second error before the bank is cleared: MCi_STATUS.OVER",
+		.outcome = SCN_EXIT, .nr_mce = 2,
+		.mce = { { AR, 0, false }, { AR, 1, true } },
+	}, {
+		.name = "burst", .payload = "mce-burst",
+		.summary = "four errors stowed before one drain: all delivered, in order",
+		.outcome = SCN_EXIT, .nr_mce = 4,
+		.mce = { { AR, 0, false }, { AR, 1, false }, { AR, 2, false }, { AR, 3, false } },
+		.cannot = { [INJECT_UFFD] = UFFD_NO_QUEUE, [INJECT_HWPOISON] = REAL_NO_QUEUE },
+	}, {
+		.name = "vmm-memory", .payload = "mce-ar", .vmm_memory = true,
+		.summary = "AR at an address outside guest RAM: the VM is stopped",
+		.outcome = SCN_MCE_STOP,
+		.cannot = { [INJECT_UFFD] = UFFD_NO_VMM },
+	},
+};
+
+#define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
+
+unsigned int scenario_count(void)
+{
+	return NR_SCENARIOS;
+}
+
+const struct scenario *scenario_at(unsigned int i)
+{
+	return i < NR_SCENARIOS ? &scenarios[i] : NULL;
+}
+
+const struct scenario *scenario_find(const char *name)
+{
+	for (unsigned int i = 0; i < NR_SCENARIOS; i++)
+		if (!strcmp(scenarios[i].name, name))
+			return &scenarios[i];
+	return NULL;
+}
+
+bool scenario_method_supported(enum inject_method m)
+{
+	return m == INJECT_SIGNAL || m == INJECT_UFFD || m == INJECT_HWPOISON;
+}
+
+/* ---- the run's state: what was poisoned, what is still to be sent ---- */
+
+#define SCN_MAX_PAGES 16
+
+struct scn_page {
+	uint64_t gpa;
+	void *hva;
+	struct inject_uffd *uffd;
+	bool hwpoisoned;
+};
+
+struct scn_run {
+	const struct scenario *sc;
+	enum inject_method method;
+	enum fwd_emulated emulated;
+	void *vmm_page;			/* mcefwd's own page, for vmm-memory */
+	/* Guarded by the single vCPU that asks (vCPU 0) or main: see uses. */
+	unsigned int nr_pages;
+	struct scn_page pages[SCN_MAX_PAGES];
+	/* Self-sent AR signals the vCPU raises right before its next KVM_RUN. */
+	unsigned int nr_pending;
+	void *pending[SCN_MAX_PAGES];
+	/* AO for the main thread to raise (0 = none). */
+	void *_Atomic pending_ao;
+	char failure[ERROR_MAX];
+};
+
+static void *scn_hva(struct vm *vm, struct scn_run *s, uint64_t gpa)
+{
+	if (s->sc->vmm_memory)
+		return s->vmm_page;
+	return mem_gpa_to_hva(&vm->mem, gpa, MCEFWD_PAGE_SIZE);
+}
+
+static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind)
+{
+	struct scn_page *pg;
+	void *hva = scn_hva(v->vm, s, gpa);
+	int r;
+
+	if (!hva || gpa % MCEFWD_PAGE_SIZE)
+		return error_set(EINVAL, "guest asked to poison gpa 0x%lx: not a page of guest RAM",
+				 (unsigned long)gpa);
+	if (s->nr_pages >= SCN_MAX_PAGES)
+		return error_set(ENOSPC, "guest asked to poison more than %d pages", SCN_MAX_PAGES);
+	pg = &s->pages[s->nr_pages++];
+	pg->gpa = gpa;
+	pg->hva = hva;
+
+	switch (s->method) {
+	case INJECT_SIGNAL:
+		if (kind == MCEFWD_READY_AO) {
+			/* AO arrives on a thread that is not a vCPU: the main one. */
+			uint64_t one = 1;
+
+			atomic_store(&s->pending_ao, hva);
+			if (write(v->vm->event_fd, &one, sizeof(one)) < 0)
+				return error_set(errno, "waking the main thread: %s", strerror(errno));
+			return 0;
+		}
+		s->pending[s->nr_pending++] = hva;
+		return 0;
+	case INJECT_UFFD:
+		r = inject_uffd_poison(hva, MCEFWD_PAGE_SIZE, &pg->uffd);
+		if (r < 0)
+			return error_set(-r, "uffd poison of gpa 0x%lx: %s: %s", (unsigned long)gpa,
+					 inject_uffd_failed_step(), strerror(-r));
+		vm_diag(v->vm, "vcpu-%u: UFFDIO_POISON on gpa 0x%lx (host %p)", v->id,
+			(unsigned long)gpa, hva);
+		return 0;
+	case INJECT_HWPOISON:
+		r = inject_hwpoison(hva, MCEFWD_PAGE_SIZE);
+		if (r < 0)
+			return error_set(-r, "madvise(MADV_HWPOISON) on gpa 0x%lx: %s",
+					 (unsigned long)gpa, strerror(-r));
+		pg->hwpoisoned = true;
+		vm_diag(v->vm, "vcpu-%u: MADV_HWPOISON on gpa 0x%lx (host %p): this frame stays poisoned on the host",
+			v->id, (unsigned long)gpa, hva);
+		return 0;
+	default:
+		return error_set(ENOTSUP, "poison method %s is not implemented",
+				 inject_method_name(s->method));
+	}
+}
+
+static int scn_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
+{
+	struct scn_run *s = v->vm->ops->priv;
+	uint64_t count;
+	int r;
+
+	if (u->type != MCEFWD_UCALL_READY)
+		return 0;
+	if (u->value[2] != MCEFWD_READY_AR && u->value[2] != MCEFWD_READY_AO)
+		return error_set(EPROTO, "poison request with kind %lu", (unsigned long)u->value[2]);
+	/* The guest asks for the next error: do not hold it behind MCIP. */
+	forward_vcpu_release(v);
+	count = u->value[3] ? u->value[3] : 1;
+	if (count > SCN_MAX_PAGES)
+		return error_set(EPROTO, "poison request for %lu pages", (unsigned long)count);
+	for (uint64_t i = 0; i < count; i++) {
+		r = scn_poison_page(v, s, u->value[1] + i * MCEFWD_PAGE_SIZE, (int)u->value[2]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The signal method: the vCPU thread sends itself SIGBUS right before entry. */
+static int scn_before_run(struct vcpu *v)
+{
+	struct scn_run *s = v->vm->ops->priv;
+
+	for (unsigned int i = 0; i < s->nr_pending; i++) {
+		int r = inject_signal_self(BUS_MCEERR_AR, s->pending[i], 12);
+
+		if (r < 0)
+			return error_set(-r, "rt_tgsigqueueinfo(SIGBUS): %s", strerror(-r));
+	}
+	s->nr_pending = 0;
+	return 0;
+}
+
+static void scn_on_main(struct vm *vm)
+{
+	struct scn_run *s = vm->ops->priv;
+	void *hva = atomic_exchange(&s->pending_ao, NULL);
+	int r;
+
+	if (!hva)
+		return;
+	r = inject_signal_self(BUS_MCEERR_AO, hva, 12);
+	if (r < 0)
+		snprintf(s->failure, sizeof(s->failure), "rt_tgsigqueueinfo(SIGBUS AO): %s",
+			 strerror(-r));
+}
+
+/*
+ * The uffd method on a host whose KVM emulates guest instructions: KVM
+ * cannot read the poisoned page and reports an MMIO exit at a guest-RAM
+ * address where real hardware virtualization would have faulted into the
+ * hwpoison path and sent SIGBUS BUS_MCEERR_AR.
+ */
+static int scn_on_exit(struct vcpu *v)
+{
+	struct scn_run *s = v->vm->ops->priv;
+	struct kvm_run *run = v->run;
+	uint64_t gpa = run->mmio.phys_addr;
+	uint64_t page = gpa & ~(MCEFWD_PAGE_SIZE - 1);
+	struct scn_page *pg = NULL;
+
+	if (run->exit_reason != KVM_EXIT_MMIO || !mem_gpa_to_hva(&v->vm->mem, gpa, 1))
+		return 0;
+	for (unsigned int i = 0; i < s->nr_pages; i++)
+		if (s->pages[i].gpa == page && s->pages[i].uffd)
+			pg = &s->pages[i];
+	if (!pg)
+		return 0;
+	if (s->emulated == FWD_EMULATED_FAIL) {
+		snprintf(v->res.error, sizeof(v->res.error),
+			 "KVM emulated the guest's %s of poisoned gpa 0x%lx and reported KVM_EXIT_MMIO instead of sending SIGBUS BUS_MCEERR_AR (instruction emulation, not hardware virtualization); --emulated-access=forward injects the AR anyway",
+			 run->mmio.is_write ? "write" : "read", (unsigned long)gpa);
+		v->res.outcome = VCPU_ERROR;
+		vm_diag(v->vm, "vcpu-%u: %s", v->id, v->res.error);
+		return 1;
+	}
+	vm_diag(v->vm, "vcpu-%u: KVM emulated the %s of poisoned gpa 0x%lx (KVM_EXIT_MMIO, no SIGBUS): mcefwd raises the AR itself (--emulated-access=forward)",
+		v->id, run->mmio.is_write ? "write" : "read", (unsigned long)gpa);
+	/* A read completes with all ones, as a poisoned line reads on hardware. */
+	memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	forward_raise_ar(v, pg->hva, true);
+	return 1;
+}
+
+static void scn_cleanup(struct scn_run *s, struct ktap *k)
+{
+	for (unsigned int i = 0; i < s->nr_pages; i++) {
+		struct scn_page *pg = &s->pages[i];
+
+		if (pg->uffd) {
+			int r = inject_uffd_unpoison(pg->uffd);
+
+			pg->uffd = NULL;
+			if (r < 0)
+				ktap_diag(k, "could not unpoison gpa 0x%lx (host %p): %s: %s",
+					  (unsigned long)pg->gpa, pg->hva,
+					  inject_uffd_failed_step(), strerror(-r));
+		}
+		if (pg->hwpoisoned)
+			ktap_diag(k, "gpa 0x%lx (host %p) was poisoned with MADV_HWPOISON and stays so on the host: unpoison its frame with debugfs hwpoison/unpoison-pfn",
+				  (unsigned long)pg->gpa, pg->hva);
+	}
+	s->nr_pages = 0;
+}
+
+/* ---- judging: what the guest saw against what it had to see ---- */
+
+static void scn_diff(struct run_result *res, struct ktap *k, unsigned int rec,
+		     const char *field, uint64_t saw, uint64_t want)
+{
+	if (saw == want)
+		return;
+	ktap_diag(k, "record %u: %s: guest saw 0x%llx, expected 0x%llx", rec, field,
+		  (unsigned long long)saw, (unsigned long long)want);
+	run_fail(res, "record %u: %s is 0x%llx, expected 0x%llx", rec, field,
+		 (unsigned long long)saw, (unsigned long long)want);
+}
+
+static void scn_show(struct vm *vm, struct ktap *k, const struct mcefwd_mce_record *m)
+{
+	unsigned int b = vm->cfg.fwd.bank;
+	char st[160], mcg[64];
+
+	if (b >= m->nr_banks) {
+		ktap_diag(k, "guest saw #MC %lu: bank %u not reported", (unsigned long)m->seq, b);
+		return;
+	}
+	mce_status_describe(m->bank[b].status, mce_profile_is_amd(vm->cfg.fwd.profile),
+			    st, sizeof(st));
+	mce_mcg_status_describe(m->mcg_status, mcg, sizeof(mcg));
+	ktap_diag(k, "guest saw #MC %lu: MCG_STATUS 0x%lx (%s), bank %u STATUS 0x%016lx (%s) ADDR 0x%lx MISC 0x%lx, RIP 0x%lx",
+		  (unsigned long)m->seq, (unsigned long)m->mcg_status, mcg, b,
+		  (unsigned long)m->bank[b].status, st, (unsigned long)m->bank[b].addr,
+		  (unsigned long)m->bank[b].misc, (unsigned long)m->rip);
+}
+
+static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
+			      struct run_result *res)
+{
+	const struct scenario *sc = s->sc;
+	const struct vcpu *v = vm->vcpus[0];
+	const struct fwd_config *fc = &vm->cfg.fwd;
+	unsigned int nr = v->res.nr_mce;
+
+	if (nr != sc->nr_mce)
+		run_fail(res, "vcpu-0 took %u #MC, expected %u", nr, sc->nr_mce);
+	for (unsigned int i = 0; i < nr && i < sc->nr_mce && i < VCPU_MAX_MCE; i++) {
+		const struct mcefwd_mce_record *m = &v->res.mce[i];
+		const struct scn_mce *e = &sc->mce[i];
+		struct kvm_x86_mce want;
+		char name[48];
+
+		scn_show(vm, k, m);
+		if (mce_build(fc->profile, e->kind, MCEFWD_GPA_TEST + e->page * MCEFWD_PAGE_SIZE,
+			      fc->bank, vm->cfg.mcg_cap, false, &want) < 0) {
+			run_fail(res, "cannot build the expected record %u", i + 1);
+			continue;
+		}
+		if (e->over)
+			want.status |= MCE_STATUS_OVER;
+		scn_diff(res, k, i + 1, "seq", m->seq, i + 1);
+		scn_diff(res, k, i + 1, "MCG_CAP", m->mcg_cap, vm->cfg.mcg_cap);
+		scn_diff(res, k, i + 1, "MCG_STATUS", m->mcg_status, want.mcg_status);
+		scn_diff(res, k, i + 1, "banks reported", m->nr_banks,
+			 vm->cfg.mcg_cap & MCE_MCG_CAP_COUNT_MASK);
+		snprintf(name, sizeof(name), "bank %u STATUS", fc->bank);
+		scn_diff(res, k, i + 1, name, m->bank[fc->bank].status, want.status);
+		snprintf(name, sizeof(name), "bank %u ADDR", fc->bank);
+		scn_diff(res, k, i + 1, name, m->bank[fc->bank].addr, want.addr);
+		snprintf(name, sizeof(name), "bank %u MISC", fc->bank);
+		scn_diff(res, k, i + 1, name, m->bank[fc->bank].misc, want.misc);
+		for (unsigned int b = 0; b < m->nr_banks && b < MCEFWD_MAX_BANKS; b++) {
+			if (b == fc->bank)
+				continue;
+			snprintf(name, sizeof(name), "bank %u STATUS.VAL", b);
+			scn_diff(res, k, i + 1, name, m->bank[b].status & MCE_STATUS_VAL, 0);
+		}
+		/* The #MC lands where the guest was when it was injected. */
+		if (i < v->fwd.nr_log)
+			scn_diff(res, k, i + 1, "RIP", m->rip, v->fwd.log[i].rip);
+	}
+}
+
+/* One line for the table after the suite: what the guest ended up seeing. */
+static void scn_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *res)
+{
+	const struct mcefwd_mce_record *m;
+	unsigned int b = vm->cfg.fwd.bank;
+
+	switch (v0->res.outcome) {
+	case VCPU_SHUTDOWN:
+		snprintf(res->seen, sizeof(res->seen), "%u #MC, then shutdown",
+			 v0->res.nr_mce);
+		return;
+	case VCPU_MCE_STOPPED:
+		snprintf(res->seen, sizeof(res->seen), "no #MC: VM stopped");
+		return;
+	default:
+		break;
+	}
+	if (!v0->res.nr_mce) {
+		snprintf(res->seen, sizeof(res->seen), "no #MC (%lu event(s) ignored or dropped)",
+			 (unsigned long)v0->fwd.done);
+		return;
+	}
+	m = &v0->res.mce[(v0->res.nr_mce < VCPU_MAX_MCE ? v0->res.nr_mce : VCPU_MAX_MCE) - 1];
+	if (b >= m->nr_banks)
+		return;
+	snprintf(res->seen, sizeof(res->seen),
+		 "%u #MC; last: MCG_STATUS 0x%lx bank %u STATUS 0x%016lx ADDR 0x%lx MISC 0x%lx",
+		 v0->res.nr_mce, (unsigned long)m->mcg_status, b,
+		 (unsigned long)m->bank[b].status, (unsigned long)m->bank[b].addr,
+		 (unsigned long)m->bank[b].misc);
+}
+
+static void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_result *res)
+{
+	struct scn_run *s = priv;
+	const struct scenario *sc = s->sc;
+	struct vcpu *v0 = vm->vcpus[0];
+
+	if (s->failure[0])
+		run_fail(res, "%s", s->failure);
+	for (unsigned int i = 1; i < vm->nr_vcpus; i++)
+		run_judge_vcpu(vm, vm->vcpus[i], 0, res);
+	switch (sc->outcome) {
+	case SCN_EXIT:
+		run_judge_vcpu(vm, v0, 0, res);
+		break;
+	case SCN_SHUTDOWN:
+		if (v0->res.outcome != VCPU_SHUTDOWN)
+			run_fail(res, "expected KVM to shut the guest down, but vcpu-0 %s%s%s",
+				 vcpu_outcome_name(v0->res.outcome),
+				 v0->res.error[0] ? ": " : "", v0->res.error);
+		else
+			ktap_diag(k, "as expected: %s", v0->res.error);
+		break;
+	case SCN_MCE_STOP:
+		if (v0->res.outcome != VCPU_MCE_STOPPED)
+			run_fail(res, "expected the VM to be stopped for a hardware memory error, but vcpu-0 %s%s%s",
+				 vcpu_outcome_name(v0->res.outcome),
+				 v0->res.error[0] ? ": " : "", v0->res.error);
+		else
+			ktap_diag(k, "as expected: %s", v0->res.error);
+		break;
+	}
+	scn_judge_records(vm, s, k, res);
+	if (v0->res.reports_failed)
+		run_fail(res, "vcpu-0: %u guest check(s) failed", v0->res.reports_failed);
+	scn_summarize(vm, v0, res);
+	/* Unpoison while guest RAM is still mapped. */
+	scn_cleanup(s, k);
+}
+
+int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method m,
+		 const struct run_opts *o, struct ktap *k, struct run_result *res)
+{
+	static const struct vm_ops ops_template = {
+		.before_run = scn_before_run,
+		.on_ucall = scn_on_ucall,
+		.on_exit = scn_on_exit,
+		.on_main = scn_on_main,
+	};
+	struct inject_probe probe;
+	struct vm_config cfg = o->vm;
+	struct vm_ops ops = ops_template;
+	struct run_hooks hooks = { .ops = &ops, .judge = scn_judge };
+	struct scn_run *s;
+	struct payload p;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (sc->cannot[m]) {
+		res->status = KTAP_SKIP;
+		snprintf(res->reason, sizeof(res->reason), "%s: %s", inject_method_name(m),
+			 sc->cannot[m]);
+		return 0;
+	}
+	inject_probe(m, &probe);
+	if (!probe.available) {
+		res->status = KTAP_SKIP;
+		snprintf(res->reason, sizeof(res->reason), "%s: %s", inject_method_name(m),
+			 probe.why);
+		return 0;
+	}
+	r = payload_get(sc->payload, &p);
+	if (r < 0) {
+		run_fail(res, "%s", error_get());
+		return r;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		run_fail(res, "out of memory");
+		return -ENOMEM;
+	}
+	s->sc = sc;
+	s->method = m;
+	s->emulated = o->vm.fwd.emulated;
+	if (sc->vmm_memory) {
+		s->vmm_page = aligned_alloc(MCEFWD_PAGE_SIZE, MCEFWD_PAGE_SIZE);
+		if (!s->vmm_page) {
+			free(s);
+			run_fail(res, "out of memory");
+			return -ENOMEM;
+		}
+		memset(s->vmm_page, 0, MCEFWD_PAGE_SIZE);
+	}
+	ops.priv = s;
+	hooks.priv = s;
+	cfg.mcg_cap &= ~sc->mcg_cap_clear;
+	ktap_diag(k, "%s: %s; poison=%s encoding=%s bank %u", sc->name, sc->summary,
+		  inject_method_name(m), mce_profile_name(cfg.fwd.profile), cfg.fwd.bank);
+	r = run_with(kvm, &p, &cfg, o->timeout_ms, &hooks, k, res);
+	scn_cleanup(s, k);
+	free(s->vmm_page);
+	free(s);
+	return r;
+}

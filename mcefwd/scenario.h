@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Scenarios: a named row of payload, MCG_CAP, poison method and the
+ * guest-visible outcome expected, and the hooks that poison on the guest's
+ * request. The expectations are pure data; scenario_judge compares what
+ * the guest reported field by field.
+ */
+#ifndef MCEFWD_SCENARIO_H
+#define MCEFWD_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "inject/inject.h"
+#include "mcefwd/mce.h"
+#include "mcefwd/run.h"
+
+struct vm;
+struct ktap;
+
+enum scn_outcome {
+	SCN_EXIT,		/* the guest finishes (exit 0) */
+	SCN_SHUTDOWN,		/* KVM shuts the guest down (triple fault) */
+	SCN_MCE_STOP,		/* mcefwd stops the VM, as QEMU does */
+};
+
+#define SCN_MAX_MCE 4
+
+struct scn_mce {
+	enum mce_kind kind;
+	unsigned int page;	/* test page whose gpa MCi_ADDR must hold */
+	bool over;		/* MCi_STATUS.OVER expected */
+};
+
+struct scenario {
+	const char *name;
+	const char *summary;
+	const char *payload;
+	uint64_t mcg_cap_clear;		/* MCG_CAP bits this scenario removes */
+	enum scn_outcome outcome;
+	unsigned int nr_mce;		/* #MC records vCPU 0 must report */
+	struct scn_mce mce[SCN_MAX_MCE];
+	bool vmm_memory;		/* poison a page of mcefwd's own */
+	/* Why a method cannot produce this scenario; NULL: it can. */
+	const char *cannot[INJECT_METHOD_COUNT];
+};
+
+unsigned int scenario_count(void);
+const struct scenario *scenario_at(unsigned int i);
+const struct scenario *scenario_find(const char *name);
+
+/* The methods scenarios can use in this build (issue 4 adds the rest). */
+bool scenario_method_supported(enum inject_method m);
+
+/*
+ * Runs sc with method m. res says pass, fail or skip (with the reason);
+ * returns like run_payload.
+ */
+int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method m,
+		 const struct run_opts *o, struct ktap *k, struct run_result *res);
+
+#endif

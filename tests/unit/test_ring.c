@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcefwd/ring.c: order, wrap-around and exact overflow accounting; an SPSC
+ * producer in a real signal handler interrupting its consumer on the same
+ * thread; MPSC with producer threads racing, and a handler interrupting a
+ * producer on its own thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+
+#include "mcefwd/ring.h"
+
+#define TEST_SIG	SIGUSR2
+
+static bool under_valgrind(void)
+{
+#ifdef RUNNING_ON_VALGRIND
+	if (RUNNING_ON_VALGRIND)
+		return true;
+#endif
+	const char *preload = getenv("LD_PRELOAD");
+
+	return preload && strstr(preload, "vgpreload");
+}
+
+/* TSan holds asynchronous signals back until the thread calls into libc. */
+static bool signals_deferred(void)
+{
+#if defined(__SANITIZE_THREAD__)
+	return true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+	return true;
+#endif
+#endif
+	return under_valgrind();
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct sigbus_event event(int32_t producer, uint64_t seq)
+{
+	struct sigbus_event ev = {
+		.code = producer,
+		.lsb = (int16_t)(seq & 0x3f),
+		.addr = (void *)(uintptr_t)(0x7f0000000000ULL + (seq << 12)),
+		.seq = seq,
+	};
+
+	return ev;
+}
+
+static void assert_event(const struct sigbus_event *ev, int32_t producer, uint64_t seq)
+{
+	struct sigbus_event want = event(producer, seq);
+
+	assert_int_equal(ev->code, want.code);
+	assert_int_equal(ev->seq, want.seq);
+	assert_int_equal(ev->lsb, want.lsb);
+	assert_ptr_equal(ev->addr, want.addr);
+}
+
+static void install(int sig, void (*fn)(int, siginfo_t *, void *), struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(sig, &sa, old), 0);
+}
+
+/* Returns once no TEST_SIG is pending for this thread: all were handled. */
+static void settle_signals(void)
+{
+	sigset_t set;
+
+	do {
+		assert_int_equal(sigpending(&set), 0);
+	} while (sigismember(&set, TEST_SIG));
+}
+
+/* ---- SPSC, one thread ---- */
+
+static void test_spsc_empty(void **state)
+{
+	struct ring_spsc *zeroed = calloc(1, sizeof(*zeroed));
+	struct ring_spsc r;
+	struct sigbus_event ev;
+
+	(void)state;
+	ring_spsc_init(&r);
+	assert_false(ring_spsc_pop(&r, &ev));
+	assert_int_equal(ring_spsc_overflows(&r), 0);
+	/* calloc'ed owners need no init. */
+	assert_non_null(zeroed);
+	assert_false(ring_spsc_pop(zeroed, &ev));
+	ev = event(1, 1);
+	assert_true(ring_spsc_push(zeroed, &ev));
+	memset(&ev, 0, sizeof(ev));
+	assert_true(ring_spsc_pop(zeroed, &ev));
+	assert_event(&ev, 1, 1);
+	assert_false(ring_spsc_pop(zeroed, &ev));
+	free(zeroed);
+}
+
+static void test_spsc_order_across_wrap(void **state)
+{
+	struct ring_spsc r;
+	struct sigbus_event ev;
+	uint64_t pushed = 0, popped = 0;
+
+	(void)state;
+	ring_spsc_init(&r);
+	/* Batches of 1..64, so head and tail wrap at every offset. */
+	for (unsigned int batch = 1; pushed < 1000; batch = batch % RING_SIZE + 1) {
+		for (unsigned int i = 0; i < batch && pushed < 1000; i++) {
+			ev = event(0, pushed++);
+			assert_true(ring_spsc_push(&r, &ev));
+		}
+		while (ring_spsc_pop(&r, &ev))
+			assert_event(&ev, 0, popped++);
+	}
+	assert_int_equal(popped, 1000);
+	assert_int_equal(ring_spsc_overflows(&r), 0);
+}
+
+static void test_spsc_full_counts_overflow(void **state)
+{
+	struct ring_spsc r;
+	struct sigbus_event ev;
+
+	(void)state;
+	ring_spsc_init(&r);
+	for (uint64_t i = 0; i < RING_SIZE + 5; i++) {
+		ev = event(0, i);
+		assert_int_equal(ring_spsc_push(&r, &ev), i < RING_SIZE);
+		assert_int_equal(ring_spsc_overflows(&r), i < RING_SIZE ? 0 : i - RING_SIZE + 1);
+	}
+	assert_int_equal(ring_spsc_overflows(&r), 5);
+	for (uint64_t i = 0; i < RING_SIZE; i++) {
+		assert_true(ring_spsc_pop(&r, &ev));
+		assert_event(&ev, 0, i);
+	}
+	assert_false(ring_spsc_pop(&r, &ev));
+	/* Room again, and the count stays. */
+	ev = event(0, 100);
+	assert_true(ring_spsc_push(&r, &ev));
+	assert_true(ring_spsc_pop(&r, &ev));
+	assert_event(&ev, 0, 100);
+	assert_int_equal(ring_spsc_overflows(&r), 5);
+}
+
+/* ---- SPSC, producer in a handler interrupting its consumer ---- */
+
+static struct ring_spsc sig_ring;
+static atomic_ulong sig_produced;	/* handler invocations, = next seq */
+static atomic_ulong sig_refused;	/* pushes that returned false */
+static atomic_ulong sig_in_pop;		/* handler ran while the consumer was in pop */
+static volatile sig_atomic_t consumer_in_pop;
+static atomic_bool sender_done;
+
+static void spsc_handler(int sig, siginfo_t *si, void *uc)
+{
+	unsigned long seq = atomic_load_explicit(&sig_produced, memory_order_relaxed);
+	struct sigbus_event ev = event(7, seq);
+
+	(void)sig;
+	(void)si;
+	(void)uc;
+	if (!ring_spsc_push(&sig_ring, &ev))
+		atomic_fetch_add_explicit(&sig_refused, 1, memory_order_relaxed);
+	if (consumer_in_pop)
+		atomic_fetch_add_explicit(&sig_in_pop, 1, memory_order_relaxed);
+	atomic_store_explicit(&sig_produced, seq + 1, memory_order_relaxed);
+}
+
+struct sender {
+	pid_t tid;		/* the thread to interrupt */
+	double seconds;
+	unsigned long max;
+	unsigned long sent;
+};
+
+static void *sender_thread(void *arg)
+{
+	struct sender *s = arg;
+	double end = now() + s->seconds;
+
+	while (s->sent < s->max && now() < end) {
+		if (syscall(SYS_tgkill, getpid(), s->tid, TEST_SIG) == 0)
+			s->sent++;
+	}
+	atomic_store(&sender_done, true);
+	return NULL;
+}
+
+static void test_spsc_handler_interrupts_consumer(void **state)
+{
+	struct sender s = { .tid = gettid(), .seconds = 0.5, .max = 200000 };
+	unsigned long popped = 0, popped_live = 0, produced;
+	uint64_t next_min = 0;
+	struct sigaction old;
+	struct sigbus_event ev;
+	pthread_t t;
+	double pause_until = 0, next_pause;
+
+	(void)state;
+	ring_spsc_init(&sig_ring);
+	atomic_store(&sig_produced, 0);
+	atomic_store(&sig_refused, 0);
+	atomic_store(&sig_in_pop, 0);
+	atomic_store(&sender_done, false);
+	install(TEST_SIG, spsc_handler, &old);
+	assert_int_equal(pthread_create(&t, NULL, sender_thread, &s), 0);
+
+	/* Pop as fast as possible, but stop now and then so the ring fills. */
+	next_pause = now() + 0.05;
+	while (!atomic_load(&sender_done)) {
+		double tnow = now();
+		bool got;
+
+		if (tnow < pause_until)
+			continue;
+		if (tnow > next_pause) {
+			pause_until = tnow + 0.005;
+			next_pause = tnow + 0.05;
+		}
+		consumer_in_pop = 1;
+		got = ring_spsc_pop(&sig_ring, &ev);
+		consumer_in_pop = 0;
+		if (!got)
+			continue;
+		/* Gaps are overflows; never a repeat, never out of order. */
+		assert_int_equal(ev.code, 7);
+		assert_true(ev.seq >= next_min);
+		assert_event(&ev, 7, ev.seq);
+		next_min = ev.seq + 1;
+		popped++;
+	}
+	popped_live = popped;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	settle_signals();
+	assert_int_equal(sigaction(TEST_SIG, &old, NULL), 0);
+	while (ring_spsc_pop(&sig_ring, &ev)) {
+		assert_true(ev.seq >= next_min);
+		assert_event(&ev, 7, ev.seq);
+		next_min = ev.seq + 1;
+		popped++;
+	}
+
+	produced = atomic_load(&sig_produced);
+	print_message("%lu signals sent, %lu handled, %lu popped (%lu while the sender ran), "
+		      "%lu overflows, %lu handled during a pop\n", s.sent, produced, popped,
+		      popped_live, ring_spsc_overflows(&sig_ring), atomic_load(&sig_in_pop));
+	assert_true(produced > 0);
+	assert_true(next_min <= produced);
+	assert_int_equal(ring_spsc_overflows(&sig_ring), atomic_load(&sig_refused));
+	assert_int_equal(popped + ring_spsc_overflows(&sig_ring), produced);
+	if (!signals_deferred()) {
+		/* Natively the handler really did interrupt the consumer loop. */
+		assert_true(popped_live > 0);
+		assert_true(atomic_load(&sig_in_pop) > 0);
+	}
+}
+
+/* ---- MPSC, one thread ---- */
+
+static void test_mpsc_empty(void **state)
+{
+	struct ring_mpsc *zeroed = calloc(1, sizeof(*zeroed));
+	struct ring_mpsc r;
+	struct sigbus_event ev;
+
+	(void)state;
+	ring_mpsc_init(&r);
+	assert_false(ring_mpsc_pop(&r, &ev));
+	assert_int_equal(ring_mpsc_overflows(&r), 0);
+	assert_non_null(zeroed);
+	assert_false(ring_mpsc_pop(zeroed, &ev));
+	for (uint64_t i = 0; i < 3 * RING_SIZE; i++) {
+		ev = event(2, i);
+		assert_true(ring_mpsc_push(zeroed, &ev));
+		assert_true(ring_mpsc_pop(zeroed, &ev));
+		assert_event(&ev, 2, i);
+	}
+	assert_false(ring_mpsc_pop(zeroed, &ev));
+	free(zeroed);
+}
+
+static void test_mpsc_order_across_wrap(void **state)
+{
+	struct ring_mpsc r;
+	struct sigbus_event ev;
+	uint64_t pushed = 0, popped = 0;
+
+	(void)state;
+	ring_mpsc_init(&r);
+	for (unsigned int batch = 1; pushed < 1000; batch = batch % RING_SIZE + 1) {
+		for (unsigned int i = 0; i < batch && pushed < 1000; i++) {
+			ev = event(0, pushed++);
+			assert_true(ring_mpsc_push(&r, &ev));
+		}
+		while (ring_mpsc_pop(&r, &ev))
+			assert_event(&ev, 0, popped++);
+	}
+	assert_int_equal(popped, 1000);
+	assert_int_equal(ring_mpsc_overflows(&r), 0);
+}
+
+static void test_mpsc_full_counts_overflow(void **state)
+{
+	struct ring_mpsc r;
+	struct sigbus_event ev;
+
+	(void)state;
+	ring_mpsc_init(&r);
+	for (uint64_t i = 0; i < RING_SIZE + 5; i++) {
+		ev = event(0, i);
+		assert_int_equal(ring_mpsc_push(&r, &ev), i < RING_SIZE);
+	}
+	assert_int_equal(ring_mpsc_overflows(&r), 5);
+	for (uint64_t i = 0; i < RING_SIZE; i++) {
+		assert_true(ring_mpsc_pop(&r, &ev));
+		assert_event(&ev, 0, i);
+	}
+	assert_false(ring_mpsc_pop(&r, &ev));
+	ev = event(0, 100);
+	assert_true(ring_mpsc_push(&r, &ev));
+	assert_true(ring_mpsc_pop(&r, &ev));
+	assert_event(&ev, 0, 100);
+	assert_int_equal(ring_mpsc_overflows(&r), 5);
+}
+
+/* ---- MPSC, threads ---- */
+
+#define NR_PRODUCERS	4
+#define PER_PRODUCER	10000
+
+struct mpsc_run {
+	struct ring_mpsc ring;
+	atomic_uint producers_done;
+	unsigned int nr_producers;
+	/* Per producer: pushes refused, events delivered, and order kept. */
+	unsigned long refused[NR_PRODUCERS + 1];
+	unsigned long delivered[NR_PRODUCERS + 1];
+	uint64_t next_min[NR_PRODUCERS + 1];
+	bool bad_order, bad_event;
+};
+
+struct producer {
+	struct mpsc_run *run;
+	int id;
+	unsigned long count;
+};
+
+static void *mpsc_producer(void *arg)
+{
+	struct producer *p = arg;
+	struct sigbus_event ev;
+
+	for (unsigned long i = 0; i < p->count; i++) {
+		ev = event(p->id, i);
+		if (!ring_mpsc_push(&p->run->ring, &ev))
+			p->run->refused[p->id]++;
+		if (i % 512 == 511)
+			sched_yield();
+	}
+	atomic_fetch_add(&p->run->producers_done, 1);
+	return NULL;
+}
+
+static void mpsc_take(struct mpsc_run *run, const struct sigbus_event *ev)
+{
+	struct sigbus_event want;
+
+	if (ev->code < 0 || ev->code > NR_PRODUCERS) {
+		run->bad_event = true;
+		return;
+	}
+	want = event(ev->code, ev->seq);
+	if (memcmp(&want, ev, sizeof(want)))
+		run->bad_event = true;	/* half-written or torn */
+	if (ev->seq < run->next_min[ev->code])
+		run->bad_order = true;
+	run->next_min[ev->code] = ev->seq + 1;
+	run->delivered[ev->code]++;
+}
+
+static void *mpsc_consumer(void *arg)
+{
+	struct mpsc_run *run = arg;
+	struct sigbus_event ev;
+	bool last;
+
+	do {
+		/* Producers done before this drain means it drains everything. */
+		last = atomic_load(&run->producers_done) == run->nr_producers;
+		while (ring_mpsc_pop(&run->ring, &ev))
+			mpsc_take(run, &ev);
+	} while (!last);
+	return NULL;
+}
+
+static void test_mpsc_threads(void **state)
+{
+	struct mpsc_run *run = calloc(1, sizeof(*run));
+	struct producer p[NR_PRODUCERS];
+	pthread_t tp[NR_PRODUCERS], tc;
+	unsigned long delivered = 0, refused = 0;
+	double start = now();
+
+	(void)state;
+	assert_non_null(run);
+	run->nr_producers = NR_PRODUCERS;
+	assert_int_equal(pthread_create(&tc, NULL, mpsc_consumer, run), 0);
+	for (int i = 0; i < NR_PRODUCERS; i++) {
+		p[i] = (struct producer){ .run = run, .id = i, .count = PER_PRODUCER };
+		assert_int_equal(pthread_create(&tp[i], NULL, mpsc_producer, &p[i]), 0);
+	}
+	for (int i = 0; i < NR_PRODUCERS; i++)
+		assert_int_equal(pthread_join(tp[i], NULL), 0);
+	assert_int_equal(pthread_join(tc, NULL), 0);
+
+	assert_false(run->bad_event);
+	assert_false(run->bad_order);
+	for (int i = 0; i < NR_PRODUCERS; i++) {
+		assert_int_equal(run->delivered[i] + run->refused[i], PER_PRODUCER);
+		delivered += run->delivered[i];
+		refused += run->refused[i];
+	}
+	assert_int_equal(ring_mpsc_overflows(&run->ring), refused);
+	assert_int_equal(delivered + ring_mpsc_overflows(&run->ring),
+			 NR_PRODUCERS * PER_PRODUCER);
+	assert_true(delivered > 0);
+	print_message("%d x %d events: %lu delivered, %lu overflows, %.2f s\n", NR_PRODUCERS,
+		      PER_PRODUCER, delivered, refused, now() - start);
+	assert_true(now() - start < 5.0);
+	free(run);
+}
+
+/* A handler pushing while it interrupted a push on its own thread. */
+static struct mpsc_run *nest_run;
+static atomic_ulong nest_produced;
+
+static void mpsc_handler(int sig, siginfo_t *si, void *uc)
+{
+	unsigned long seq = atomic_load_explicit(&nest_produced, memory_order_relaxed);
+	struct sigbus_event ev = event(NR_PRODUCERS, seq);
+
+	(void)sig;
+	(void)si;
+	(void)uc;
+	/* Only this handler writes refused[NR_PRODUCERS]; only on one thread. */
+	if (!ring_mpsc_push(&nest_run->ring, &ev))
+		nest_run->refused[NR_PRODUCERS]++;
+	atomic_store_explicit(&nest_produced, seq + 1, memory_order_relaxed);
+}
+
+struct nest_producer {
+	struct producer p;
+	_Atomic pid_t tid;
+};
+
+static void *nest_producer_thread(void *arg)
+{
+	struct nest_producer *n = arg;
+
+	atomic_store(&n->tid, gettid());
+	return mpsc_producer(&n->p);
+}
+
+static void test_mpsc_handler_interrupts_producer(void **state)
+{
+	struct nest_producer n = { .tid = 0 };
+	unsigned long delivered = 0, refused = 0, produced;
+	struct sigaction old;
+	pthread_t tp, tc;
+
+	(void)state;
+	nest_run = calloc(1, sizeof(*nest_run));
+	assert_non_null(nest_run);
+	nest_run->nr_producers = 1;
+	atomic_store(&nest_produced, 0);
+	install(TEST_SIG, mpsc_handler, &old);
+	n.p = (struct producer){ .run = nest_run, .id = 0, .count = 4 * PER_PRODUCER };
+	assert_int_equal(pthread_create(&tc, NULL, mpsc_consumer, nest_run), 0);
+	assert_int_equal(pthread_create(&tp, NULL, nest_producer_thread, &n), 0);
+	while (!atomic_load(&n.tid))
+		sched_yield();
+	/* Signal the producer until it is done (tgkill then fails: ESRCH). */
+	while (atomic_load(&nest_run->producers_done) == 0)
+		syscall(SYS_tgkill, getpid(), atomic_load(&n.tid), TEST_SIG);
+	assert_int_equal(pthread_join(tp, NULL), 0);
+	assert_int_equal(pthread_join(tc, NULL), 0);
+	assert_int_equal(sigaction(TEST_SIG, &old, NULL), 0);
+
+	produced = atomic_load(&nest_produced);
+	assert_false(nest_run->bad_event);
+	assert_false(nest_run->bad_order);
+	assert_int_equal(nest_run->delivered[0] + nest_run->refused[0], 4 * PER_PRODUCER);
+	assert_int_equal(nest_run->delivered[NR_PRODUCERS] + nest_run->refused[NR_PRODUCERS],
+			 produced);
+	delivered = nest_run->delivered[0] + nest_run->delivered[NR_PRODUCERS];
+	refused = nest_run->refused[0] + nest_run->refused[NR_PRODUCERS];
+	assert_int_equal(ring_mpsc_overflows(&nest_run->ring), refused);
+	assert_int_equal(delivered + refused, 4 * PER_PRODUCER + produced);
+	print_message("%d pushed by the thread, %lu by its handler: %lu delivered, %lu overflows\n",
+		      4 * PER_PRODUCER, produced, delivered, refused);
+	if (!signals_deferred())
+		assert_true(produced > 0);
+	free(nest_run);
+	nest_run = NULL;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spsc_empty),
+		cmocka_unit_test(test_spsc_order_across_wrap),
+		cmocka_unit_test(test_spsc_full_counts_overflow),
+		cmocka_unit_test(test_spsc_handler_interrupts_consumer),
+		cmocka_unit_test(test_mpsc_empty),
+		cmocka_unit_test(test_mpsc_order_across_wrap),
+		cmocka_unit_test(test_mpsc_full_counts_overflow),
+		cmocka_unit_test(test_mpsc_threads),
+		cmocka_unit_test(test_mpsc_handler_interrupts_producer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
