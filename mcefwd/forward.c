@@ -158,6 +158,20 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
 	if (r < 0)
 		return r;
 	e->rip = regs.rip;
+	if (kind == MCE_AR && e->gpa == v->fwd.last_gpa && e->rip == v->fwd.last_rip) {
+		if (++v->fwd.repeats >= FWD_LIVELOCK) {
+			snprintf(v->res.error, sizeof(v->res.error),
+				 "livelock: the guest touched poisoned gpa 0x%lx at rip 0x%lx %u times and never got past it (is the #MC dropped, e.g. MCi_CTL cleared?): VM stopped",
+				 (unsigned long)e->gpa, (unsigned long)e->rip, v->fwd.repeats);
+			v->res.outcome = VCPU_MCE_STOPPED;
+			vm_diag(v->vm, "vcpu-%u: %s", v->id, v->res.error);
+			return -ELOOP;
+		}
+	} else {
+		v->fwd.repeats = 1;
+	}
+	v->fwd.last_gpa = e->gpa;
+	v->fwd.last_rip = e->rip;
 	r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
 	if (r < 0)
 		return r;

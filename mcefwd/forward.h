@@ -21,6 +21,8 @@ struct vcpu;
 
 #define FWD_QUEUE	256	/* events drained but not yet injected, per vCPU */
 #define FWD_LOG		64	/* decisions remembered per vCPU */
+/* The same AR at the same RIP this many times: the guest cannot get past it. */
+#define FWD_LIVELOCK	8
 
 enum fwd_emulated { FWD_EMULATED_FAIL, FWD_EMULATED_FORWARD };
 #define FWD_AO_ALL	(-1)
@@ -56,6 +58,8 @@ struct fwd_vcpu {
 	struct fwd_entry log[FWD_LOG];
 	uint64_t done, injected;	/* mirrored into the guest's mailbox */
 	uint64_t done_at_halt;		/* done when the guest last halted */
+	uint64_t last_gpa, last_rip;	/* the last AR injected, to spot a livelock */
+	unsigned int repeats;
 };
 
 struct fwd_vm {

@@ -117,14 +117,14 @@ static int cmd_list(void)
 	for (unsigned int i = 0; i < scenario_count(); i++) {
 		const struct scenario *sc = scenario_at(i);
 
-		printf("  %-14s %s\n", sc->name, sc->summary);
+		printf("  %-18s %s\n", sc->name, sc->summary);
 	}
 	printf("Payloads (mcefwd run NAME):\n");
 	for (unsigned int i = 0; i < payload_count(); i++) {
 		struct payload p;
 
 		if (payload_get(payload_name(i), &p) == 0)
-			printf("  %-14s %s\n", p.name, p.summary);
+			printf("  %-18s %s\n", p.name, p.summary);
 	}
 	return 0;
 }

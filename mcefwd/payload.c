@@ -47,6 +47,13 @@ static const struct payload payload_info[] = {
 	  .summary = "loops forever: the watchdog must stop it" },
 	{ .name = "badio", .default_vcpus = 1,
 	  .summary = "writes to an unserved port: the run must fail with a register dump" },
+	{ .name = "mce-ar", .summary = "guest side of the ar, ar-no-ser and vmm-memory scenarios" },
+	{ .name = "mce-ao", .summary = "guest side of the ao and ao-no-ser scenarios" },
+	{ .name = "mce-no-cr4", .summary = "guest side of the no-cr4-mce scenario" },
+	{ .name = "mce-nested", .summary = "guest side of the nested scenario" },
+	{ .name = "mce-bank-disabled", .summary = "guest side of the bank-disabled scenario" },
+	{ .name = "mce-overflow", .summary = "guest side of the overflow scenario" },
+	{ .name = "mce-burst", .summary = "guest side of the burst scenario" },
 	{ .name = "idle", .default_vcpus = 1,
 	  .summary = "halts forever: the watchdog must stop it" },
 };

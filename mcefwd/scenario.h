@@ -19,9 +19,10 @@ struct vm;
 struct ktap;
 
 enum scn_outcome {
-	SCN_EXIT,		/* the guest finishes (exit 0) */
+	SCN_EXIT = 1,		/* the guest finishes (exit 0); 0 means unset */
 	SCN_SHUTDOWN,		/* KVM shuts the guest down (triple fault) */
 	SCN_MCE_STOP,		/* mcefwd stops the VM, as QEMU does */
+	SCN_LIVELOCK,		/* the guest re-touches a page whose #MC KVM drops */
 };
 
 #define SCN_MAX_MCE 4
@@ -38,6 +39,12 @@ struct scenario {
 	const char *payload;
 	uint64_t mcg_cap_clear;		/* MCG_CAP bits this scenario removes */
 	enum scn_outcome outcome;
+	/*
+	 * Where the page is really poisoned (every method but signal), the
+	 * guest's access cannot complete until the page is retired. 0: as
+	 * .outcome.
+	 */
+	enum scn_outcome outcome_poisoned;
 	unsigned int nr_mce;		/* #MC records vCPU 0 must report */
 	struct scn_mce mce[SCN_MAX_MCE];
 	bool vmm_memory;		/* poison a page of mcefwd's own */

@@ -159,6 +159,31 @@ int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len)
 			s.cs.selector, s.ss.selector);
 }
 
+int vcpu_abort_mmio(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	int r;
+
+	/*
+	 * KVM only finishes an MMIO exit on the next KVM_RUN (the emulator
+	 * writes the read data and moves RIP on). Enter with immediate_exit
+	 * so that happens and nothing else, then put the registers back as
+	 * they were at the exit: the access never retired, as on hardware
+	 * when a load consumes poison.
+	 */
+	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
+	if (r < 0)
+		return r;
+	memset(v->run->mmio.data, 0xff, sizeof(v->run->mmio.data));
+	v->run->immediate_exit = 1;
+	r = kvm_ioctl_raw(v->fd, KVM_RUN, NULL);
+	kick_after_run(v);
+	if (r != -EINTR)
+		return error_set(r < 0 ? -r : EIO, "completing the MMIO exit: KVM_RUN returned %d, expected -EINTR", r);
+	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
+	return r < 0 ? r : 0;
+}
+
 /* Ends this vCPU's run with an outcome; the first reason wins. */
 static void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why)
 {

@@ -80,6 +80,12 @@ void vcpu_destroy(struct vcpu *v);
 int vcpu_set_boot_state(struct vcpu *v, uint64_t entry);
 int vcpu_start(struct vcpu *v);
 
+/*
+ * After a KVM_EXIT_MMIO: completes it without effect and rewinds the
+ * registers, so the guest resumes at the accessing instruction.
+ */
+int vcpu_abort_mmio(struct vcpu *v);
+
 /* Formats the vCPU's registers, one "name=value" group per line. */
 int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len);
 const char *vcpu_outcome_name(enum vcpu_outcome o);

@@ -113,21 +113,13 @@ static void rt_mce_retire(uint64_t addr)
 	invlpg((void *)gva);
 }
 
-static void rt_mce_handler(struct rt_frame *f)
+/* Reads MCG_CAP, MCG_STATUS and every bank into r, before anything is cleared. */
+static void rt_mce_snapshot(struct mcefwd_mce_record *r)
 {
-	struct mcefwd_ucall u;
-	struct mcefwd_mce_record *r = &u.u.mce;
-	struct rt_mce_cpu *self = rt_mce_self();
-	unsigned int i, mode = READ_ONCE(self->mode);
+	unsigned int i;
 
-	memset(&u, 0, sizeof(u));
-	u.type = MCEFWD_UCALL_MCE;
-	r->seq = self->count + 1;
 	r->mcg_cap = rdmsr(MCEFWD_MSR_IA32_MCG_CAP);
 	r->mcg_status = rdmsr(MCEFWD_MSR_IA32_MCG_STATUS);
-	r->rip = f->rip;
-	r->cs = f->cs;
-	r->rflags = f->rflags;
 	r->nr_banks = r->mcg_cap & MCG_CAP_COUNT_MASK;
 	if (r->nr_banks > MCEFWD_MAX_BANKS)
 		r->nr_banks = MCEFWD_MAX_BANKS;
@@ -138,6 +130,47 @@ static void rt_mce_handler(struct rt_frame *f)
 		r->bank[i].addr = rdmsr(rt_msr_mc_addr(i));
 		r->bank[i].misc = rdmsr(rt_msr_mc_misc(i));
 	}
+}
+
+unsigned int rt_mce_poll(void)
+{
+	struct mcefwd_ucall u;
+	struct mcefwd_mce_record *r = &u.u.mce;
+	unsigned int i, found = 0;
+
+	memset(&u, 0, sizeof(u));
+	u.type = MCEFWD_UCALL_MCE;
+	rt_mce_snapshot(r);
+	for (i = 0; i < r->nr_banks; i++)
+		found += !!(r->bank[i].status & MCI_STATUS_VAL);
+	if (!found)
+		return 0;
+	/* seq 0: found by polling, no #MC was raised. */
+	rt_ucall(&u);
+	for (i = 0; i < r->nr_banks; i++) {
+		if (!(r->bank[i].status & MCI_STATUS_VAL))
+			continue;
+		wrmsr(rt_msr_mc_status(i), 0);
+		if (r->bank[i].status & MCI_STATUS_ADDRV)
+			rt_mce_retire(r->bank[i].addr);
+	}
+	return found;
+}
+
+static void rt_mce_handler(struct rt_frame *f)
+{
+	struct mcefwd_ucall u;
+	struct mcefwd_mce_record *r = &u.u.mce;
+	struct rt_mce_cpu *self = rt_mce_self();
+	unsigned int i, mode = READ_ONCE(self->mode);
+
+	memset(&u, 0, sizeof(u));
+	u.type = MCEFWD_UCALL_MCE;
+	r->seq = self->count + 1;
+	r->rip = f->rip;
+	r->cs = f->cs;
+	r->rflags = f->rflags;
+	rt_mce_snapshot(r);
 	rt_ucall(&u);
 
 	for (i = 0; i < r->nr_banks; i++) {

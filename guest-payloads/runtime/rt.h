@@ -141,6 +141,13 @@ void rt_idt_init(void);
  */
 void rt_mce_install(void);
 uint64_t rt_mce_count(void);
+/*
+ * Polls the banks as an OS does for errors that raise no #MC (corrected or
+ * deferred: KVM only logs an error without MCi_STATUS.UC): reports any valid
+ * bank as a record with seq 0, clears it and retires its page. Returns the
+ * number of valid banks found.
+ */
+unsigned int rt_mce_poll(void);
 /* Spare test pages handed out so far (all vCPUs), from the top down. */
 unsigned int rt_mce_spares_used(void);
 

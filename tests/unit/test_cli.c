@@ -144,27 +144,69 @@ static void test_mcg_cap_and_banks(void **state)
 	struct cli c;
 
 	(void)state;
-	assert_int_equal(PARSE(&c, "run", "--banks", "4"), 0);
+	assert_int_equal(PARSE(&c, "run", "--banks", "4", "--bank", "3"), 0);
 	assert_int_equal(c.run.vm.mcg_cap, 0x1000104ULL);
 	assert_int_equal(PARSE(&c, "run", "--banks", "32"), 0);
 	assert_int_equal(c.run.vm.mcg_cap, 0x1000120ULL);
 
-	assert_int_equal(PARSE(&c, "run", "--mcg-cap", "0x1000105"), 0);
+	assert_int_equal(PARSE(&c, "run", "--mcg-cap", "0x1000105", "--bank", "4"), 0);
 	assert_int_equal(c.run.vm.mcg_cap, 0x1000105ULL);
 	assert_int_equal(PARSE(&c, "run", "--mcg-cap", "16777482"), 0);
 	assert_int_equal(c.run.vm.mcg_cap, 0x100010aULL);
 
 	/* --banks rewrites only the count, whichever comes first. */
-	assert_int_equal(PARSE(&c, "run", "--banks", "4", "--mcg-cap", "0x8000105"), 0);
+	assert_int_equal(PARSE(&c, "run", "--banks", "4", "--mcg-cap", "0x8000105", "--bank", "0"), 0);
 	assert_int_equal(c.run.vm.mcg_cap, 0x8000104ULL);
-	assert_int_equal(PARSE(&c, "run", "--mcg-cap", "0x80001ff", "--banks", "2"), 0);
+	assert_int_equal(PARSE(&c, "run", "--mcg-cap", "0x80001ff", "--banks", "2", "--bank", "1"), 0);
 	assert_int_equal(c.run.vm.mcg_cap, 0x8000102ULL);
 
+	/* The reporting bank (9 by default) must exist. */
+	ASSERT_BAD(&c, "--bank 9", "only 4 bank", "run", "--banks", "4");
+	ASSERT_BAD(&c, "--bank 4", "only 4 bank", "run", "--banks", "4", "--bank", "4");
 	ASSERT_BAD(&c, "--banks", "'0'", "run", "--banks", "0");
 	ASSERT_BAD(&c, "--banks", "33", "run", "--banks", "33");
 	ASSERT_BAD(&c, "--banks", "x", "run", "--banks", "x");
 	ASSERT_BAD(&c, "--mcg-cap", "0xzz", "run", "--mcg-cap", "0xzz");
 	ASSERT_BAD(&c, "--mcg-cap", "-5", "run", "--mcg-cap", "-5");
+}
+
+static void test_forwarding_options(void **state)
+{
+	struct cli c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "run"), 0);
+	assert_true(c.poison_auto);
+	assert_int_equal(c.mce_kill, CLI_MCE_KILL_EARLY);
+	assert_int_equal(c.run.vm.fwd.profile, MCE_PROFILE_QEMU7);
+	assert_int_equal(c.run.vm.fwd.bank, 9);
+	assert_int_equal(c.run.vm.fwd.ao_target, 0);
+	assert_int_equal(c.run.vm.fwd.emulated, FWD_EMULATED_FAIL);
+
+	assert_int_equal(PARSE(&c, "run", "ar", "--poison=uffd", "--encoding", "amd",
+			       "--bank=3", "--mce-kill", "late", "--ao-target", "all",
+			       "--emulated-access=forward"), 0);
+	assert_false(c.poison_auto);
+	assert_int_equal(c.poison, INJECT_UFFD);
+	assert_int_equal(c.run.vm.fwd.profile, MCE_PROFILE_AMD);
+	assert_int_equal(c.run.vm.fwd.bank, 3);
+	assert_int_equal(c.mce_kill, CLI_MCE_KILL_LATE);
+	assert_int_equal(c.run.vm.fwd.ao_target, FWD_AO_ALL);
+	assert_int_equal(c.run.vm.fwd.emulated, FWD_EMULATED_FORWARD);
+	assert_int_equal(PARSE(&c, "run", "--poison", "auto", "--mce-kill", "default",
+			       "--encoding", "qemu-6.2", "--ao-target", "1", "-n", "2"), 0);
+	assert_true(c.poison_auto);
+	assert_int_equal(c.mce_kill, CLI_MCE_KILL_DEFAULT);
+	assert_int_equal(c.run.vm.fwd.profile, MCE_PROFILE_QEMU62);
+	assert_int_equal(c.run.vm.fwd.ao_target, 1);
+
+	ASSERT_BAD(&c, "--poison", "laser", "run", "--poison", "laser");
+	ASSERT_BAD(&c, "--encoding", "qemu-5", "run", "--encoding", "qemu-5");
+	ASSERT_BAD(&c, "--bank", "32", "run", "--bank", "32");
+	ASSERT_BAD(&c, "--mce-kill", "never", "run", "--mce-kill", "never");
+	ASSERT_BAD(&c, "--ao-target", "some", "run", "--ao-target", "some");
+	ASSERT_BAD(&c, "--ao-target 2", "only 2 vCPU", "run", "--ao-target", "2", "-n", "2");
+	ASSERT_BAD(&c, "--emulated-access", "maybe", "run", "--emulated-access", "maybe");
 }
 
 static void test_kick_and_memory(void **state)
@@ -462,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_options_anywhere),
 		cmocka_unit_test(test_vcpus_range),
 		cmocka_unit_test(test_mcg_cap_and_banks),
+		cmocka_unit_test(test_forwarding_options),
 		cmocka_unit_test(test_kick_and_memory),
 		cmocka_unit_test(test_ram),
 		cmocka_unit_test(test_timeout),

@@ -94,7 +94,8 @@ static void test_outcome_names(void **state)
 	assert_string_equal(vcpu_outcome_name(VCPU_SHUTDOWN), "shutdown");
 	assert_string_equal(vcpu_outcome_name(VCPU_ERROR), "error");
 	assert_string_equal(vcpu_outcome_name(VCPU_STOPPED), "stopped");
-	assert_string_equal(vcpu_outcome_name((enum vcpu_outcome)(VCPU_STOPPED + 1)), "?");
+	assert_string_equal(vcpu_outcome_name(VCPU_MCE_STOPPED), "stopped by a hardware memory error");
+	assert_string_equal(vcpu_outcome_name((enum vcpu_outcome)(VCPU_MCE_STOPPED + 1)), "?");
 	assert_string_equal(vcpu_outcome_name((enum vcpu_outcome)1000), "?");
 }
 

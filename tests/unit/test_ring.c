@@ -200,33 +200,59 @@ static void spsc_handler(int sig, siginfo_t *si, void *uc)
 
 struct sender {
 	pid_t tid;		/* the thread to interrupt */
-	double seconds;
-	unsigned long max;
+	double seconds;		/* send for this long, */
+	unsigned long min;	/* or longer, up to 3 s, until this many were handled */
 	unsigned long sent;
 };
 
+/*
+ * One signal in flight at a time, then a gap of varying length: a sender
+ * that does not wait keeps its target in back-to-back handlers and the
+ * interrupted code barely runs; this way the interrupts land all over it.
+ */
 static void *sender_thread(void *arg)
 {
 	struct sender *s = arg;
-	double end = now() + s->seconds;
+	double start = now(), end = start + s->seconds, hard_end = start + 3.0;
 
-	while (s->sent < s->max && now() < end) {
-		if (syscall(SYS_tgkill, getpid(), s->tid, TEST_SIG) == 0)
-			s->sent++;
+	while (now() < end || (atomic_load(&sig_produced) < s->min && now() < hard_end)) {
+		unsigned long before = atomic_load(&sig_produced);
+
+		if (syscall(SYS_tgkill, getpid(), s->tid, TEST_SIG))
+			continue;
+		s->sent++;
+		for (unsigned int spin = 0; atomic_load(&sig_produced) == before; spin++) {
+			if (spin > 10000)
+				sched_yield();
+			if (now() > hard_end)
+				break;
+		}
+		for (volatile unsigned int gap = (s->sent * 7919) % 1024; gap; gap--)
+			;
 	}
 	atomic_store(&sender_done, true);
 	return NULL;
 }
 
+static void spsc_take(const struct sigbus_event *ev, uint64_t *next_min, unsigned long *popped)
+{
+	/* Gaps are overflows; never a repeat, never out of order. */
+	assert_int_equal(ev->code, 7);
+	assert_true(ev->seq >= *next_min);
+	assert_event(ev, 7, ev->seq);
+	*next_min = ev->seq + 1;
+	(*popped)++;
+}
+
 static void test_spsc_handler_interrupts_consumer(void **state)
 {
-	struct sender s = { .tid = gettid(), .seconds = 0.5, .max = 200000 };
-	unsigned long popped = 0, popped_live = 0, produced;
+	struct sender s = { .tid = gettid(), .seconds = 0.3, .min = 3000 };
+	unsigned long popped = 0, popped_live, produced, resume_at = 0;
 	uint64_t next_min = 0;
+	bool paused = false;
 	struct sigaction old;
 	struct sigbus_event ev;
 	pthread_t t;
-	double pause_until = 0, next_pause;
 
 	(void)state;
 	ring_spsc_init(&sig_ring);
@@ -237,40 +263,32 @@ static void test_spsc_handler_interrupts_consumer(void **state)
 	install(TEST_SIG, spsc_handler, &old);
 	assert_int_equal(pthread_create(&t, NULL, sender_thread, &s), 0);
 
-	/* Pop as fast as possible, but stop now and then so the ring fills. */
-	next_pause = now() + 0.05;
+	/* No syscalls in this loop: the handler interrupts it, nothing else. */
 	while (!atomic_load(&sender_done)) {
-		double tnow = now();
 		bool got;
 
-		if (tnow < pause_until)
+		if (paused) {
+			/* Not popping while 100 events arrive: the ring overflows. */
+			paused = atomic_load(&sig_produced) < resume_at;
 			continue;
-		if (tnow > next_pause) {
-			pause_until = tnow + 0.005;
-			next_pause = tnow + 0.05;
 		}
 		consumer_in_pop = 1;
 		got = ring_spsc_pop(&sig_ring, &ev);
 		consumer_in_pop = 0;
 		if (!got)
 			continue;
-		/* Gaps are overflows; never a repeat, never out of order. */
-		assert_int_equal(ev.code, 7);
-		assert_true(ev.seq >= next_min);
-		assert_event(&ev, 7, ev.seq);
-		next_min = ev.seq + 1;
-		popped++;
+		spsc_take(&ev, &next_min, &popped);
+		if (popped % 1000 == 100) {
+			paused = true;
+			resume_at = atomic_load(&sig_produced) + 100;
+		}
 	}
 	popped_live = popped;
 	assert_int_equal(pthread_join(t, NULL), 0);
 	settle_signals();
 	assert_int_equal(sigaction(TEST_SIG, &old, NULL), 0);
-	while (ring_spsc_pop(&sig_ring, &ev)) {
-		assert_true(ev.seq >= next_min);
-		assert_event(&ev, 7, ev.seq);
-		next_min = ev.seq + 1;
-		popped++;
-	}
+	while (ring_spsc_pop(&sig_ring, &ev))
+		spsc_take(&ev, &next_min, &popped);
 
 	produced = atomic_load(&sig_produced);
 	print_message("%lu signals sent, %lu handled, %lu popped (%lu while the sender ran), "
@@ -284,6 +302,7 @@ static void test_spsc_handler_interrupts_consumer(void **state)
 		/* Natively the handler really did interrupt the consumer loop. */
 		assert_true(popped_live > 0);
 		assert_true(atomic_load(&sig_in_pop) > 0);
+		assert_true(ring_spsc_overflows(&sig_ring) > 0);
 	}
 }
 
@@ -363,7 +382,8 @@ static void test_mpsc_full_counts_overflow(void **state)
 struct mpsc_run {
 	struct ring_mpsc ring;
 	atomic_uint producers_done;
-	unsigned int nr_producers;
+	/* Set once every producer thread was joined: no handler runs on them. */
+	atomic_bool joined;
 	/* Per producer: pushes refused, events delivered, and order kept. */
 	unsigned long refused[NR_PRODUCERS + 1];
 	unsigned long delivered[NR_PRODUCERS + 1];
@@ -384,10 +404,11 @@ static void *mpsc_producer(void *arg)
 
 	for (unsigned long i = 0; i < p->count; i++) {
 		ev = event(p->id, i);
-		if (!ring_mpsc_push(&p->run->ring, &ev))
+		/* Refused: counted; let the consumer catch up, as a handler would not. */
+		if (!ring_mpsc_push(&p->run->ring, &ev)) {
 			p->run->refused[p->id]++;
-		if (i % 512 == 511)
 			sched_yield();
+		}
 	}
 	atomic_fetch_add(&p->run->producers_done, 1);
 	return NULL;
@@ -417,8 +438,8 @@ static void *mpsc_consumer(void *arg)
 	bool last;
 
 	do {
-		/* Producers done before this drain means it drains everything. */
-		last = atomic_load(&run->producers_done) == run->nr_producers;
+		/* Joined before this drain means it drains everything. */
+		last = atomic_load(&run->joined);
 		while (ring_mpsc_pop(&run->ring, &ev))
 			mpsc_take(run, &ev);
 	} while (!last);
@@ -435,7 +456,6 @@ static void test_mpsc_threads(void **state)
 
 	(void)state;
 	assert_non_null(run);
-	run->nr_producers = NR_PRODUCERS;
 	assert_int_equal(pthread_create(&tc, NULL, mpsc_consumer, run), 0);
 	for (int i = 0; i < NR_PRODUCERS; i++) {
 		p[i] = (struct producer){ .run = run, .id = i, .count = PER_PRODUCER };
@@ -443,6 +463,7 @@ static void test_mpsc_threads(void **state)
 	}
 	for (int i = 0; i < NR_PRODUCERS; i++)
 		assert_int_equal(pthread_join(tp[i], NULL), 0);
+	atomic_store(&run->joined, true);
 	assert_int_equal(pthread_join(tc, NULL), 0);
 
 	assert_false(run->bad_event);
@@ -503,7 +524,6 @@ static void test_mpsc_handler_interrupts_producer(void **state)
 	(void)state;
 	nest_run = calloc(1, sizeof(*nest_run));
 	assert_non_null(nest_run);
-	nest_run->nr_producers = 1;
 	atomic_store(&nest_produced, 0);
 	install(TEST_SIG, mpsc_handler, &old);
 	n.p = (struct producer){ .run = nest_run, .id = 0, .count = 4 * PER_PRODUCER };
@@ -515,6 +535,7 @@ static void test_mpsc_handler_interrupts_producer(void **state)
 	while (atomic_load(&nest_run->producers_done) == 0)
 		syscall(SYS_tgkill, getpid(), atomic_load(&n.tid), TEST_SIG);
 	assert_int_equal(pthread_join(tp, NULL), 0);
+	atomic_store(&nest_run->joined, true);
 	assert_int_equal(pthread_join(tc, NULL), 0);
 	assert_int_equal(sigaction(TEST_SIG, &old, NULL), 0);
 
