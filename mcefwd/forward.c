@@ -239,8 +239,19 @@ void forward_main_drain(struct vm *vm)
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 			struct vcpu *v = vm->vcpus[i];
 
+			bool done;
+
 			if (cfg->ao_target != FWD_AO_ALL && (unsigned int)cfg->ao_target != i)
 				continue;
+			pthread_mutex_lock(&vm->lock);
+			done = v->done;
+			pthread_mutex_unlock(&vm->lock);
+			if (done) {
+				vm->fwd.undeliverable++;
+				vm_diag(vm, "vcpu-%u has finished: the AO at %p cannot be delivered to it",
+					i, ev.addr);
+				continue;
+			}
 			if (!ring_spsc_push(&v->fwd.inbox, &ev)) {
 				vm->fwd.unroutable++;
 				vm_diag(vm, "vcpu-%u: inbox full: AO at %p lost", i, ev.addr);

@@ -64,7 +64,8 @@ struct fwd_vcpu {
 
 struct fwd_vm {
 	struct ring_mpsc process;	/* AO stowed on non-vCPU threads */
-	unsigned long unroutable;
+	unsigned long unroutable;	/* a full inbox: lost */
+	unsigned long undeliverable;	/* for a vCPU that had finished: reported */
 };
 
 const char *fwd_emulated_name(enum fwd_emulated e);

@@ -71,6 +71,11 @@ static const struct scenario scenarios[] = {
 		.summary = "AR at an address outside guest RAM: the VM is stopped",
 		.outcome = SCN_MCE_STOP,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_VMM },
+	}, {
+		.name = "vmm-memory-ao", .payload = "mce-ao", .vmm_memory = true,
+		.summary = "AO at an address outside guest RAM: a warning, the guest goes on",
+		.outcome = SCN_EXIT,
+		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	},
 };
 

@@ -430,7 +430,11 @@ static void test_user_sigbus_kills(void **state)
 	struct death d;
 
 	(void)state;
-	/* SI_QUEUE is a user si_code: valgrind delivers it. */
+	if (under_valgrind()) {
+		/* It routes it "via queue" to the process and never delivers it. */
+		print_message("skip: valgrind never delivers a sigqueue'd SIGBUS\n");
+		skip();
+	}
 	install();
 	run_child(child_sigqueue, &d);
 	assert_true(WIFSIGNALED(d.status));
