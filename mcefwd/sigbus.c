@@ -151,7 +151,7 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 		if (run)
 			__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELAXED);
 	} else if (ev.code == BUS_MCEERR_AR) {
-		sigbus_say(&ev, "in mcefwd's own memory, not a guest's: the access cannot be retried, exiting");
+		sigbus_say(&ev, "in mcefwd's own memory, not a guest's: cannot recover, dying");
 		sigbus_die();
 	} else {
 		sigbus_to_process(&ev);

@@ -201,7 +201,7 @@ static void spsc_handler(int sig, siginfo_t *si, void *uc)
 struct sender {
 	pid_t tid;		/* the thread to interrupt */
 	double seconds;		/* send for this long, */
-	unsigned long min;	/* or longer, up to 3 s, until this many were handled */
+	unsigned long min;	/* or longer, up to 2 s, until this many were handled */
 	unsigned long sent;
 };
 
@@ -213,7 +213,7 @@ struct sender {
 static void *sender_thread(void *arg)
 {
 	struct sender *s = arg;
-	double start = now(), end = start + s->seconds, hard_end = start + 3.0;
+	double start = now(), end = start + s->seconds, hard_end = start + 2.0;
 
 	while (now() < end || (atomic_load(&sig_produced) < s->min && now() < hard_end)) {
 		unsigned long before = atomic_load(&sig_produced);
