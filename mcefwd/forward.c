@@ -38,13 +38,13 @@ int fwd_emulated_parse(const char *s, enum fwd_emulated *out)
 
 void forward_vcpu_attach(struct vcpu *v)
 {
-	sigbus_set_vcpu_ring(&v->fwd.ring, v->run);
+	sigbus_set_vcpu_ring(&v->fwd.ring, v->run, &v->requests, VCPU_REQ_WORK);
 }
 
 void forward_vcpu_detach(struct vcpu *v)
 {
 	(void)v;
-	sigbus_set_vcpu_ring(NULL, NULL);
+	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
 }
 
 void forward_raise_ar(struct vcpu *v, void *hva, bool emulated)
@@ -53,8 +53,14 @@ void forward_raise_ar(struct vcpu *v, void *hva, bool emulated)
 		.code = BUS_MCEERR_AR, .lsb = 12, .addr = hva,
 		.seq = emulated ? UINT64_MAX : 0,
 	};
+	sigset_t bus, old;
 
+	/* The ring has one producer, the handler: keep it out while we push. */
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_BLOCK, &bus, &old);
 	ring_spsc_push(&v->fwd.ring, &ev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)

@@ -26,6 +26,9 @@
  */
 static SIGBUS_TLS _Atomic(struct ring_spsc *) sigbus_vcpu_ring;
 static SIGBUS_TLS _Atomic(struct kvm_run *) sigbus_vcpu_run;
+/* Set with sigbus_vcpu_wake_bit so a vCPU sleeping on it (halted) wakes. */
+static SIGBUS_TLS _Atomic(atomic_uint *) sigbus_vcpu_wake;
+static SIGBUS_TLS unsigned int sigbus_vcpu_wake_bit;
 
 static _Atomic(struct ring_mpsc *) sigbus_proc_ring;
 static atomic_int sigbus_proc_fd = -1;
@@ -147,9 +150,18 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 	if (ring) {
 		run = atomic_load_explicit(&sigbus_vcpu_run, memory_order_relaxed);
 		/* Full or not, leave KVM_RUN: the vCPU reports the overflow. */
+		atomic_uint *wake = atomic_load_explicit(&sigbus_vcpu_wake, memory_order_relaxed);
+
 		ring_spsc_push(ring, &ev);
 		if (run)
 			__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELAXED);
+		/*
+		 * A halted vCPU sleeps in FUTEX_WAIT on this word; SA_RESTART
+		 * restarts the wait after us, and the restarted wait sees the
+		 * word is no longer 0 and returns.
+		 */
+		if (wake)
+			atomic_fetch_or_explicit(wake, sigbus_vcpu_wake_bit, memory_order_relaxed);
 	} else if (ev.code == BUS_MCEERR_AR) {
 		sigbus_say(&ev, "in mcefwd's own memory, not a guest's: cannot recover, dying");
 		sigbus_die();
@@ -183,10 +195,13 @@ int sigbus_install(void)
 	return 0;
 }
 
-void sigbus_set_vcpu_ring(struct ring_spsc *ring, struct kvm_run *run)
+void sigbus_set_vcpu_ring(struct ring_spsc *ring, struct kvm_run *run,
+			  atomic_uint *wake, unsigned int wake_bit)
 {
 	/* The handler reads ring first: run is in place whenever ring is. */
 	if (ring) {
+		sigbus_vcpu_wake_bit = wake_bit;
+		atomic_store_explicit(&sigbus_vcpu_wake, wake, memory_order_relaxed);
 		atomic_store_explicit(&sigbus_vcpu_run, run, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
 		atomic_store_explicit(&sigbus_vcpu_ring, ring, memory_order_relaxed);
@@ -194,6 +209,7 @@ void sigbus_set_vcpu_ring(struct ring_spsc *ring, struct kvm_run *run)
 		atomic_store_explicit(&sigbus_vcpu_ring, NULL, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
 		atomic_store_explicit(&sigbus_vcpu_run, NULL, memory_order_relaxed);
+		atomic_store_explicit(&sigbus_vcpu_wake, NULL, memory_order_relaxed);
 	}
 }
 

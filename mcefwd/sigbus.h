@@ -26,7 +26,8 @@ int sigbus_install(void);
  * stows events and whose immediate_exit it sets. NULL, NULL before the
  * thread exits or the ring is freed.
  */
-void sigbus_set_vcpu_ring(struct ring_spsc *ring, struct kvm_run *run);
+void sigbus_set_vcpu_ring(struct ring_spsc *ring, struct kvm_run *run,
+			  atomic_uint *wake, unsigned int wake_bit);
 
 /*
  * The process-wide ring for AO events on non-vCPU threads, and the eventfd

@@ -112,6 +112,7 @@ static void test_vcpu_ar_to_ring(void **state)
 	struct ring_spsc *ring = calloc(1, sizeof(*ring));
 	struct kvm_run *run = calloc(1, sizeof(*run));
 	struct sigbus_event ev;
+	atomic_uint wake = 1;
 	uint64_t seq;
 
 	(void)state;
@@ -123,10 +124,12 @@ static void test_vcpu_ar_to_ring(void **state)
 	install();
 	assert_non_null(ring);
 	assert_non_null(run);
-	sigbus_set_vcpu_ring(ring, run);
+	/* The wake word is what a halted vCPU sleeps on: the bit must land. */
+	sigbus_set_vcpu_ring(ring, run, &wake, 4);
 
 	assert_int_equal(send_sigbus(BUS_MCEERR_AR, (char *)ADDR_AR + 0x123, 12), 0);
 	assert_int_equal(run->immediate_exit, 1);
+	assert_int_equal(atomic_load(&wake), 5);
 	assert_true(ring_spsc_pop(ring, &ev));
 	assert_int_equal(ev.code, BUS_MCEERR_AR);
 	assert_ptr_equal(ev.addr, (char *)ADDR_AR + 0x123);
@@ -146,7 +149,7 @@ static void test_vcpu_ar_to_ring(void **state)
 	assert_true(ev.seq > seq);
 	assert_int_equal(ring_spsc_overflows(ring), 0);
 
-	sigbus_set_vcpu_ring(NULL, NULL);
+	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
 	free(ring);
 	free(run);
 }
@@ -167,10 +170,10 @@ static void test_vcpu_ring_overflow(void **state)
 	install();
 	assert_non_null(ring);
 	assert_non_null(run);
-	sigbus_set_vcpu_ring(ring, run);
+	sigbus_set_vcpu_ring(ring, run, NULL, 0);
 	for (unsigned long i = 0; i < 70; i++)
 		assert_int_equal(send_sigbus(BUS_MCEERR_AR, (char *)ADDR_AR + (i << 12), 12), 0);
-	sigbus_set_vcpu_ring(NULL, NULL);
+	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
 
 	assert_int_equal(run->immediate_exit, 1);
 	assert_int_equal(ring_spsc_overflows(ring), 6);
@@ -231,7 +234,7 @@ static void test_ao_other_thread_to_process(void **state)
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(efd >= 0);
 	/* This thread is a vCPU; the sender is not: the AO must not come here. */
-	sigbus_set_vcpu_ring(vring, run);
+	sigbus_set_vcpu_ring(vring, run, NULL, 0);
 	sigbus_set_process(pring, efd);
 	assert_int_equal(pthread_create(&t, NULL, sender_thread, &s), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -252,7 +255,7 @@ static void test_ao_other_thread_to_process(void **state)
 	assert_int_equal(sigbus_unrouted(), unrouted);
 
 	sigbus_set_process(NULL, -1);
-	sigbus_set_vcpu_ring(NULL, NULL);
+	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
 	close(efd);
 	free(vring);
 	free(pring);
@@ -374,7 +377,7 @@ static struct kvm_run child_run;
 static void child_ar_not_vcpu(void)
 {
 	/* A VM is running; still, an AR outside a vCPU is mcefwd's own. */
-	sigbus_set_vcpu_ring(NULL, NULL);
+	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
 	sigbus_set_process(&child_ring, -1);
 	send_sigbus(BUS_MCEERR_AR, (char *)ADDR_AR + 0x40, 12);
 }
@@ -399,7 +402,7 @@ static void test_ar_not_vcpu_kills(void **state)
 static void child_adrerr_on_vcpu(void)
 {
 	/* Not a memory error: fatal even where a ring would take it. */
-	sigbus_set_vcpu_ring(&child_vring, &child_run);
+	sigbus_set_vcpu_ring(&child_vring, &child_run, NULL, 0);
 	send_sigbus(BUS_ADRERR, ADDR_AR, 0);
 }
 
