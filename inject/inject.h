@@ -112,4 +112,91 @@ bool inject_uffd_available(char *why, size_t len);
  */
 int inject_hwpoison(void *page, size_t size);
 
+/* ---- pfn.c: debugfs hwpoison/corrupt-pfn, on any process ---- */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Where debugfs and procfs are looked for: /sys/kernel/debug and /proc
+ * unless set (tests point them at a directory of fake files); NULL restores
+ * the default. 0, or -ENAMETOOLONG. Not thread-safe: set before use.
+ */
+int inject_set_debugfs_root(const char *dir);
+int inject_set_proc_root(const char *dir);
+const char *inject_debugfs_root(void);
+const char *inject_proc_root(void);
+
+/*
+ * The page frame behind vaddr in process pid (0: this process), from
+ * /proc/PID/pagemap. -ENOENT if the page is not present (never touched,
+ * swapped out, already poisoned), -EPERM if the PFN reads 0 (needs
+ * CAP_SYS_ADMIN), -ESRCH if there is no such process. The frame of a
+ * running process can change (migration, compaction, KSM): poison promptly.
+ */
+int inject_pfn_lookup(pid_t pid, uint64_t vaddr, uint64_t *pfn);
+
+/*
+ * Write "0x<pfn>\n" to debugfs hwpoison/corrupt-pfn. If debugfs is mounted
+ * but the file is missing, runs "/sbin/modprobe hwpoison_inject" (no shell)
+ * and retries; never mounts debugfs. The frame stays poisoned until
+ * inject_pfn_unpoison(): record it (state.h) before returning to anyone.
+ */
+int inject_pfn_poison(uint64_t pfn);
+/* The same with hwpoison/unpoison-pfn; no module loading. 0/-errno. */
+int inject_pfn_unpoison(uint64_t pfn);
+/* Whether hwpoison/unpoison-pfn is there to be written, as things are now. */
+bool inject_pfn_can_unpoison(void);
+/* HardwareCorrupted from /proc/meminfo in kB; -1 if absent or unreadable. */
+long inject_hardware_corrupted_kb(void);
+
+/* ---- softoffline.c ---- */
+
+struct inject_soft_offline_result {
+	uint64_t pfn_before;	/* frame of the first page before, 0 if hidden */
+	uint64_t pfn_after;	/* and after, 0 if hidden or not present */
+	bool contents_preserved;	/* the range reads as it did before */
+	bool frame_changed;	/* every page moved to a new frame */
+	bool pfn_visible;	/* pagemap gave PFNs before and after */
+};
+
+/*
+ * madvise(MADV_SOFT_OFFLINE) on [page, page + size) of this process, every
+ * page of it present (-ENOENT otherwise: write to it first; reading an
+ * absent page would map the shared zero page). The kernel migrates the
+ * contents and takes the old frame (pfn_before) out of service, so it is
+ * recorded like a poisoned one. No SIGBUS is expected. Returns 0 when the
+ * madvise succeeded, whatever *out says; -errno otherwise.
+ */
+int inject_soft_offline(void *page, size_t size,
+			struct inject_soft_offline_result *out);
+
+/* ---- einj.c: ACPI EINJ via debugfs apei/einj (never chosen by auto) ---- */
+
+#define INJECT_EINJ_MEM_UC_NONFATAL 0x10u	/* "Memory Uncorrectable non-fatal" */
+#define INJECT_EINJ_FLAG_MEM 0x2u	/* flags: param1 address, param2 mask valid */
+#define INJECT_EINJ_PAGE_MASK 0xfffffffffffff000ull
+
+/*
+ * Parse available_error_type ("0x00000010\tMemory Uncorrectable non-fatal"
+ * lines; EINJv2 "V2_" lines are skipped) into a mask of types. 0, or
+ * -EINVAL naming the line.
+ */
+int inject_einj_parse_types(const char *text, uint32_t *types);
+
+/*
+ * 0 if the EINJ table is there and debugfs apei/einj offers memory
+ * uncorrectable non-fatal errors, else -errno; why says which, always.
+ */
+int inject_einj_available(char *why, size_t len);
+
+/*
+ * Raise a real uncorrectable memory error at phys_addr's page, as
+ * Documentation/firmware-guide/acpi/apei/einj.rst says: error_type=0x10,
+ * param1=phys_addr, param2=0xfffffffffffff000, flags=0x2, error_inject=1.
+ * After a real hardware error the kernel refuses every unpoison until
+ * reboot. 0/-errno.
+ */
+int inject_einj_memory(uint64_t phys_addr);
+
 #endif /* MCEFWD_INJECT_H */

@@ -118,6 +118,45 @@ static struct fwd_entry *forward_log(struct vcpu *v)
 	return e;
 }
 
+uint64_t forward_loss_unit(unsigned int lsb, size_t backing_page)
+{
+	uint64_t unit = 1ULL << lsb;
+
+	return unit < backing_page ? backing_page : unit;
+}
+
+/* Remembers the poisoned memory behind an event in guest RAM, once. */
+static void forward_note_lost(struct vm *vm, uint64_t gpa, unsigned int lsb)
+{
+	uint64_t unit = vm->mem.kind == MEM_HUGETLB ?
+		forward_loss_unit(lsb, vm->mem.page_size) : forward_loss_unit(lsb, 4096);
+	uint64_t base = gpa & ~(unit - 1);
+	struct fwd_vm *f = &vm->fwd;
+
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned int i = 0; i < f->nr_lost; i++) {
+		if (base >= f->lost[i].gpa && base < f->lost[i].gpa + f->lost[i].size)
+			goto out;
+	}
+	if (f->nr_lost < FWD_MAX_LOST)
+		f->lost[f->nr_lost++] = (struct fwd_lost){ .gpa = base, .size = unit };
+	else
+		f->lost_overflow++;
+out:
+	pthread_mutex_unlock(&vm->lock);
+}
+
+uint64_t forward_lost_bytes(struct vm *vm)
+{
+	uint64_t sum = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned int i = 0; i < vm->fwd.nr_lost; i++)
+		sum += vm->fwd.lost[i].size;
+	pthread_mutex_unlock(&vm->lock);
+	return sum;
+}
+
 static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
 {
 	const struct fwd_config *cfg = &v->vm->cfg.fwd;
@@ -133,6 +172,8 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
 	e->emulated = ev->seq == UINT64_MAX;
 	e->in_ram = mem_hva_to_gpa(&v->vm->mem, hva, &e->gpa);
 	e->verdict = mce_decide(kind, v->vm->cfg.mcg_cap, e->in_ram, &e->reason);
+	if (e->in_ram)
+		forward_note_lost(v->vm, e->gpa, lsb);
 	switch (e->verdict) {
 	case MCE_STOP_VM:
 		if (e->in_ram)
@@ -270,7 +311,8 @@ void forward_main_drain(struct vm *vm)
 
 unsigned long forward_lost(const struct vm *vm)
 {
-	unsigned long n = ring_mpsc_overflows(&vm->fwd.process) + vm->fwd.unroutable;
+	unsigned long n = ring_mpsc_overflows(&vm->fwd.process) + vm->fwd.unroutable +
+			  vm->fwd.lost_overflow;
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct fwd_vcpu *f = &vm->vcpus[i]->fwd;

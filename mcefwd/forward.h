@@ -62,8 +62,20 @@ struct fwd_vcpu {
 	unsigned int repeats;
 };
 
+#define FWD_MAX_LOST	1024
+
+/* Guest memory known to be poisoned: what a reset would have to replace. */
+struct fwd_lost {
+	uint64_t gpa;			/* aligned to size */
+	uint64_t size;			/* 4 KiB, or the whole huge page */
+};
+
 struct fwd_vm {
 	struct ring_mpsc process;	/* AO stowed on non-vCPU threads */
+	/* Under vm->lock. */
+	unsigned int nr_lost;
+	struct fwd_lost lost[FWD_MAX_LOST];
+	unsigned long lost_overflow;
 	unsigned long unroutable;	/* a full inbox: lost */
 	unsigned long undeliverable;	/* for a vCPU that had finished: reported */
 };
@@ -96,6 +108,16 @@ void forward_raise_ar(struct vcpu *v, void *hva, bool emulated);
 
 /* On the main thread when the VM's eventfd fired: routes stowed AO events. */
 void forward_main_drain(struct vm *vm);
+
+/* Bytes of guest RAM accounted as poisoned (each huge page counted whole). */
+uint64_t forward_lost_bytes(struct vm *vm);
+
+/*
+ * How much memory one error at hva takes out of service: 1 << si_addr_lsb,
+ * and never less than the host page backing it (a hugetlb page is lost
+ * whole: the kernel cannot split it).
+ */
+uint64_t forward_loss_unit(unsigned int lsb, size_t backing_page);
 
 /* Counters for the report: events lost to full rings or queues. */
 unsigned long forward_lost(const struct vm *vm);

@@ -235,7 +235,8 @@ static void scn_on_main(struct vm *vm)
 
 	if (!hva)
 		return;
-	r = inject_signal_self(BUS_MCEERR_AO, hva, 12);
+	/* memory-failure reports a hugetlb page whole: si_addr_lsb 21 for 2 MiB. */
+	r = inject_signal_self(BUS_MCEERR_AO, hva, vm->mem.kind == MEM_HUGETLB ? 21 : 12);
 	if (r < 0)
 		snprintf(s->failure, sizeof(s->failure), "rt_tgsigqueueinfo(SIGBUS AO): %s",
 			 strerror(-r));
@@ -428,6 +429,28 @@ static void scn_summarize(struct vm *vm, const struct vcpu *v0, struct run_resul
 		 (unsigned long)m->bank[b].misc);
 }
 
+/* Every page the guest had poisoned is accounted lost, a huge page whole. */
+static void scn_judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
+			   struct run_result *res)
+{
+	uint64_t unit = vm->mem.kind == MEM_HUGETLB ? vm->mem.page_size : MCEFWD_PAGE_SIZE;
+	uint64_t want = 0, got = forward_lost_bytes(vm);
+
+	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory; i++) {
+		uint64_t base = s->pages[i].gpa & ~(unit - 1);
+		bool seen = false;
+
+		for (unsigned int j = 0; j < i; j++)
+			seen |= (s->pages[j].gpa & ~(unit - 1)) == base;
+		if (!seen)
+			want += unit;
+	}
+	ktap_diag(k, "guest memory accounted lost: %lu KiB", (unsigned long)(got >> 10));
+	if (got != want)
+		run_fail(res, "the host accounted %lu KiB of guest memory lost, expected %lu KiB",
+			 (unsigned long)(got >> 10), (unsigned long)(want >> 10));
+}
+
 static void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_result *res)
 {
 	struct scn_run *s = priv;
@@ -469,6 +492,7 @@ static void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_resu
 		break;
 	}
 	scn_judge_records(vm, s, k, res);
+	scn_judge_lost(vm, s, k, res);
 	if (v0->res.reports_failed)
 		run_fail(res, "vcpu-0: %u guest check(s) failed", v0->res.reports_failed);
 	scn_summarize(vm, v0, res);
@@ -498,6 +522,12 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 		res->status = KTAP_SKIP;
 		snprintf(res->reason, sizeof(res->reason), "%s: %s", inject_method_name(m),
 			 sc->cannot[m]);
+		return 0;
+	}
+	if (m == INJECT_UFFD && o->vm.mem_kind == MEM_HUGETLB) {
+		res->status = KTAP_SKIP;
+		snprintf(res->reason, sizeof(res->reason),
+			 "uffd: on hugetlb guest RAM UFFDIO_POISON takes a whole 2 MiB page, the guest's spare pages with it");
 		return 0;
 	}
 	inject_probe(m, &probe);

@@ -228,6 +228,42 @@ else
 	skip "every scenario with --poison=uffd" "$uffd_reason"
 fi
 
+# ---- guest RAM kinds ----------------------------------------------------------
+for mem in memfd thp; do
+	if [ -n "$WRAP" ]; then
+		skip "$mem guest RAM with --poison=signal" "valgrind aborts on a self-sent SIGBUS with a kernel si_code; runs natively"
+	else
+		mcefwd run ar ao overflow burst --memory=$mem --poison=signal
+		expect "$mem guest RAM, --poison=signal: exact records, 4 KiB lost per page" 0 \
+			'^ok 1 ar$' '^ok 2 ao$' '^ok 3 overflow$' '^ok 4 burst$' \
+			"mce-ar: 1 vCPU\(s\), 64 MiB $mem RAM" 'guest memory accounted lost: 16 KiB'
+	fi
+	if "$MCEFWD" caps | grep -qE '^  uffd +yes'; then
+		mcefwd run ar overflow --memory=$mem --poison=uffd --emulated-access=forward
+		expect "$mem guest RAM, --poison=uffd" 0 '^ok 1 ar$' '^ok 2 overflow$' \
+			'guest memory accounted lost: 8 KiB'
+	fi
+done
+# hugetlb needs reserved huge pages: borrow 4 more for 8 MiB of guest RAM and
+# give them back, whatever happens.
+hp=/proc/sys/vm/nr_hugepages
+if [ -n "$WRAP" ]; then
+	skip "hugetlb guest RAM" "valgrind aborts on a self-sent SIGBUS with a kernel si_code; runs natively"
+elif [ -w $hp ] && old_hp=$(cat $hp) && echo $((old_hp + 4)) >$hp 2>/dev/null &&
+     [ "$(cat $hp)" -ge $((old_hp + 4)) ]; then
+	trap 'echo $old_hp >$hp; rm -rf "$tmp"' EXIT INT TERM
+	mcefwd run ar ao burst --memory=hugetlb --ram 8M --poison=signal
+	expect "hugetlb guest RAM: one error loses the whole 2 MiB page, and it is accounted so" 0 \
+		'^ok 1 ar$' '^ok 2 ao$' '^ok 3 burst$' 'guest memory accounted lost: 2048 KiB'
+	mcefwd run ar --memory=hugetlb --ram 8M --poison=uffd
+	expect "hugetlb guest RAM with uffd: a skip that says why" 4 \
+		'^ok 1 ar # SKIP uffd: on hugetlb guest RAM UFFDIO_POISON takes a whole 2 MiB page'
+	echo "$old_hp" >$hp
+	trap 'rm -rf "$tmp"' EXIT INT TERM
+else
+	skip "hugetlb guest RAM" "cannot reserve 4 more 2 MiB huge pages in $hp"
+fi
+
 # What make run runs: everything, with the most real method this host has.
 mcefwd run --poison=auto --emulated-access=forward
 expect "run with no names: every scenario, then hello and smp, and the table" 0 '^1\.\.13$' \
