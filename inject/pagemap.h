@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PAGEMAP_PAGE_SIZE 4096ULL	/* x86-64: the unit pagemap counts in */
+#define PAGEMAP_PAGE_SIZE ((uint64_t)4096)	/* x86-64: the unit pagemap counts in */
 
 #define PAGEMAP_PRESENT		(1ULL << 63)
 #define PAGEMAP_SWAPPED		(1ULL << 62)

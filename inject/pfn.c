@@ -19,16 +19,12 @@
 #include <linux/magic.h>
 
 #include "inject/inject.h"
+#include "inject/pagemap.h"
 #include "mcefwd/error.h"
 
 #define PFN_DEBUGFS_DEFAULT "/sys/kernel/debug"
 #define PFN_PROC_DEFAULT "/proc"
 #define PFN_MODULE "hwpoison_inject"
-
-/* pagemap entry (Documentation/admin-guide/mm/pagemap.rst) */
-#define PM_PFN_MASK ((1ULL << 55) - 1)
-#define PM_SWAPPED (1ULL << 62)
-#define PM_PRESENT (1ULL << 63)
 
 extern char **environ;
 
@@ -67,44 +63,30 @@ const char *inject_proc_root(void)
 
 int inject_pfn_lookup(pid_t pid, uint64_t vaddr, uint64_t *pfn)
 {
-	long ps = sysconf(_SC_PAGESIZE);
-	char path[PATH_MAX + 32], who[32];
-	uint64_t entry = 0;
-	ssize_t n;
-	int fd, err;
+	struct pagemap_info pi;
+	int ret;
 
 	if (!pfn || pid < 0)
 		return error_set(EINVAL, "pfn lookup: bad arguments (pid %d)", (int)pid);
-	if (pid)
-		snprintf(who, sizeof(who), "%d", (int)pid);
-	else
-		strcpy(who, "self");
-	snprintf(path, sizeof(path), "%s/%s/pagemap", pfn_proc, who);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		if (err == ENOENT)
-			return error_set(ESRCH, "%s: no such process", path);
-		return error_set(err, "%s: %s%s", path, strerror(err),
-				 err == EACCES || err == EPERM ?
-				 ": reading another process's pagemap needs "
-				 "ptrace access to it (run as root)" : "");
-	}
-	n = pread(fd, &entry, sizeof(entry), (off_t)(vaddr / ps * sizeof(entry)));
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return error_set(err, "%s at 0x%" PRIx64 ": %s", path, vaddr, strerror(err));
-	/* Past the end of the address space pagemap reads nothing. */
-	if (n != (ssize_t)sizeof(entry) || !(entry & PM_PRESENT))
-		return error_set(ENOENT, "page at 0x%" PRIx64 " of pid %s is not present%s: "
-				 "write to it first", vaddr, who,
-				 entry & PM_SWAPPED ? " (swapped out or poisoned)" : "");
-	/* Since Linux 4.2 the PFN reads 0 without CAP_SYS_ADMIN. */
-	if (!(entry & PM_PFN_MASK))
-		return error_set(EPERM, "%s hides the PFN of 0x%" PRIx64 ": needs "
-				 "CAP_SYS_ADMIN: run as root", path, vaddr);
-	*pfn = entry & PM_PFN_MASK;
+	if (!pid)
+		pid = getpid();
+	ret = pagemap_read(pid, vaddr, &pi);
+	if (ret == -ENOENT)
+		return error_set(ESRCH, "no process %d (/proc/%d/pagemap missing)",
+				 (int)pid, (int)pid);
+	if (ret == -EACCES || ret == -EPERM)
+		return error_wrap(-ret, "reading the pagemap of pid %d needs ptrace "
+				  "access to it: run as root", (int)pid);
+	if (ret)
+		return ret;
+	if (!pi.present)
+		return error_set(ENOENT, "page at 0x%" PRIx64 " of pid %d is not "
+				 "present%s: write to it first", vaddr, (int)pid,
+				 pi.swapped ? " (swapped out or poisoned)" : "");
+	if (pi.pfn_hidden)
+		return error_set(EPERM, "/proc/%d/pagemap hides the PFN of 0x%" PRIx64
+				 ": needs CAP_SYS_ADMIN: run as root", (int)pid, vaddr);
+	*pfn = pi.pfn;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "mcefwd/caps.h"
 #include "mcefwd/cli.h"
 #include "mcefwd/error.h"
+#include "mcefwd/interrupt.h"
 #include "mcefwd/ktap.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/run.h"
@@ -265,8 +266,16 @@ static int cmd_run(struct cli *c)
 		ktap_diag(&k, "PR_MCE_KILL %s%s%s", mce_kill_names[c->mce_kill],
 			  r ? ": prctl failed: " : "", r ? strerror(-r) : "");
 	}
-	for (unsigned int i = 0; i < n; i++)
+	interrupt_install();
+	for (unsigned int i = 0; i < n; i++) {
+		if (interrupt_signal()) {
+			ktap_result(&k, KTAP_FAIL, names[i], "not run: interrupted");
+			rows[i].name = names[i];
+			rows[i].status = KTAP_FAIL;
+			continue;
+		}
 		run_one(&kvm, c, names[i], have_kvm, kvm_err, &k, &rows[i]);
+	}
 	if (any_scenario) {
 		ktap_diag(&k, "what the guests saw (poison=%s, encoding=%s, bank %u):",
 			  inject_method_name(c->poison),

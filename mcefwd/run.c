@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "mcefwd/interrupt.h"
 #include "mcefwd/kick.h"
 #include "mcefwd/run.h"
 #include "mcefwd/vcpu.h"
@@ -93,8 +94,19 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		run_fail(res, "%s", error_get());
 		goto out;
 	}
-	res->timed_out = vm_wait(&vm, timeout_ms) == VM_WAIT_TIMEOUT;
+	switch (vm_wait(&vm, timeout_ms)) {
+	case VM_WAIT_TIMEOUT:
+		res->timed_out = true;
+		break;
+	case VM_WAIT_INTERRUPTED:
+		res->interrupted = true;
+		break;
+	default:
+		break;
+	}
 	vm_stop_and_join(&vm);
+	if (res->interrupted)
+		run_fail(res, "interrupted by %s", strsignal(interrupt_signal()));
 	if (h && h->judge) {
 		h->judge(&vm, h->priv, k, res);
 	} else {

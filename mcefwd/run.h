@@ -18,6 +18,7 @@ struct run_result {
 	char reason[ERROR_MAX];
 	char seen[200];		/* scenarios: what the guest saw, one line */
 	bool timed_out;
+	bool interrupted;	/* SIGINT/SIGTERM: the run was cut short */
 };
 
 /*

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,8 +457,14 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = v->vm;
 	char name[16];
 	uint64_t one = 1;
+	sigset_t stop;
 
 	vcpu_self = v;
+	/* SIGINT/SIGTERM are the main thread's: it stops the VM and cleans up. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	snprintf(name, sizeof(name), "vcpu-%u", v->id);
 	pthread_setname_np(pthread_self(), name);
 	/* Wait until every thread exists, so any vCPU may kick any other. */

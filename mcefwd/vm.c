@@ -11,6 +11,7 @@
 #include "guest-payloads/abi.h"
 #include "mcefwd/boot.h"
 #include "mcefwd/error.h"
+#include "mcefwd/interrupt.h"
 #include "mcefwd/kick.h"
 #include "mcefwd/loader.h"
 #include "mcefwd/mce.h"
@@ -166,6 +167,7 @@ int vm_start(struct vm *vm)
 	int r = 0;
 
 	sigbus_set_process(&vm->fwd.process, vm->event_fd);
+	interrupt_set_fd(vm->event_fd);
 	for (unsigned int i = 0; i < vm->nr_vcpus && !r; i++)
 		r = vcpu_start(vm->vcpus[i]);
 	if (r < 0)
@@ -180,8 +182,10 @@ int vm_start(struct vm *vm)
 
 void vm_stop_and_join(struct vm *vm)
 {
-	if (vm->started)
+	if (vm->started) {
 		sigbus_set_process(NULL, -1);
+		interrupt_set_fd(-1);
+	}
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
@@ -231,6 +235,8 @@ enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms)
 	while (atomic_load(&vm->nr_running) > 0) {
 		long left = deadline - now_ms();
 
+		if (interrupt_signal())
+			return VM_WAIT_INTERRUPTED;
 		if (vm_any_ended_badly(vm))
 			return VM_WAIT_ENDED;
 		if (left <= 0)

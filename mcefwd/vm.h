@@ -80,7 +80,7 @@ int vm_load(struct vm *vm, const void *img, size_t len);
 int vm_start(struct vm *vm);
 /* Asks every running vCPU to stop and joins the threads. */
 void vm_stop_and_join(struct vm *vm);
-enum vm_wait_result { VM_WAIT_DONE, VM_WAIT_ENDED, VM_WAIT_TIMEOUT };
+enum vm_wait_result { VM_WAIT_DONE, VM_WAIT_ENDED, VM_WAIT_TIMEOUT, VM_WAIT_INTERRUPTED };
 /*
  * Waits until every vCPU has finished (DONE), one vCPU ended other than by
  * exit code 0 (ENDED: a guest failure ends the whole VM, as a triple fault

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The "soft-offline" method: madvise(MADV_SOFT_OFFLINE) asks the kernel to
+ * retire a page that is still good: it copies the contents to a new frame,
+ * remaps it and takes the old frame out of service. Nothing faults, so the
+ * guest sees no machine check; what can be checked is that the contents
+ * survived and the frame changed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "inject/inject.h"
+#include "inject/pagemap.h"
+#include "mcefwd/error.h"
+
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101	/* include/uapi/asm-generic/mman-common.h */
+#endif
+
+static const char *softoffline_hint(int err)
+{
+	char knob[PATH_MAX + 64];
+
+	switch (err) {
+	case EINVAL:
+		snprintf(knob, sizeof(knob), "%s/sys/vm/memory_failure_recovery",
+			 inject_proc_root());
+		if (access(knob, F_OK))
+			return ": kernel without memory-failure support "
+			       "(CONFIG_MEMORY_FAILURE): use --poison=uffd or signal";
+		return ": not a page the kernel can migrate (hugetlb without a "
+		       "free huge page, or a special mapping?)";
+	case EPERM:
+		return ": needs CAP_SYS_ADMIN: run as root";
+	case EBUSY:
+	case EIO:
+		return ": the kernel could not migrate the page (pinned or in use)";
+	default:
+		return "";
+	}
+}
+
+static int softoffline_frames(void *page, size_t nr, struct pagemap_info *pi)
+{
+	int ret = pagemap_read_range(getpid(), (uintptr_t)page, nr, pi);
+
+	return ret ? error_wrap(-ret, "soft-offline of %p: pagemap", page) : 0;
+}
+
+/* Every page readable without a fault and with a frame to compare against. */
+static int softoffline_check_present(void *page, size_t nr, const struct pagemap_info *pi)
+{
+	for (size_t i = 0; i < nr; i++) {
+		if (!pi[i].present)
+			return error_set(ENOENT, "soft-offline: page %p not present%s: "
+					 "write to it first", (char *)page +
+					 i * PAGEMAP_PAGE_SIZE, pi[i].swapped ?
+					 " (swapped out or poisoned)" : "");
+	}
+	return 0;
+}
+
+int inject_soft_offline(void *page, size_t size, struct inject_soft_offline_result *out)
+{
+	struct pagemap_info *before, *after;
+	size_t ps = sysconf(_SC_PAGESIZE), nr;
+	unsigned char *copy;
+	bool visible = true, moved = true, present = true;
+	int ret;
+
+	if (!page || !out || !size || (uintptr_t)page % ps || size % ps ||
+	    ps != PAGEMAP_PAGE_SIZE)
+		return error_set(EINVAL, "soft-offline: %p + %zu is not a range of "
+				 "whole pages", page, size);
+	memset(out, 0, sizeof(*out));
+	nr = size / ps;
+	before = calloc(2 * nr, sizeof(*before));
+	copy = malloc(size);
+	if (!before || !copy) {
+		ret = error_set(ENOMEM, "soft-offline: %zu bytes: %s", size, strerror(ENOMEM));
+		goto out_free;
+	}
+	after = before + nr;
+
+	ret = softoffline_frames(page, nr, before);
+	if (!ret)
+		ret = softoffline_check_present(page, nr, before);
+	if (ret)
+		goto out_free;
+	memcpy(copy, page, size);
+
+	if (madvise(page, size, MADV_SOFT_OFFLINE)) {
+		ret = error_set(errno, "madvise(%p, %zu, MADV_SOFT_OFFLINE): %s%s", page,
+				size, strerror(errno), softoffline_hint(errno));
+		goto out_free;
+	}
+
+	/* The offline happened: from here on, report, do not fail. */
+	if (softoffline_frames(page, nr, after))
+		memset(after, 0, nr * sizeof(*after));
+	for (size_t i = 0; i < nr; i++) {
+		present &= after[i].present;
+		visible &= !before[i].pfn_hidden && !after[i].pfn_hidden;
+		moved &= after[i].pfn != before[i].pfn;
+	}
+	out->pfn_before = before[0].pfn;
+	out->pfn_after = after[0].pfn;
+	out->pfn_visible = visible && present;
+	out->frame_changed = visible && present && moved;
+	/* A page that is not present (or a poison entry) might fault: do not read it. */
+	out->contents_preserved = present && !memcmp(copy, page, size);
+	ret = 0;
+
+out_free:
+	free(copy);
+	free(before);
+	return ret;
+}
