@@ -56,6 +56,11 @@ bool inject_has_cap(cap_value_t cap);
 bool inject_has_cap_sys_admin(void);
 /* The thread's capabilities in cap_to_text(3) form ("=ep" for root); 0/-errno, -ENOSPC if truncated. */
 int inject_caps_describe(char *buf, size_t len);
+/*
+ * Gives up every capability but those in keep[] (and of those only what the
+ * process holds now), for good: permitted and effective sets both. 0/-errno.
+ */
+int inject_caps_keep(const cap_value_t *keep, int n);
 
 /* ---- signal.c ---- */
 

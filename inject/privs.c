@@ -54,3 +54,37 @@ err_free_caps:
 	cap_free(caps);
 	return ret;
 }
+
+int inject_caps_keep(const cap_value_t *keep, int n)
+{
+	cap_t cur, next;
+	int ret = 0;
+
+	cur = cap_get_proc();
+	if (!cur)
+		return -errno;
+	next = cap_init();
+	if (!next) {
+		ret = -errno;
+		goto err_free_cur;
+	}
+	/* Keep only what we hold now: never grant, only give up. */
+	for (int i = 0; i < n; i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (cap_get_flag(cur, keep[i], CAP_PERMITTED, &v) || v != CAP_SET)
+			continue;
+		if (cap_set_flag(next, CAP_PERMITTED, 1, &keep[i], CAP_SET) ||
+		    cap_set_flag(next, CAP_EFFECTIVE, 1, &keep[i], CAP_SET)) {
+			ret = -errno;
+			goto err_free_next;
+		}
+	}
+	if (cap_set_proc(next))
+		ret = -errno;
+err_free_next:
+	cap_free(next);
+err_free_cur:
+	cap_free(cur);
+	return ret;
+}

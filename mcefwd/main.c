@@ -160,6 +160,27 @@ static int set_mce_kill(enum cli_mce_kill k)
 
 static const char *const mce_kill_names[] = { "early", "late", "default" };
 
+/*
+ * Once /dev/kvm is open nothing but the poison method needs privilege:
+ * MADV_HWPOISON, MADV_SOFT_OFFLINE and the PFNs in pagemap need
+ * CAP_SYS_ADMIN; userfaultfd without vm.unprivileged_userfaultfd needs
+ * CAP_SYS_PTRACE. Everything else goes, for good.
+ */
+static int drop_caps(enum inject_method m, char *held, size_t len)
+{
+	cap_value_t keep[2];
+	int n = 0, r;
+
+	if (m == INJECT_HWPOISON || m == INJECT_SOFT_OFFLINE || m == INJECT_PFN ||
+	    m == INJECT_EINJ)
+		keep[n++] = CAP_SYS_ADMIN;
+	if (m == INJECT_UFFD)
+		keep[n++] = CAP_SYS_PTRACE;
+	r = inject_caps_keep(keep, n);
+	inject_caps_describe(held, len);
+	return r;
+}
+
 struct run_row {
 	const char *name;
 	enum ktap_status status;
@@ -212,11 +233,11 @@ static int cmd_run(struct cli *c)
 	const char *const *names = (const char *const *)c->names;
 	unsigned int n = (unsigned int)c->nr_names;
 	struct run_row *rows;
-	char kvm_err[ERROR_MAX], why[512];
+	char kvm_err[ERROR_MAX], why[512], held[256];
 	bool have_kvm, any_scenario = false;
 	struct kvm kvm;
 	struct ktap k;
-	int r;
+	int r, r2;
 
 	if (!n) {
 		for (unsigned int i = 0; i < scenario_count(); i++)
@@ -260,6 +281,9 @@ static int cmd_run(struct cli *c)
 	ktap_begin(&k, stdout, n);
 	if (!have_kvm)
 		ktap_diag(&k, "%s", kvm_err);
+	r2 = drop_caps(c->poison, held, sizeof(held));
+	ktap_diag(&k, "capabilities kept for the run: %s%s%s", held,
+		  r2 ? "; dropping the rest failed: " : "", r2 ? strerror(-r2) : "");
 	if (any_scenario) {
 		if (c->poison_auto)
 			ktap_diag(&k, "poison=auto picked %s", why);
