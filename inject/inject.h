@@ -204,4 +204,17 @@ int inject_einj_available(char *why, size_t len);
  */
 int inject_einj_memory(uint64_t phys_addr);
 
+/* ---- target.c: the safety rules applied to a live process ---- */
+
+struct safety_range;
+
+/*
+ * Reads pid's maps and pagemap for [addr, addr + size) and applies every
+ * rule of inject/safety.h. allowed[] is the guest RAM the caller owns, for
+ * pid == getpid(). 0 if the range may be poisoned, else -EPERM (or the
+ * error reading /proc) with error_get() saying "refused: <rule's reason>".
+ */
+int inject_target_check(pid_t pid, uint64_t addr, size_t size,
+			const struct safety_range *allowed, size_t nr_allowed);
+
 #endif /* MCEFWD_INJECT_H */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "guest-payloads/abi.h"
+#include "inject/safety.h"
 #include "mcefwd/error.h"
 #include "mcefwd/kick.h"
 #include "mcefwd/payload.h"
@@ -152,6 +153,21 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 	pg = &s->pages[s->nr_pages++];
 	pg->gpa = gpa;
 	pg->hva = hva;
+	/* Methods that poison a real frame go through the injector's rules too. */
+	if (s->method != INJECT_SIGNAL) {
+		struct safety_range ram[MEM_MAX_SLOTS];
+		const struct guest_mem *m = &v->vm->mem;
+
+		for (unsigned int i = 0; i < m->nr_slots; i++)
+			ram[i] = (struct safety_range){
+				.start = (uintptr_t)m->slots[i].hva,
+				.end = (uintptr_t)m->slots[i].hva + m->slots[i].size,
+			};
+		r = inject_target_check(getpid(), (uintptr_t)hva, MCEFWD_PAGE_SIZE, ram,
+					m->nr_slots);
+		if (r < 0)
+			return error_wrap(-r, "gpa 0x%lx", (unsigned long)gpa);
+	}
 
 	switch (s->method) {
 	case INJECT_SIGNAL:

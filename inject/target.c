@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Gathers what the safety rules need about a target range, and asks them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inject/inject.h"
+#include "inject/maps.h"
+#include "inject/pagemap.h"
+#include "inject/safety.h"
+#include "mcefwd/error.h"
+
+/* Enough for a 1 GiB range; the injector poisons a page or a huge page. */
+#define TARGET_MAX_PAGES (1UL << 18)
+
+int inject_target_check(pid_t pid, uint64_t addr, size_t size,
+			const struct safety_range *allowed, size_t nr_allowed)
+{
+	struct maps_entry *maps = NULL;
+	struct pagemap_info *pages = NULL;
+	size_t nr_maps = 0, nr_pages = (size + 4095) / 4096;
+	char why[256];
+	int r;
+
+	if (!size || nr_pages > TARGET_MAX_PAGES)
+		return error_set(EINVAL, "size %zu: must be 1 byte to 1 GiB", size);
+	r = maps_read(pid, &maps, &nr_maps);
+	if (r < 0)
+		return error_set(-r, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
+	pages = calloc(nr_pages, sizeof(*pages));
+	if (!pages) {
+		r = error_set(ENOMEM, "out of memory");
+		goto out;
+	}
+	/* A range past its mapping's end has no pagemap: let the rules say so. */
+	if (pagemap_read_range(pid, addr, nr_pages, pages) < 0)
+		memset(pages, 0, nr_pages * sizeof(*pages));
+	r = safety_check(&(struct safety_target){
+				 .pid = pid, .self_pid = getpid(), .addr = addr, .size = size,
+				 .maps = maps, .nr_maps = nr_maps, .pages = pages,
+				 .nr_pages = nr_pages, .allowed = allowed,
+				 .nr_allowed = nr_allowed,
+			 }, why, sizeof(why));
+	if (r < 0)
+		error_set(EPERM, "refused: %s", why);
+out:
+	free(pages);
+	maps_free(maps);
+	return r;
+}
