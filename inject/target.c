@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Gathers what the safety rules need about a target range, and asks them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,24 @@
 /* Enough for a 1 GiB range; the injector poisons a page or a huge page. */
 #define TARGET_MAX_PAGES (1UL << 18)
 
+/* The thread-group id of pid: a thread of the injector is the injector. */
+static pid_t target_tgid(pid_t pid)
+{
+	char path[64], line[128];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 			const struct safety_range *allowed, size_t nr_allowed)
 {
@@ -25,6 +44,13 @@ int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 
 	if (!size || nr_pages > TARGET_MAX_PAGES)
 		return error_set(EINVAL, "size %zu: must be 1 byte to 1 GiB", size);
+	if (pid > 0) {
+		pid_t tgid = target_tgid(pid);
+
+		if (tgid < 0)
+			return error_set(ESRCH, "no process %d", (int)pid);
+		pid = tgid;
+	}
 	r = maps_read(pid, &maps, &nr_maps);
 	if (r < 0)
 		return error_set(-r, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
