@@ -58,7 +58,8 @@ int inject_einj_parse_types(const char *text, uint32_t *types)
 			v = strtoull(p, &end, 16);
 			if (errno || end == p || end > text + n || v > UINT32_MAX ||
 			    (end < text + n && *end != '\t' && *end != ' '))
-				return error_set(EINVAL, "available_error_type line %u: "
+				return error_set(EINVAL,
+						 "available_error_type line %u: "
 						 "\"%.*s\" is not \"0xTYPE<tab>description\"",
 						 line, (int)n, text);
 			mask |= (uint32_t)v;
@@ -109,28 +110,38 @@ static int einj_check_debugfs(void)
 
 	ret = einj_read_types(&types);
 	if (ret == -ENOENT && !einj_debugfs_mounted())
-		return error_set(ENOENT, "debugfs not mounted at %s: mount -t debugfs "
-				 "none %s", root, root);
+		return error_set(ENOENT,
+				 "debugfs not mounted at %s: mount -t debugfs "
+				 "none %s",
+				 root, root);
 	if (ret == -ENOENT)
-		return error_set(ENOENT, "no %s/" EINJ_DIR ": modprobe einj (needs "
-				 "CONFIG_ACPI_APEI_EINJ)", root);
+		return error_set(ENOENT,
+				 "no %s/" EINJ_DIR ": modprobe einj (needs "
+				 "CONFIG_ACPI_APEI_EINJ)",
+				 root);
 	if (ret == -EACCES || ret == -EPERM)
-		return error_set(-ret, "%s/" EINJ_DIR "/available_error_type: %s: needs "
-				 "root; under kernel lockdown debugfs is closed", root,
-				 strerror(-ret));
+		return error_set(-ret,
+				 "%s/" EINJ_DIR "/available_error_type: %s: needs "
+				 "root; under kernel lockdown debugfs is closed",
+				 root, strerror(-ret));
 	if (ret)
 		return ret;
 	if (!(types & INJECT_EINJ_MEM_UC_NONFATAL))
-		return error_set(EOPNOTSUPP, "firmware EINJ offers types 0x%x but not "
-				 "0x%x (Memory Uncorrectable non-fatal)", types,
-				 INJECT_EINJ_MEM_UC_NONFATAL);
+		return error_set(EOPNOTSUPP,
+				 "firmware EINJ offers types 0x%x but not "
+				 "0x%x (Memory Uncorrectable non-fatal)",
+				 types, INJECT_EINJ_MEM_UC_NONFATAL);
 	/* ACPI 4.0 firmware takes an address only through the extension. */
 	if (!einj_exists("param1") || !einj_exists("param2"))
-		return error_set(EOPNOTSUPP, "firmware EINJ takes no address (no %s/"
-				 EINJ_DIR "/param1): boot with einj.param_extension=1 "
-				 "if the BIOS supports it", root);
-	return error_set(0, "ACPI EINJ: Memory Uncorrectable non-fatal (0x%x) at a "
-			 "chosen address", INJECT_EINJ_MEM_UC_NONFATAL);
+		return error_set(EOPNOTSUPP,
+				 "firmware EINJ takes no address (no %s/" EINJ_DIR
+				 "/param1): boot with einj.param_extension=1 "
+				 "if the BIOS supports it",
+				 root);
+	return error_set(0,
+			 "ACPI EINJ: Memory Uncorrectable non-fatal (0x%x) at a "
+			 "chosen address",
+			 INJECT_EINJ_MEM_UC_NONFATAL);
 }
 
 int inject_einj_available(char *why, size_t len)
@@ -139,8 +150,8 @@ int inject_einj_available(char *why, size_t len)
 
 	if (access(EINJ_TABLE, F_OK))
 		ret = error_set(ENODEV, "no ACPI EINJ table (" EINJ_TABLE "): the "
-				"firmware offers no error injection (look for WHEA "
-				"or error injection in the BIOS setup)");
+					"firmware offers no error injection (look for WHEA "
+					"or error injection in the BIOS setup)");
 	else
 		ret = einj_check_debugfs();
 	if (why && len)
@@ -167,8 +178,7 @@ static const char *einj_hint(const char *file, int err)
 	}
 }
 
-static __attribute__((format(printf, 2, 3)))
-int einj_write(const char *file, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) int einj_write(const char *file, const char *fmt, ...)
 {
 	char path[PATH_MAX + 64], text[64];
 	va_list ap;

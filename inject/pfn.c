@@ -72,20 +72,25 @@ int inject_pfn_lookup(pid_t pid, uint64_t vaddr, uint64_t *pfn)
 		pid = getpid();
 	ret = pagemap_read(pid, vaddr, &pi);
 	if (ret == -ENOENT)
-		return error_set(ESRCH, "no process %d (/proc/%d/pagemap missing)",
-				 (int)pid, (int)pid);
+		return error_set(ESRCH, "no process %d (/proc/%d/pagemap missing)", (int)pid,
+				 (int)pid);
 	if (ret == -EACCES || ret == -EPERM)
-		return error_wrap(-ret, "reading the pagemap of pid %d needs ptrace "
-				  "access to it: run as root", (int)pid);
+		return error_wrap(-ret,
+				  "reading the pagemap of pid %d needs ptrace "
+				  "access to it: run as root",
+				  (int)pid);
 	if (ret)
 		return ret;
 	if (!pi.present)
-		return error_set(ENOENT, "page at 0x%" PRIx64 " of pid %d is not "
-				 "present%s: write to it first", vaddr, (int)pid,
-				 pi.swapped ? " (swapped out or poisoned)" : "");
+		return error_set(ENOENT,
+				 "page at 0x%" PRIx64 " of pid %d is not "
+				 "present%s: write to it first",
+				 vaddr, (int)pid, pi.swapped ? " (swapped out or poisoned)" : "");
 	if (pi.pfn_hidden)
-		return error_set(EPERM, "/proc/%d/pagemap hides the PFN of 0x%" PRIx64
-				 ": needs CAP_SYS_ADMIN: run as root", (int)pid, vaddr);
+		return error_set(EPERM,
+				 "/proc/%d/pagemap hides the PFN of 0x%" PRIx64
+				 ": needs CAP_SYS_ADMIN: run as root",
+				 (int)pid, vaddr);
 	*pfn = pi.pfn;
 	return 0;
 }
@@ -103,8 +108,8 @@ static bool pfn_debugfs_mounted(void)
  */
 static int pfn_modprobe(const char *module)
 {
-	static const char *const paths[] = { "/sbin/modprobe", "/usr/sbin/modprobe" };
-	char *const argv[] = { "modprobe", (char *)module, NULL };
+	static const char *const paths[] = {"/sbin/modprobe", "/usr/sbin/modprobe"};
+	char *const argv[] = {"modprobe", (char *)module, NULL};
 	posix_spawn_file_actions_t fa;
 	const char *prog = paths[0];
 	char msg[256] = "";
@@ -123,8 +128,8 @@ static int pfn_modprobe(const char *module)
 	/* dup2 clears O_CLOEXEC on the copy. */
 	err = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
 	if (!err)
-		err = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
-						       O_WRONLY, 0);
+		err =
+		    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	if (!err)
 		err = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -156,9 +161,10 @@ static int pfn_modprobe(const char *module)
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	return error_set(ENOENT, "%s %s failed (%s %d)%s%s: needs CONFIG_HWPOISON_INJECT "
-			 "and the module installed", prog, module,
-			 WIFEXITED(status) ? "exit" : "signal",
+	return error_set(ENOENT,
+			 "%s %s failed (%s %d)%s%s: needs CONFIG_HWPOISON_INJECT "
+			 "and the module installed",
+			 prog, module, WIFEXITED(status) ? "exit" : "signal",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 			 msg[0] ? ": " : "", msg);
 
@@ -179,14 +185,15 @@ static const char *pfn_hint(int err, bool poison)
 		return ": no such page frame";
 	case EBUSY:
 		return poison ? ": the kernel could not isolate the frame (kernel "
-				"or reserved page?)" :
-				": frame not poisoned (already unpoisoned, cleared by a "
+				"or reserved page?)"
+			      : ": frame not poisoned (already unpoisoned, cleared by a "
 				"reboot) or still in use";
 	case EHWPOISON:
 		return ": frame already poisoned";
 	case EOPNOTSUPP:
-		return poison ? "" : ": unpoison is disabled after a real hardware "
-				     "memory error until reboot";
+		return poison ? ""
+			      : ": unpoison is disabled after a real hardware "
+				"memory error until reboot";
 	default:
 		return "";
 	}
@@ -203,8 +210,7 @@ static int pfn_write(const char *file, uint64_t pfn, bool poison)
 	/* The callers word ENOENT (debugfs or the module missing) themselves. */
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return error_set(errno, "%s: %s%s", path, strerror(errno),
-				 pfn_hint(errno, poison));
+		return error_set(errno, "%s: %s%s", path, strerror(errno), pfn_hint(errno, poison));
 	n = write(fd, text, len);
 	if (n < 0)
 		err = errno;
@@ -212,8 +218,8 @@ static int pfn_write(const char *file, uint64_t pfn, bool poison)
 		err = EIO;
 	close(fd);
 	if (err)
-		return error_set(err, "writing 0x%" PRIx64 " to %s: %s%s", pfn, path,
-				 strerror(err), pfn_hint(err, poison));
+		return error_set(err, "writing 0x%" PRIx64 " to %s: %s%s", pfn, path, strerror(err),
+				 pfn_hint(err, poison));
 	return 0;
 }
 
@@ -223,8 +229,10 @@ static int pfn_missing(const char *file)
 	if (!pfn_debugfs_mounted())
 		return error_set(ENOENT, "debugfs not mounted at %s: mount -t debugfs none %s",
 				 pfn_debugfs, pfn_debugfs);
-	return error_set(ENOENT, "%s/hwpoison/%s missing: modprobe " PFN_MODULE
-			 " (needs CONFIG_HWPOISON_INJECT)", pfn_debugfs, file);
+	return error_set(ENOENT,
+			 "%s/hwpoison/%s missing: modprobe " PFN_MODULE
+			 " (needs CONFIG_HWPOISON_INJECT)",
+			 pfn_debugfs, file);
 }
 
 int inject_pfn_poison(uint64_t pfn)
@@ -241,8 +249,10 @@ int inject_pfn_poison(uint64_t pfn)
 		return ret;
 	ret = pfn_write("corrupt-pfn", pfn, true);
 	if (ret == -ENOENT)
-		return error_set(ENOENT, "%s/hwpoison/corrupt-pfn still missing after "
-				 "modprobe " PFN_MODULE, pfn_debugfs);
+		return error_set(ENOENT,
+				 "%s/hwpoison/corrupt-pfn still missing after "
+				 "modprobe " PFN_MODULE,
+				 pfn_debugfs);
 	return ret;
 }
 

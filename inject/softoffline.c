@@ -20,7 +20,7 @@
 #include "mcefwd/error.h"
 
 #ifndef MADV_SOFT_OFFLINE
-#define MADV_SOFT_OFFLINE 101	/* include/uapi/asm-generic/mman-common.h */
+#define MADV_SOFT_OFFLINE 101 /* include/uapi/asm-generic/mman-common.h */
 #endif
 
 static const char *softoffline_hint(int err)
@@ -58,10 +58,11 @@ static int softoffline_check_present(void *page, size_t nr, const struct pagemap
 {
 	for (size_t i = 0; i < nr; i++) {
 		if (!pi[i].present)
-			return error_set(ENOENT, "soft-offline: page %p not present%s: "
-					 "write to it first", (char *)page +
-					 i * PAGEMAP_PAGE_SIZE, pi[i].swapped ?
-					 " (swapped out or poisoned)" : "");
+			return error_set(ENOENT,
+					 "soft-offline: page %p not present%s: "
+					 "write to it first",
+					 (char *)page + i * PAGEMAP_PAGE_SIZE,
+					 pi[i].swapped ? " (swapped out or poisoned)" : "");
 	}
 	return 0;
 }
@@ -74,10 +75,11 @@ int inject_soft_offline(void *page, size_t size, struct inject_soft_offline_resu
 	bool visible = true, moved = true, present = true;
 	int ret;
 
-	if (!page || !out || !size || (uintptr_t)page % ps || size % ps ||
-	    ps != PAGEMAP_PAGE_SIZE)
-		return error_set(EINVAL, "soft-offline: %p + %zu is not a range of "
-				 "whole pages", page, size);
+	if (!page || !out || !size || (uintptr_t)page % ps || size % ps || ps != PAGEMAP_PAGE_SIZE)
+		return error_set(EINVAL,
+				 "soft-offline: %p + %zu is not a range of "
+				 "whole pages",
+				 page, size);
 	memset(out, 0, sizeof(*out));
 	nr = size / ps;
 	before = calloc(2 * nr, sizeof(*before));
@@ -96,8 +98,10 @@ int inject_soft_offline(void *page, size_t size, struct inject_soft_offline_resu
 	memcpy(copy, page, size);
 
 	if (madvise(page, size, MADV_SOFT_OFFLINE)) {
-		ret = error_set(errno, "madvise(%p, %zu, MADV_SOFT_OFFLINE): %s%s", page,
-				size, strerror(errno), softoffline_hint(errno));
+		int err = errno; /* the hint looks at files */
+
+		ret = error_set(err, "madvise(%p, %zu, MADV_SOFT_OFFLINE): %s%s", page, size,
+				strerror(err), softoffline_hint(err));
 		goto out_free;
 	}
 

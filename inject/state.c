@@ -25,7 +25,7 @@
 
 struct state {
 	int fd;
-	bool torn_tail;		/* our own last write was short */
+	bool torn_tail; /* our own last write was short */
 	char boot[STATE_BOOT_ID_LEN + 1];
 	char *path;
 };
@@ -95,8 +95,8 @@ static const struct {
 	const char *key;
 	enum state_field bit;
 } state_fields[] = {
-	{ "pfn", F_PFN }, { "pid", F_PID }, { "addr", F_ADDR }, { "size", F_SIZE },
-	{ "method", F_METHOD }, { "time", F_TIME }, { "boot", F_BOOT },
+    {"pfn", F_PFN},	  {"pid", F_PID},   {"addr", F_ADDR}, {"size", F_SIZE},
+    {"method", F_METHOD}, {"time", F_TIME}, {"boot", F_BOOT},
 };
 
 static bool state_u64(const char *v, int base, uint64_t *out)
@@ -131,8 +131,7 @@ static int state_field_value(struct state_entry *e, enum state_field bit, const 
 		e->size = u;
 		return 0;
 	case F_METHOD:
-		if (inject_method_parse(v, &e->method) ||
-		    !state_method_poisons_frame(e->method))
+		if (inject_method_parse(v, &e->method) || !state_method_poisons_frame(e->method))
 			return -1;
 		return 0;
 	case F_TIME:
@@ -155,7 +154,7 @@ static int state_parse_line(const char *text, size_t len, unsigned int lineno,
 			    struct state_entry *e, enum state_kind *kind)
 {
 	static const unsigned int need_poisoned =
-		F_PFN | F_PID | F_ADDR | F_SIZE | F_METHOD | F_TIME;
+	    F_PFN | F_PID | F_ADDR | F_SIZE | F_METHOD | F_TIME;
 	char line[STATE_LINE_MAX], *tok, *save;
 	unsigned int seen = 0;
 
@@ -177,16 +176,18 @@ static int state_parse_line(const char *text, size_t len, unsigned int lineno,
 	else if (!strcmp(tok, "unpoisoned"))
 		*kind = STATE_UNPOISONED;
 	else
-		return error_set(EINVAL, "line %u: \"%.40s\" is neither \"poisoned\" "
-				 "nor \"unpoisoned\"", lineno, tok);
+		return error_set(EINVAL,
+				 "line %u: \"%.40s\" is neither \"poisoned\" "
+				 "nor \"unpoisoned\"",
+				 lineno, tok);
 
 	while ((tok = strtok_r(NULL, " ", &save))) {
 		char *eq = strchr(tok, '=');
 		size_t i;
 
 		if (!eq || eq == tok)
-			return error_set(EINVAL, "line %u: \"%.40s\" is not key=value",
-					 lineno, tok);
+			return error_set(EINVAL, "line %u: \"%.40s\" is not key=value", lineno,
+					 tok);
 		*eq = '\0';
 		for (i = 0; i < sizeof(state_fields) / sizeof(state_fields[0]); i++) {
 			if (!strcmp(tok, state_fields[i].key))
@@ -206,8 +207,9 @@ static int state_parse_line(const char *text, size_t len, unsigned int lineno,
 	if (*kind == STATE_POISONED && (seen & need_poisoned) != need_poisoned) {
 		for (size_t i = 0; i < sizeof(state_fields) / sizeof(state_fields[0]); i++) {
 			if ((need_poisoned & state_fields[i].bit) && !(seen & state_fields[i].bit))
-				return error_set(EINVAL, "line %u: poisoned record without %s=",
-						 lineno, state_fields[i].key);
+				return error_set(EINVAL,
+						 "line %u: poisoned record without %s=", lineno,
+						 state_fields[i].key);
 		}
 	}
 	return 0;
@@ -258,8 +260,10 @@ int state_parse(const char *text, struct state_entry *out, size_t max, size_t *n
 			out[i] = e;
 		} else if (kind == STATE_POISONED) {
 			if (count == max)
-				return error_set(ENOSPC, "line %u: more than %zu frames "
-						 "poisoned", lineno, max);
+				return error_set(ENOSPC,
+						 "line %u: more than %zu frames "
+						 "poisoned",
+						 lineno, max);
 			out[count++] = e;
 		} else if (kind == STATE_UNPOISONED && i < count) {
 			memmove(&out[i], &out[i + 1], (count - i - 1) * sizeof(*out));
@@ -288,7 +292,7 @@ static int state_mkdirs(const char *path)
 	if (!p || p == dir)
 		return 0;
 	*p = '\0';
-	for (p = dir + 1; ; p++) {
+	for (p = dir + 1;; p++) {
 		bool last = !*p;
 
 		if (*p && *p != '/')
@@ -354,8 +358,10 @@ static int state_append(struct state *s, const char *line, size_t len)
 	if (ret)
 		return ret;
 	if (fdatasync(s->fd))
-		return error_set(errno, "fdatasync %s: %s: the record may not survive "
-				 "a crash", s->path, strerror(errno));
+		return error_set(errno,
+				 "fdatasync %s: %s: the record may not survive "
+				 "a crash",
+				 s->path, strerror(errno));
 	return 0;
 }
 
@@ -371,9 +377,11 @@ static int state_end_torn_line(struct state *s)
 	if (fstat(s->fd, &st)) {
 		ret = error_set(errno, "stat %s: %s", s->path, strerror(errno));
 	} else if (st.st_size > 0) {
-		if (pread(s->fd, &last, 1, st.st_size - 1) != 1)
-			ret = error_set(errno ? errno : EIO, "reading %s: %s", s->path,
-					strerror(errno ? errno : EIO));
+		ssize_t n = pread(s->fd, &last, 1, st.st_size - 1);
+		int err = n < 0 ? errno : EIO;
+
+		if (n != 1)
+			ret = error_set(err, "reading %s: %s", s->path, strerror(err));
 		else if (last != '\n')
 			s->torn_tail = true;
 	}
@@ -458,14 +466,16 @@ int state_record_poison(struct state *s, const struct state_entry *e)
 	if (!s || !e || !e->pfn)
 		return error_set(EINVAL, "state_record_poison: bad arguments");
 	if (!state_method_poisons_frame(e->method))
-		return error_set(EINVAL, "method %s poisons no page frame: nothing to "
-				 "record", inject_method_name(e->method) ?: "?");
-	len = snprintf(line, sizeof(line),
-		       "poisoned pfn=0x%" PRIx64 " pid=%d addr=0x%" PRIx64 " size=%zu "
-		       "method=%s time=%" PRId64 "%s%s\n", e->pfn, (int)e->pid, e->addr,
-		       e->size, inject_method_name(e->method),
-		       e->time ? e->time : (int64_t)time(NULL),
-		       s->boot[0] ? " boot=" : "", s->boot);
+		return error_set(EINVAL,
+				 "method %s poisons no page frame: nothing to "
+				 "record",
+				 inject_method_name(e->method) ?: "?");
+	len =
+	    snprintf(line, sizeof(line),
+		     "poisoned pfn=0x%" PRIx64 " pid=%d addr=0x%" PRIx64 " size=%zu "
+		     "method=%s time=%" PRId64 "%s%s\n",
+		     e->pfn, (int)e->pid, e->addr, e->size, inject_method_name(e->method),
+		     e->time ? e->time : (int64_t)time(NULL), s->boot[0] ? " boot=" : "", s->boot);
 	return state_append(s, line, len);
 }
 
@@ -514,16 +524,17 @@ static int state_read_file(const char *path, char **text)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		free(buf);
-		return errno == ENOENT ? -ENOENT :
-		       error_set(errno, "state file %s: %s", path, strerror(errno));
+		return errno == ENOENT
+			   ? -ENOENT
+			   : error_set(errno, "state file %s: %s", path, strerror(errno));
 	}
 	for (;;) {
 		if (len + 1 == cap) {
 			char *bigger = cap < STATE_FILE_MAX ? realloc(buf, cap * 2) : NULL;
 
 			if (!bigger) {
-				ret = error_set(EFBIG, "state file %s: larger than %u bytes",
-						path, STATE_FILE_MAX);
+				ret = error_set(EFBIG, "state file %s: larger than %u bytes", path,
+						STATE_FILE_MAX);
 				break;
 			}
 			buf = bigger;
@@ -563,8 +574,8 @@ static size_t state_count_poisoned(const char *text)
 }
 
 /* reason: why it is left, NULL if unpoison-pfn is not there to try. */
-static void state_leave(struct state_replay_result *res, const struct state_entry *e,
-			int err, const char *reason)
+static void state_leave(struct state_replay_result *res, const struct state_entry *e, int err,
+			const char *reason)
 {
 	struct state_left *l = &res->left[res->nr_left++];
 	const char *root = inject_debugfs_root();
@@ -576,11 +587,12 @@ static void state_leave(struct state_replay_result *res, const struct state_entr
 		snprintf(l->command, sizeof(l->command),
 			 "echo 0x%" PRIx64 " > %s/hwpoison/unpoison-pfn", e->pfn, root);
 	} else {
-		snprintf(l->reason, sizeof(l->reason),
-			 "no %s/hwpoison/unpoison-pfn to write", root);
+		snprintf(l->reason, sizeof(l->reason), "no %s/hwpoison/unpoison-pfn to write",
+			 root);
 		snprintf(l->command, sizeof(l->command),
 			 "echo 0x%" PRIx64 " > %s/hwpoison/unpoison-pfn (after: modprobe "
-			 "hwpoison_inject; mount -t debugfs none %s)", e->pfn, root, root);
+			 "hwpoison_inject; mount -t debugfs none %s)",
+			 e->pfn, root, root);
 	}
 }
 

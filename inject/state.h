@@ -37,16 +37,16 @@
 
 #define STATE_DEFAULT_DIR "/var/lib/mcefwd"
 #define STATE_DEFAULT_PATH STATE_DEFAULT_DIR "/state"
-#define STATE_BOOT_ID_LEN 36	/* /proc/sys/kernel/random/boot_id, a UUID */
+#define STATE_BOOT_ID_LEN 36 /* /proc/sys/kernel/random/boot_id, a UUID */
 
 struct state_entry {
 	uint64_t pfn;
-	pid_t pid;		/* whose page it was; 0 for einj */
-	uint64_t addr;		/* its address in pid; einj: the physical address */
-	size_t size;		/* bytes poisoned from addr */
-	enum inject_method method;	/* einj, hwpoison, pfn or soft-offline */
-	int64_t time;		/* UNIX seconds; recording 0 writes "now" */
-	char boot[STATE_BOOT_ID_LEN + 1];	/* "" if unknown; set by the writer */
+	pid_t pid;			  /* whose page it was; 0 for einj */
+	uint64_t addr;			  /* its address in pid; einj: the physical address */
+	size_t size;			  /* bytes poisoned from addr */
+	enum inject_method method;	  /* einj, hwpoison, pfn or soft-offline */
+	int64_t time;			  /* UNIX seconds; recording 0 writes "now" */
+	char boot[STATE_BOOT_ID_LEN + 1]; /* "" if unknown; set by the writer */
 };
 
 struct state;
@@ -84,18 +84,18 @@ int state_parse(const char *text, struct state_entry *out, size_t max, size_t *n
 /* A frame state_replay() could not clear, and how to clear it by hand. */
 struct state_left {
 	struct state_entry entry;
-	int err;		/* -errno of unpoison-pfn, 0 if it was not tried */
+	int err; /* -errno of unpoison-pfn, 0 if it was not tried */
 	char reason[256];
-	char command[256];	/* "echo 0x1234 > .../hwpoison/unpoison-pfn ..." */
+	char command[256]; /* "echo 0x1234 > .../hwpoison/unpoison-pfn ..." */
 };
 
 struct state_replay_result {
-	size_t poisoned;	/* frames the file listed as still poisoned */
-	size_t unpoisoned;	/* cleared through unpoison-pfn just now */
-	size_t rebooted;	/* poisoned in an earlier boot: nothing left to undo */
-	size_t nr_left;		/* still poisoned: left[0..nr_left) */
+	size_t poisoned;   /* frames the file listed as still poisoned */
+	size_t unpoisoned; /* cleared through unpoison-pfn just now */
+	size_t rebooted;   /* poisoned in an earlier boot: nothing left to undo */
+	size_t nr_left;	   /* still poisoned: left[0..nr_left) */
 	struct state_left *left;
-	unsigned int torn;	/* torn lines in the file: records may be missing */
+	unsigned int torn; /* torn lines in the file: records may be missing */
 };
 
 /*

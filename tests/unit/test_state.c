@@ -96,8 +96,7 @@ static char *read_file(const char *path)
 	return buf;
 }
 
-static size_t parse_file(const char *path, struct state_entry *out, size_t max,
-			 unsigned int *torn)
+static size_t parse_file(const char *path, struct state_entry *out, size_t max, unsigned int *torn)
 {
 	char *text = read_file(path);
 	size_t n = 0;
@@ -110,8 +109,12 @@ static size_t parse_file(const char *path, struct state_entry *out, size_t max,
 static struct state_entry entry(uint64_t pfn, pid_t pid, enum inject_method m)
 {
 	return (struct state_entry){
-		.pfn = pfn, .pid = pid, .addr = 0x7f0000000000ULL + (pfn << 12),
-		.size = 4096, .method = m, .time = 1700000000,
+	    .pfn = pfn,
+	    .pid = pid,
+	    .addr = 0x7f0000000000ULL + (pfn << 12),
+	    .size = 4096,
+	    .method = m,
+	    .time = 1700000000,
 	};
 }
 
@@ -143,11 +146,12 @@ static const char *fake_debugfs_with_unpoison(void)
 static void test_parse_pairs(void **state)
 {
 	const char *text =
-		"poisoned pfn=0x1000 pid=10 addr=0x7f0000001000 size=4096 method=pfn time=1700000001\n"
-		"poisoned pfn=0x2000 pid=20 addr=0x7f0000002000 size=8192 method=hwpoison time=1700000002\n"
-		"unpoisoned pfn=0x1000\n"
-		"poisoned pfn=0x3000 pid=0 addr=0x3000000 size=4096 method=einj time=1700000003\n"
-		"unpoisoned pfn=0x3000\n";
+	    "poisoned pfn=0x1000 pid=10 addr=0x7f0000001000 size=4096 method=pfn time=1700000001\n"
+	    "poisoned pfn=0x2000 pid=20 addr=0x7f0000002000 size=8192 method=hwpoison "
+	    "time=1700000002\n"
+	    "unpoisoned pfn=0x1000\n"
+	    "poisoned pfn=0x3000 pid=0 addr=0x3000000 size=4096 method=einj time=1700000003\n"
+	    "unpoisoned pfn=0x3000\n";
 	struct state_entry out[4];
 	unsigned int torn = 99;
 	size_t n = 99;
@@ -167,14 +171,14 @@ static void test_parse_pairs(void **state)
 
 static void test_parse_repoison_after_unpoison(void **state)
 {
-	const char *text =
-		"poisoned pfn=0x1000 pid=10 addr=0x1000 size=4096 method=pfn time=1\n"
-		"poisoned pfn=0x2000 pid=20 addr=0x2000 size=4096 method=pfn time=2\n"
-		"unpoisoned pfn=0x1000\n"
-		"# a comment, and an empty line\n"
-		"\n"
-		"poisoned pfn=0x1000 pid=11 addr=0x9000 size=4096 method=soft-offline time=3 boot=" BOOT_A "\n"
-		"unpoisoned pfn=0x4000 reason=reboot\n";
+	const char *text = "poisoned pfn=0x1000 pid=10 addr=0x1000 size=4096 method=pfn time=1\n"
+			   "poisoned pfn=0x2000 pid=20 addr=0x2000 size=4096 method=pfn time=2\n"
+			   "unpoisoned pfn=0x1000\n"
+			   "# a comment, and an empty line\n"
+			   "\n"
+			   "poisoned pfn=0x1000 pid=11 addr=0x9000 size=4096 method=soft-offline "
+			   "time=3 boot=" BOOT_A "\n"
+			   "unpoisoned pfn=0x4000 reason=reboot\n";
 	struct state_entry out[4];
 	size_t n = 0;
 
@@ -193,15 +197,14 @@ static void test_parse_repoison_after_unpoison(void **state)
 
 static void test_parse_torn_last_line(void **state)
 {
-	const char *text =
-		"poisoned pfn=0x1000 pid=10 addr=0x1000 size=4096 method=pfn time=1\n"
-		"poisoned pfn=0x2000 pid=20 addr=0x2000 size=4096 method=pfn time=2\n"
-		"unpoisoned pfn=0x2";
+	const char *text = "poisoned pfn=0x1000 pid=10 addr=0x1000 size=4096 method=pfn time=1\n"
+			   "poisoned pfn=0x2000 pid=20 addr=0x2000 size=4096 method=pfn time=2\n"
+			   "unpoisoned pfn=0x2";
 	const char *repaired =
-		"poisoned pfn=0x1000 pid=10 addr=0x1000 size=4096 method=pfn time=1\n"
-		"poisoned pfn=0x20\ttorn\n"
-		"poisoned pfn=0x3000 pid=30 addr=0x3000 size=4096 method=pfn time=3\n"
-		"poisoned pfn=0x40";
+	    "poisoned pfn=0x1000 pid=10 addr=0x1000 size=4096 method=pfn time=1\n"
+	    "poisoned pfn=0x20\ttorn\n"
+	    "poisoned pfn=0x3000 pid=30 addr=0x3000 size=4096 method=pfn time=3\n"
+	    "poisoned pfn=0x40";
 	struct state_entry out[4];
 	unsigned int torn = 0;
 	size_t n = 0;
@@ -225,17 +228,20 @@ static void test_parse_malformed_names_line(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\nbogus pfn=0x2\n",
-		  "line 2: \"bogus\"" },
-		{ "poisoned pfn=0x1 pid=1\n", "line 1: poisoned record without addr=" },
-		{ "poisoned pfn=0xzz pid=1 addr=0x1 size=1 method=pfn time=1\n", "line 1: bad pfn=0xzz" },
-		{ "poisoned pfn=0x1 pid=-1 addr=0x1 size=1 method=pfn time=1\n", "line 1: bad pid=-1" },
-		{ "poisoned pfn=0x1 pid=1 addr=0x1 size=0 method=pfn time=1\n", "line 1: bad size=0" },
-		{ "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=uffd time=1\n", "line 1: bad method=uffd" },
-		{ "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1 boot=XYZ\n", "line 1: bad boot=XYZ" },
-		{ "poisoned pfn=0x1 pfn=0x2 pid=1 addr=0x1 size=1 method=pfn time=1\n", "line 1: pfn= given twice" },
-		{ "\n\nunpoisoned\n", "line 3: no pfn=" },
-		{ "unpoisoned pfn\n", "line 1: \"pfn\" is not key=value" },
+	    {"poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\nbogus pfn=0x2\n",
+	     "line 2: \"bogus\""},
+	    {"poisoned pfn=0x1 pid=1\n", "line 1: poisoned record without addr="},
+	    {"poisoned pfn=0xzz pid=1 addr=0x1 size=1 method=pfn time=1\n", "line 1: bad pfn=0xzz"},
+	    {"poisoned pfn=0x1 pid=-1 addr=0x1 size=1 method=pfn time=1\n", "line 1: bad pid=-1"},
+	    {"poisoned pfn=0x1 pid=1 addr=0x1 size=0 method=pfn time=1\n", "line 1: bad size=0"},
+	    {"poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=uffd time=1\n",
+	     "line 1: bad method=uffd"},
+	    {"poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1 boot=XYZ\n",
+	     "line 1: bad boot=XYZ"},
+	    {"poisoned pfn=0x1 pfn=0x2 pid=1 addr=0x1 size=1 method=pfn time=1\n",
+	     "line 1: pfn= given twice"},
+	    {"\n\nunpoisoned\n", "line 3: no pfn="},
+	    {"unpoisoned pfn\n", "line 1: \"pfn\" is not key=value"},
 	};
 	struct state_entry out[2];
 	size_t n;
@@ -264,9 +270,8 @@ static void test_parse_empty(void **state)
 
 static void test_parse_too_many(void **state)
 {
-	const char *text =
-		"poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\n"
-		"poisoned pfn=0x2 pid=1 addr=0x2 size=1 method=pfn time=1\n";
+	const char *text = "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\n"
+			   "poisoned pfn=0x2 pid=1 addr=0x2 size=1 method=pfn time=1\n";
 	struct state_entry out[1];
 	size_t n;
 
@@ -294,9 +299,12 @@ static void test_open_creates_0600_in_0700_dirs(void **state)
 	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_int_equal(stat(tpath("var"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
-	assert_int_equal(state_record_poison(s, &(struct state_entry){
-		.pfn = 0x42, .pid = 1, .addr = 0x1000, .size = 4096,
-		.method = INJECT_PFN }), 0);
+	assert_int_equal(state_record_poison(s, &(struct state_entry){.pfn = 0x42,
+								      .pid = 1,
+								      .addr = 0x1000,
+								      .size = 4096,
+								      .method = INJECT_PFN}),
+			 0);
 	state_close(s);
 
 	/* Reopening appends; the writer fills in time and boot. */
@@ -307,7 +315,8 @@ static void test_open_creates_0600_in_0700_dirs(void **state)
 	{
 		char *text = read_file(path);
 
-		assert_contains(text, "poisoned pfn=0x42 pid=1 addr=0x1000 size=4096 method=pfn time=");
+		assert_contains(text,
+				"poisoned pfn=0x42 pid=1 addr=0x1000 size=4096 method=pfn time=");
 		assert_contains(text, "\nunpoisoned pfn=0x42\n");
 		if (access("/proc/sys/kernel/random/boot_id", R_OK) == 0)
 			assert_contains(text, " boot=");
@@ -405,8 +414,8 @@ static void test_open_ends_torn_line(void **state)
 	/* Only appended: the prefix is byte for byte what it was. */
 	{
 		static const char want[] = "poisoned pfn=0x1000 pid=1 addr=0x1000 "
-			"size=4096 method=pfn time=1\npoisoned pfn=0x20\ttorn\n"
-			"poisoned pfn=0x3000 ";
+					   "size=4096 method=pfn time=1\npoisoned pfn=0x20\ttorn\n"
+					   "poisoned pfn=0x3000 ";
 		char *text = read_file(path);
 
 		assert_int_equal(strncmp(text, want, strlen(want)), 0);
@@ -449,8 +458,9 @@ static void test_replay_into_unpoison_pfn(void **state)
 {
 	const char *path = tpath("state");
 	struct state_entry e[3] = {
-		entry(0x1234, 10, INJECT_PFN), entry(0x5678, 10, INJECT_HWPOISON),
-		entry(0x9abc, 11, INJECT_SOFT_OFFLINE),
+	    entry(0x1234, 10, INJECT_PFN),
+	    entry(0x5678, 10, INJECT_HWPOISON),
+	    entry(0x9abc, 11, INJECT_SOFT_OFFLINE),
 	};
 	struct state_replay_result res;
 	struct state_entry out[4];
@@ -491,7 +501,8 @@ static void test_replay_into_unpoison_pfn(void **state)
 	assert_int_equal(res.nr_left, 0);
 	state_replay_free(&res);
 	{
-		char *after = read_file(path), *fake = read_file(tpath("debug/hwpoison/unpoison-pfn"));
+		char *after = read_file(path),
+		     *fake = read_file(tpath("debug/hwpoison/unpoison-pfn"));
 
 		assert_string_equal(after, text);
 		assert_string_equal(fake, "");
@@ -522,7 +533,7 @@ static void test_replay_single_write_is_exact(void **state)
 static void test_replay_lists_what_it_cannot_clear(void **state)
 {
 	const char *path = tpath("state"), *root = tpath("nodebug");
-	struct state_entry e[2] = { entry(0x1234, 10, INJECT_PFN), entry(0x5678, 0, INJECT_EINJ) };
+	struct state_entry e[2] = {entry(0x1234, 10, INJECT_PFN), entry(0x5678, 0, INJECT_EINJ)};
 	struct state_replay_result res;
 	char want[512], *before, *after;
 
@@ -537,7 +548,8 @@ static void test_replay_lists_what_it_cannot_clear(void **state)
 	assert_int_equal(res.unpoisoned, 0);
 	assert_int_equal(res.nr_left, 2);
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(want, sizeof(want), "echo 0x%" PRIx64 " > %s/hwpoison/unpoison-pfn "
+		snprintf(want, sizeof(want),
+			 "echo 0x%" PRIx64 " > %s/hwpoison/unpoison-pfn "
 			 "(after: modprobe hwpoison_inject; mount -t debugfs none %s)",
 			 e[i].pfn, root, root);
 		assert_int_equal(res.left[i].entry.pfn, e[i].pfn);
@@ -591,10 +603,10 @@ static void test_replay_frames_of_an_earlier_boot(void **state)
 	assert_int_equal(inject_set_proc_root(tpath("proc")), 0);
 	make_dir(tpath("nodebug"));
 	assert_int_equal(inject_set_debugfs_root(tpath("nodebug")), 0);
-	write_file(path,
-		   "poisoned pfn=0x1 pid=1 addr=0x1000 size=4096 method=pfn time=1 boot=" BOOT_A "\n"
-		   "poisoned pfn=0x2 pid=1 addr=0x2000 size=4096 method=pfn time=2 boot=" BOOT_B "\n"
-		   "poisoned pfn=0x3 pid=1 addr=0x3000 size=4096 method=pfn time=3\n");
+	write_file(
+	    path, "poisoned pfn=0x1 pid=1 addr=0x1000 size=4096 method=pfn time=1 boot=" BOOT_A "\n"
+		  "poisoned pfn=0x2 pid=1 addr=0x2000 size=4096 method=pfn time=2 boot=" BOOT_B "\n"
+		  "poisoned pfn=0x3 pid=1 addr=0x3000 size=4096 method=pfn time=3\n");
 	assert_int_equal(state_replay(path, &res), 0);
 	assert_int_equal(res.poisoned, 3);
 	assert_int_equal(res.rebooted, 1);
@@ -632,24 +644,24 @@ static void test_replay_missing_and_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_parse_pairs),
-		T(test_parse_repoison_after_unpoison),
-		T(test_parse_torn_last_line),
-		T(test_parse_malformed_names_line),
-		T(test_parse_empty),
-		T(test_parse_too_many),
-		T(test_open_creates_0600_in_0700_dirs),
-		T(test_open_refuses_symlink),
-		T(test_record_refuses_frameless_methods),
-		T(test_writer_killed_between_records),
-		T(test_open_ends_torn_line),
-		T(test_default_path),
-		T(test_replay_into_unpoison_pfn),
-		T(test_replay_single_write_is_exact),
-		T(test_replay_lists_what_it_cannot_clear),
-		T(test_replay_failed_unpoison_is_left),
-		T(test_replay_frames_of_an_earlier_boot),
-		T(test_replay_missing_and_malformed),
+	    T(test_parse_pairs),
+	    T(test_parse_repoison_after_unpoison),
+	    T(test_parse_torn_last_line),
+	    T(test_parse_malformed_names_line),
+	    T(test_parse_empty),
+	    T(test_parse_too_many),
+	    T(test_open_creates_0600_in_0700_dirs),
+	    T(test_open_refuses_symlink),
+	    T(test_record_refuses_frameless_methods),
+	    T(test_writer_killed_between_records),
+	    T(test_open_ends_torn_line),
+	    T(test_default_path),
+	    T(test_replay_into_unpoison_pfn),
+	    T(test_replay_single_write_is_exact),
+	    T(test_replay_lists_what_it_cannot_clear),
+	    T(test_replay_failed_unpoison_is_left),
+	    T(test_replay_frames_of_an_earlier_boot),
+	    T(test_replay_missing_and_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
