@@ -16,9 +16,21 @@
 
 #include "inject/inject.h"
 
-#define PROBE_MF_KNOB "/proc/sys/vm/memory_failure_recovery"
+#define PROBE_MF_KNOB "/sys/vm/memory_failure_recovery"	/* under the proc root */
 #define PROBE_DEBUGFS "/sys/kernel/debug"
 #define PROBE_EINJ_TABLE "/sys/firmware/acpi/tables/EINJ"
+
+/* Tests point the roots at fake files (inject_set_*_root): follow them. */
+static bool probe_fake_debugfs(void)
+{
+	return strcmp(inject_debugfs_root(), PROBE_DEBUGFS) != 0;
+}
+
+static const char *probe_path(const char *root, const char *rel, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", root, rel);
+	return buf;
+}
 
 static __attribute__((format(printf, 2, 3)))
 void probe_set(struct inject_probe *p, const char *fmt, ...)
@@ -38,10 +50,13 @@ static bool probe_exists(const char *path)
 /* The knob exists exactly when the kernel has CONFIG_MEMORY_FAILURE. */
 static bool probe_memory_failure(struct inject_probe *p)
 {
-	if (probe_exists(PROBE_MF_KNOB))
+	char knob[512];
+
+	probe_path(inject_proc_root(), PROBE_MF_KNOB, knob, sizeof(knob));
+	if (probe_exists(knob))
 		return true;
 	probe_set(p, "kernel without memory-failure support "
-		  "(CONFIG_MEMORY_FAILURE: " PROBE_MF_KNOB " absent)");
+		  "(CONFIG_MEMORY_FAILURE: %s absent)", knob);
 	return false;
 }
 
@@ -57,6 +72,8 @@ static bool probe_debugfs(struct inject_probe *p)
 {
 	struct statfs st;
 
+	if (probe_fake_debugfs())
+		return probe_exists(inject_debugfs_root());
 	if (!statfs(PROBE_DEBUGFS, &st) && st.f_type == DEBUGFS_MAGIC)
 		return true;
 	probe_set(p, "debugfs not mounted at " PROBE_DEBUGFS
@@ -162,10 +179,13 @@ static void probe_soft_offline(struct inject_probe *p)
 
 static void probe_pfn(struct inject_probe *p)
 {
+	char corrupt[512];
+
 	if (!probe_memory_failure(p) || !probe_sys_admin(p) ||
 	    !probe_pagemap(p) || !probe_debugfs(p))
 		return;
-	if (probe_exists(PROBE_DEBUGFS "/hwpoison/corrupt-pfn")) {
+	probe_path(inject_debugfs_root(), "/hwpoison/corrupt-pfn", corrupt, sizeof(corrupt));
+	if (probe_exists(corrupt)) {
 		p->available = true;
 		probe_set(p, "debugfs hwpoison/corrupt-pfn present, pagemap gives PFNs");
 	} else if (probe_module_on_disk("hwpoison_inject") ||

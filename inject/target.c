@@ -40,7 +40,7 @@ int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 	struct pagemap_info *pages = NULL;
 	size_t nr_maps = 0, nr_pages = (size + 4095) / 4096;
 	char why[256];
-	int r;
+	int r, maps_err;
 
 	if (!size || nr_pages > TARGET_MAX_PAGES)
 		return error_set(EINVAL, "size %zu: must be 1 byte to 1 GiB", size);
@@ -51,9 +51,10 @@ int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 			return error_set(ESRCH, "no process %d", (int)pid);
 		pid = tgid;
 	}
-	r = maps_read(pid, &maps, &nr_maps);
-	if (r < 0)
-		return error_set(-r, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
+	/* Without maps the rules that need none (PID 1, alignment) still speak. */
+	maps_err = maps_read(pid, &maps, &nr_maps);
+	if (maps_err < 0)
+		nr_maps = 0;
 	pages = calloc(nr_pages, sizeof(*pages));
 	if (!pages) {
 		r = error_set(ENOMEM, "out of memory");
@@ -62,14 +63,17 @@ int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 	/* A range past its mapping's end has no pagemap: let the rules say so. */
 	if (pagemap_read_range(pid, addr, nr_pages, pages) < 0)
 		memset(pages, 0, nr_pages * sizeof(*pages));
-	r = safety_check(&(struct safety_target){
+	r = safety_judge(&(struct safety_target){
 				 .pid = pid, .self_pid = getpid(), .addr = addr, .size = size,
 				 .maps = maps, .nr_maps = nr_maps, .pages = pages,
 				 .nr_pages = nr_pages, .allowed = allowed,
 				 .nr_allowed = nr_allowed,
 			 }, why, sizeof(why));
-	if (r < 0)
-		error_set(EPERM, "refused: %s", why);
+	if (r == SAFETY_RULE_UNMAPPED && maps_err < 0)
+		r = error_set(-maps_err, "cannot read /proc/%d/maps: %s", (int)pid,
+			      strerror(-maps_err));
+	else if (r != SAFETY_OK)
+		r = error_set(EPERM, "refused: %s", why);
 out:
 	free(pages);
 	maps_free(maps);

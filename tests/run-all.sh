@@ -70,6 +70,7 @@ for suite in $suites; do
 		;;
 	integration)
 		run_one integration/payloads env B="$B" tests/integration/run.sh
+		run_one integration/inject env B="$B" tests/integration/inject.sh
 		for t in $(integ_bins); do
 			run_one "integration/$(basename "$t")" "$t"
 		done
@@ -96,6 +97,8 @@ if [ "$VALGRIND" = 1 ]; then
 			integration)
 				run_one valgrind/integration/payloads env B="$B" \
 					MCEFWD_WRAPPER="$VG" tests/integration/run.sh
+				run_one valgrind/integration/inject env B="$B" \
+					MCEFWD_WRAPPER="$VG" tests/integration/inject.sh
 				for t in $(integ_bins); do
 					run_one "valgrind/integration/$(basename "$t")" $VG "$t"
 				done

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcefwd-inject: poison one page of another process's guest memory (a
+ * running QEMU, say), hold it, and undo it; or say what this host can do;
+ * or undo whatever an earlier run left poisoned.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inject/inject.h"
+#include "inject/state.h"
+#include "mcefwd/error.h"
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+#define EXIT_SKIP	4	/* the host lacks what the method needs */
+
+static const char usage[] =
+"usage: mcefwd-inject --pid PID --addr VA [--method M] [--ar|--ao] [OPTIONS]\n"
+"       mcefwd-inject --probe [--json]\n"
+"       mcefwd-inject --unpoison-all [--state FILE]\n"
+"\n"
+"Poisons one page of another process's guest memory, typically the guest\n"
+"RAM of a running QEMU, so you can watch the machine check reach its guest;\n"
+"keeps it poisoned while you watch; and takes it back out of the poisoned\n"
+"state when it ends. Every frame poisoned is written to a state file first.\n"
+"\n"
+"Target:\n"
+"  --pid PID         the process that owns the memory\n"
+"  --addr VA         a host virtual address in PID (rounded down to its page);\n"
+"                    for QEMU: 'info mtree' / 'gpa2hva' in its monitor\n"
+"  --size N          bytes from VA, in whole pages (default: one 4 KiB page)\n"
+"\n"
+"Method (from most to least real; see --probe):\n"
+"  --method pfn      (default) look the frame up in /proc/PID/pagemap and write\n"
+"                    it to debugfs hwpoison/corrupt-pfn (loads hwpoison_inject\n"
+"                    if needed): the kernel's memory-failure path, any process\n"
+"  --method einj     a real hardware error through ACPI EINJ at the frame's\n"
+"                    physical address; the kernel then refuses to unpoison it\n"
+"                    until reboot. Never chosen unless named.\n"
+"  hwpoison, soft-offline, uffd and signal act on the caller's own memory and\n"
+"  are used by mcefwd itself; for another process they are refused.\n"
+"\n"
+"What the target sees:\n"
+"  --ar              (default) the page stays poisoned until the target touches\n"
+"                    it (SIGBUS BUS_MCEERR_AR; for QEMU, an #MC in the guest) or\n"
+"                    you stop mcefwd-inject (Ctrl-C, SIGTERM, --hold)\n"
+"  --ao              a target that asked for early kill (PR_MCE_KILL_EARLY, as\n"
+"                    QEMU does) gets SIGBUS BUS_MCEERR_AO while the frame is\n"
+"                    poisoned; mcefwd-inject then undoes it at once\n"
+"  --hold SECONDS    hold the poison this long, then undo it (default: until\n"
+"                    SIGINT/SIGTERM for --ar, 0 for --ao)\n"
+"  --keep            leave the frame poisoned when mcefwd-inject exits; it stays\n"
+"                    in the state file and --unpoison-all undoes it later\n"
+"  --dry-run         check the target against every safety rule, poison nothing\n"
+"\n"
+"Other:\n"
+"  --probe           which methods this host supports, and why (not); no side\n"
+"                    effects. --json for machines.\n"
+"  --unpoison-all    replay the state file: undo every frame still poisoned,\n"
+"                    list what cannot be undone with the command that would\n"
+"  --state FILE      the state file (default $MCEFWD_STATE, else\n"
+"                    /var/lib/mcefwd/state)\n"
+"  -h, --help        this text\n"
+"\n"
+"Safety, always on (there is no flag to turn it off): only pages of anonymous,\n"
+"memfd or hugetlbfs mappings of PID that are present in memory, and, for\n"
+"anonymous memory, mapped by PID alone. File-backed mappings, stacks, the\n"
+"heap, the vDSO, guard pages, anything of PID 1 and mcefwd-inject's own\n"
+"memory are refused, each with its reason. CAP_SYS_ADMIN is checked before\n"
+"anything is done; capabilities are dropped once the frame is poisoned.\n"
+"\n"
+"Exit status: 0 done, 1 refused or failed, 2 usage error, 4 this host lacks\n"
+"what the method needs (the reason is printed).\n"
+"\n"
+"Environment (for testing the plumbing on a host without memory-failure\n"
+"support): MCEFWD_DEBUGFS and MCEFWD_PROCFS point at directories of fake\n"
+"debugfs and procfs files (sys/vm/memory_failure_recovery, meminfo); nothing\n"
+"is then poisoned, and mcefwd-inject says so.\n"
+"\n"
+"Examples:\n"
+"  mcefwd-inject --probe\n"
+"  mcefwd-inject --pid $(pidof qemu-system-x86_64) --addr 0x7f1234567000\n"
+"  mcefwd-inject --pid 4242 --addr 0x7f1234567000 --ao\n"
+"  mcefwd-inject --unpoison-all\n";
+
+struct opts {
+	pid_t pid;
+	uint64_t addr;
+	size_t size;
+	enum inject_method method;
+	bool ao, keep, dry_run, probe, json, unpoison_all;
+	long hold;		/* seconds; -1 until a signal */
+	const char *state;
+};
+
+static atomic_int stop_signal;
+
+static void on_stop(int sig)
+{
+	atomic_store(&stop_signal, sig);
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mcefwd-inject: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(see mcefwd-inject --help)\n");
+	return EXIT_USAGE;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return !errno && !*end;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	enum { O_PID = 256, O_ADDR, O_SIZE, O_METHOD, O_AR, O_AO, O_HOLD, O_KEEP,
+	       O_DRY, O_PROBE, O_JSON, O_UNPOISON, O_STATE };
+	static const struct option lo[] = {
+		{ "pid", required_argument, NULL, O_PID },
+		{ "addr", required_argument, NULL, O_ADDR },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "method", required_argument, NULL, O_METHOD },
+		{ "ar", no_argument, NULL, O_AR },
+		{ "ao", no_argument, NULL, O_AO },
+		{ "hold", required_argument, NULL, O_HOLD },
+		{ "keep", no_argument, NULL, O_KEEP },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "probe", no_argument, NULL, O_PROBE },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "unpoison-all", no_argument, NULL, O_UNPOISON },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_addr = false, have_hold = false;
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->method = INJECT_PFN;
+	o->size = 4096;
+	o->hold = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			exit(EXIT_OK);
+		case O_PID:
+			if (!parse_u64(optarg, &v) || v == 0 || v > 0x3fffffff)
+				return bad("invalid --pid '%s': a process id", optarg);
+			o->pid = (pid_t)v;
+			break;
+		case O_ADDR:
+			if (!parse_u64(optarg, &o->addr))
+				return bad("invalid --addr '%s': a hex address such as 0x7f0000001000", optarg);
+			have_addr = true;
+			break;
+		case O_SIZE:
+			if (!parse_u64(optarg, &v) || !v || v > (1UL << 30))
+				return bad("invalid --size '%s': 1 byte to 1 GiB", optarg);
+			o->size = (size_t)v;
+			break;
+		case O_METHOD:
+			if (inject_method_parse(optarg, &o->method))
+				return bad("invalid --method '%s': pfn or einj (hwpoison, soft-offline, uffd and signal are mcefwd's own)", optarg);
+			break;
+		case O_AR:
+			o->ao = false;
+			break;
+		case O_AO:
+			o->ao = true;
+			break;
+		case O_HOLD:
+			if (!parse_u64(optarg, &v) || v > 86400 * 365)
+				return bad("invalid --hold '%s': seconds", optarg);
+			o->hold = (long)v;
+			have_hold = true;
+			break;
+		case O_KEEP:
+			o->keep = true;
+			break;
+		case O_DRY:
+			o->dry_run = true;
+			break;
+		case O_PROBE:
+			o->probe = true;
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_UNPOISON:
+			o->unpoison_all = true;
+			break;
+		case O_STATE:
+			o->state = optarg;
+			break;
+		case ':':
+			return bad("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	if (o->probe || o->unpoison_all) {
+		if (o->pid || have_addr)
+			return bad("%s takes no target", o->probe ? "--probe" : "--unpoison-all");
+		return 0;
+	}
+	if (!o->pid || !have_addr)
+		return bad("%s", "--pid and --addr name the page to poison");
+	if (o->ao && !have_hold)
+		o->hold = 0;
+	o->size = ((o->addr & 4095) + o->size + 4095) & ~4095UL;
+	o->addr &= ~4095UL;
+	return 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static int cmd_probe(bool json)
+{
+	char why[512], caps[256];
+	enum inject_method a = inject_auto(why, sizeof(why));
+
+	inject_caps_describe(caps, sizeof(caps));
+	if (json) {
+		printf("{\"cap_sys_admin\": %s, \"capabilities\": ",
+		       inject_has_cap_sys_admin() ? "true" : "false");
+		json_str(caps);
+		printf(", \"methods\": [");
+	} else {
+		printf("CAP_SYS_ADMIN %s (capabilities: %s)\n",
+		       inject_has_cap_sys_admin() ? "yes" : "no", caps);
+	}
+	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
+		struct inject_probe p;
+
+		inject_probe((enum inject_method)m, &p);
+		if (json) {
+			printf("%s{\"name\": \"%s\", \"available\": %s, \"why\": ", m ? ", " : "",
+			       inject_method_name((enum inject_method)m),
+			       p.available ? "true" : "false");
+			json_str(p.why);
+			printf("}");
+		} else {
+			printf("%-13s %-4s %s\n", inject_method_name((enum inject_method)m),
+			       p.available ? "yes" : "no", p.why);
+		}
+	}
+	if (json) {
+		printf("], \"auto\": ");
+		json_str(inject_method_name(a));
+		printf("}\n");
+	} else {
+		printf("auto would pick %s\n", why);
+	}
+	return EXIT_OK;
+}
+
+static int cmd_unpoison_all(const char *path)
+{
+	struct state_replay_result res;
+	int r;
+
+	r = state_replay(path, &res);
+	if (r == -ENOENT) {
+		printf("%s: no state file: nothing was left poisoned\n", path);
+		return EXIT_OK;
+	}
+	if (r < 0) {
+		fprintf(stderr, "mcefwd-inject: %s: %s\n", path, error_get());
+		return EXIT_FAIL;
+	}
+	printf("%s: %zu frame(s) still poisoned, %zu undone, %zu cleared by a reboot\n",
+	       path, res.poisoned, res.unpoisoned, res.rebooted);
+	for (size_t i = 0; i < res.nr_left; i++)
+		printf("left poisoned: pfn 0x%llx (pid %d, 0x%llx): %s\n  to clear it: %s\n",
+		       (unsigned long long)res.left[i].entry.pfn, (int)res.left[i].entry.pid,
+		       (unsigned long long)res.left[i].entry.addr, res.left[i].reason,
+		       res.left[i].command);
+	if (res.torn)
+		printf("%u torn line(s) ignored (a run was cut off mid-write)\n", res.torn);
+	r = res.nr_left ? EXIT_FAIL : EXIT_OK;
+	state_replay_free(&res);
+	return r;
+}
+
+/* Which frames back the range, each checked present; 0 or an exit status. */
+static int lookup_frames(const struct opts *o, uint64_t *pfns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = inject_pfn_lookup(o->pid, o->addr + i * 4096, &pfns[i]);
+
+		if (r < 0) {
+			fprintf(stderr, "mcefwd-inject: frame of 0x%llx in pid %d: %s\n",
+				(unsigned long long)(o->addr + i * 4096), (int)o->pid, error_get());
+			return EXIT_FAIL;
+		}
+	}
+	return 0;
+}
+
+static int undo(struct state *st, const uint64_t *pfns, size_t n, bool einj)
+{
+	int status = EXIT_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		int r = einj ? -EOPNOTSUPP : inject_pfn_unpoison(pfns[i]);
+
+		if (r == 0) {
+			state_record_unpoison(st, pfns[i]);
+			printf("unpoisoned pfn 0x%llx\n", (unsigned long long)pfns[i]);
+			continue;
+		}
+		status = EXIT_FAIL;
+		printf("left poisoned: pfn 0x%llx: %s\n  to clear it: %s\n",
+		       (unsigned long long)pfns[i],
+		       einj ? "a real hardware error: the kernel refuses to unpoison it until reboot" :
+			      error_get(),
+		       einj ? "reboot" : "mcefwd-inject --unpoison-all (after: modprobe hwpoison_inject; mount -t debugfs none /sys/kernel/debug)");
+	}
+	return status;
+}
+
+static int cmd_inject(const struct opts *o, const char *state_path)
+{
+	size_t n = o->size / 4096;
+	struct inject_probe probe;
+	struct state *st = NULL;
+	uint64_t *pfns = NULL;
+	size_t done = 0;
+	int r, status = EXIT_OK;
+
+	if (o->method != INJECT_PFN && o->method != INJECT_EINJ) {
+		fprintf(stderr, "mcefwd-inject: --method=%s acts on the caller's own memory (%s); for another process use --method=pfn or --method=einj\n",
+			inject_method_name(o->method),
+			o->method == INJECT_SIGNAL ? "a thread can only send itself SIGBUS with a kernel si_code" :
+			o->method == INJECT_UFFD ? "userfaultfd works on the caller's own mappings" :
+						   "madvise works on the caller's own mappings");
+		return EXIT_USAGE;
+	}
+	if (!inject_has_cap_sys_admin()) {
+		fprintf(stderr, "mcefwd-inject: needs CAP_SYS_ADMIN (to read frame numbers from /proc/%d/pagemap and write debugfs): run as root\n",
+			(int)o->pid);
+		return EXIT_SKIP;
+	}
+	/* The rules first: a refusal is the same on every host. */
+	if (inject_target_check(o->pid, o->addr, o->size, NULL, 0) < 0) {
+		fprintf(stderr, "mcefwd-inject: %s\n", error_get());
+		return EXIT_FAIL;
+	}
+	printf("pid %d 0x%llx+0x%zx: allowed by every safety rule\n", (int)o->pid,
+	       (unsigned long long)o->addr, o->size);
+	if (o->dry_run)
+		return EXIT_OK;
+	inject_probe(o->method, &probe);
+	if (!probe.available) {
+		fprintf(stderr, "mcefwd-inject: --method=%s is not available here: %s\n",
+			inject_method_name(o->method), probe.why);
+		return EXIT_SKIP;
+	}
+	pfns = calloc(n, sizeof(*pfns));
+	if (!pfns)
+		return EXIT_FAIL;
+	status = lookup_frames(o, pfns, n);
+	if (status)
+		goto out;
+	r = state_open(state_path, &st);
+	if (r < 0) {
+		fprintf(stderr, "mcefwd-inject: state file %s: %s\n", state_path, error_get());
+		status = EXIT_FAIL;
+		goto out;
+	}
+	for (done = 0; done < n; done++) {
+		struct state_entry e = {
+			.pfn = pfns[done], .pid = o->pid, .addr = o->addr + done * 4096,
+			.size = 4096, .method = o->method, .time = (int64_t)time(NULL),
+		};
+
+		r = o->method == INJECT_EINJ ? inject_einj_memory(pfns[done] << 12) :
+					       inject_pfn_poison(pfns[done]);
+		if (r < 0) {
+			fprintf(stderr, "mcefwd-inject: poisoning pfn 0x%llx: %s\n",
+				(unsigned long long)pfns[done], error_get());
+			status = EXIT_FAIL;
+			break;
+		}
+		/* Recorded before anything else can happen to us. */
+		if (state_record_poison(st, &e) < 0) {
+			fprintf(stderr, "mcefwd-inject: recording pfn 0x%llx in %s failed: %s; undoing it\n",
+				(unsigned long long)pfns[done], state_path, error_get());
+			inject_pfn_unpoison(pfns[done]);
+			status = EXIT_FAIL;
+			break;
+		}
+		printf("poisoned pfn 0x%llx (pid %d, 0x%llx) with %s; recorded in %s\n",
+		       (unsigned long long)pfns[done], (int)o->pid,
+		       (unsigned long long)e.addr, inject_method_name(o->method), state_path);
+	}
+	/* Undoing needs only debugfs, which root owns: give up every capability. */
+	inject_caps_keep(NULL, 0);
+	if (status == EXIT_OK && o->keep) {
+		printf("--keep: left poisoned; undo with mcefwd-inject --unpoison-all --state %s\n",
+		       state_path);
+		goto out;
+	}
+	if (status == EXIT_OK && o->hold != 0) {
+		if (o->hold < 0)
+			printf("holding until SIGINT or SIGTERM (Ctrl-C)\n");
+		else
+			printf("holding for %ld s\n", o->hold);
+		fflush(stdout);
+		for (long t = 0; !atomic_load(&stop_signal) && (o->hold < 0 || t < o->hold * 10); t++)
+			usleep(100000);
+		if (atomic_load(&stop_signal))
+			printf("%s: undoing\n", strsignal(atomic_load(&stop_signal)));
+	}
+	if (undo(st, pfns, done, o->method == INJECT_EINJ) != EXIT_OK)
+		status = EXIT_FAIL;
+out:
+	if (st)
+		state_close(st);
+	free(pfns);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	struct opts o;
+	const char *env;
+	int r;
+
+	r = parse(argc, argv, &o);
+	if (r)
+		return r;
+	if ((env = getenv("MCEFWD_DEBUGFS")) && *env) {
+		inject_set_debugfs_root(env);
+		fprintf(stderr, "mcefwd-inject: MCEFWD_DEBUGFS=%s: debugfs writes go to these files, nothing is poisoned\n",
+			env);
+	}
+	if ((env = getenv("MCEFWD_PROCFS")) && *env) {
+		inject_set_proc_root(env);
+		fprintf(stderr, "mcefwd-inject: MCEFWD_PROCFS=%s: memory-failure support is read from these files\n",
+			env);
+	}
+	if (o.probe)
+		return cmd_probe(o.json);
+	if (o.unpoison_all)
+		return cmd_unpoison_all(o.state ? o.state : state_default_path());
+
+	/* No handler work beyond a flag: the main flow undoes and reports. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return cmd_inject(&o, o.state ? o.state : state_default_path());
+}

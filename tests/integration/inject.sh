@@ -1,0 +1,196 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# mcefwd-inject against a live process (build/tests/integration/poison-target):
+# its help, its probe, every safety refusal, and, with fake debugfs files
+# (nothing is poisoned), the state file through SIGINT and --unpoison-all.
+# TAP output.
+#
+#   B=build MCEFWD_WRAPPER="valgrind ..." tests/integration/inject.sh
+set -u
+
+B=${B:-build}
+INJ="$B/bin/mcefwd-inject"
+WRAP=${MCEFWD_WRAPPER:-}
+n=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-inj.XXXXXX")
+target_pid=""
+cleanup() {
+	[ -n "$target_pid" ] && kill "$target_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+inj() {
+	# shellcheck disable=SC2086
+	timeout -k 5 60 $WRAP "$INJ" "$@" >"$tmp/out" 2>&1
+	rc=$?
+}
+
+expect() {
+	desc=$1 want=$2
+	shift 2
+	if [ "$rc" -ne "$want" ]; then
+		echo "# exit status $rc, expected $want" >>"$tmp/out"
+		not_ok "$desc"
+		return
+	fi
+	for pat in "$@"; do
+		if ! grep -qE -- "$pat" "$tmp/out"; then
+			echo "# output lacks: $pat" >>"$tmp/out"
+			not_ok "$desc"
+			return
+		fi
+	done
+	ok "$desc"
+}
+
+inj --help
+expect "--help teaches targets, methods, safety, exit status and examples" 0 \
+	'^usage: mcefwd-inject --pid PID --addr VA' '--method pfn' '--unpoison-all' \
+	'^Safety, always on' 'Exit status: 0 done, 1 refused or failed, 2 usage error, 4' '^Examples:'
+inj
+expect "no target is a usage error" 2 '--pid and --addr name the page to poison'
+inj --pid abc --addr 0x1000
+expect "a bad --pid is a usage error" 2 "invalid --pid 'abc'"
+inj --pid 1 --addr 0x1000 --method laser
+expect "a bad --method is a usage error" 2 "invalid --method 'laser'"
+inj --pid 1 --addr 0x1000 --method hwpoison
+expect "hwpoison for another process is refused as a usage error, with the alternative" 2 \
+	'--method=hwpoison acts on the caller.s own memory .*use --method=pfn'
+inj --probe --pid 1
+expect "--probe takes no target" 2 '--probe takes no target'
+
+inj --probe
+mf=no
+[ -e /proc/sys/vm/memory_failure_recovery ] && mf=yes
+if [ $mf = no ]; then
+	expect "--probe: without memory-failure support, hwpoison, pfn and soft-offline are not available, with the reason" 0 \
+		'^hwpoison +no +kernel without memory-failure support' \
+		'^pfn +no +kernel without memory-failure support' \
+		'^soft-offline +no +kernel without memory-failure support' '^signal +yes'
+else
+	expect "--probe lists every method" 0 '^hwpoison ' '^pfn ' '^soft-offline ' '^signal +yes'
+fi
+if [ ! -e /sys/firmware/acpi/tables/EINJ ]; then
+	inj --probe
+	expect "--probe: no EINJ table, no einj" 0 '^einj +no +no ACPI EINJ table'
+fi
+inj --probe --json
+expect "--probe --json is one object" 0 '^\{"cap_sys_admin": (true|false), ' '"methods": \[\{"name": "einj"' '"auto": "'
+
+"$B/tests/integration/poison-target" >"$tmp/target" &
+target_pid=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ -s "$tmp/target" ] && break
+	sleep 0.1
+done
+eval "$(tr ' ' '\n' <"$tmp/target" | sed 's/^/T_/')"
+
+inj --pid 1 --addr 0x1000
+expect "PID 1 is refused" 1 'refused: .*PID 1 \(init\) is never a target'
+inj --pid "$target_pid" --addr 0x1000
+expect "an unmapped address is refused" 1 "refused: 0x1000 is not mapped in PID $target_pid"
+inj --pid "$target_pid" --addr "$T_untouched"
+expect "a page not present is refused" 1 'refused: .* is not present in memory: touch it first'
+inj --pid "$target_pid" --addr "$T_guard"
+expect "a guard page is refused" 1 'refused: .* is in a ---p guard page'
+inj --pid "$target_pid" --addr "$T_file"
+expect "a file-backed mapping is refused" 1 'refused: .* is in a file-backed mapping of .*poison-target: poisoning it would poison the page cache'
+inj --pid "$target_pid" --addr "$T_heap"
+expect "the heap is refused" 1 'refused: .* is in \[heap\]'
+inj --pid "$target_pid" --addr "$T_stack"
+expect "the stack is refused" 1 'refused: .* is in \[stack\]: refusing to poison a stack'
+inj --pid "$target_pid" --addr "$T_memfd" --size 8192
+expect "a range running past its mapping's end is refused" 1 'refused: 0x[0-9a-f]+-0x[0-9a-f]+ crosses the end of /memfd:poison-target'
+inj --pid "$target_pid" --addr "$T_anon" --dry-run
+expect "an anonymous present page is allowed (dry run)" 0 'allowed by every safety rule'
+inj --pid "$target_pid" --addr "$T_memfd" --dry-run
+expect "a memfd page is allowed (dry run)" 0 'allowed by every safety rule'
+
+if [ $mf = no ]; then
+	inj --pid "$target_pid" --addr "$T_anon" --state "$tmp/state"
+	expect "pfn without memory-failure support: exit 4 with the reason, nothing recorded" 4 \
+		'--method=pfn is not available here: kernel without memory-failure support'
+	if [ -e "$tmp/state" ]; then
+		echo "# a state file was written although nothing was poisoned" >"$tmp/out"
+		not_ok "no state file when nothing was poisoned"
+	else
+		ok "no state file when nothing was poisoned"
+	fi
+fi
+
+# The plumbing with fake debugfs files: nothing is poisoned, every write is
+# to a file in $tmp/fake.
+mkdir -p "$tmp/fake/debug/hwpoison" "$tmp/fake/proc/sys/vm"
+: >"$tmp/fake/debug/hwpoison/corrupt-pfn"
+: >"$tmp/fake/proc/sys/vm/memory_failure_recovery"
+export MCEFWD_DEBUGFS="$tmp/fake/debug" MCEFWD_PROCFS="$tmp/fake/proc"
+st="$tmp/fake/state"
+
+# shellcheck disable=SC2086
+$WRAP "$INJ" --pid "$target_pid" --addr "$T_anon" --state "$st" >"$tmp/held" 2>&1 &
+inj_pid=$!
+for _ in $(seq 1 100); do
+	grep -q '^holding until SIGINT' "$tmp/held" && break
+	sleep 0.1
+done
+kill -INT $inj_pid
+wait $inj_pid
+rc=$?
+cp "$tmp/held" "$tmp/out"
+expect "poison, hold, SIGINT: the frame is recorded and, with no unpoison-pfn, left listed with its command" 1 \
+	'says so|nothing is poisoned' '^poisoned pfn 0x[0-9a-f]+ .* recorded in ' '^holding until SIGINT' \
+	'^Interrupt: undoing' '^left poisoned: pfn 0x' 'to clear it: mcefwd-inject --unpoison-all'
+pfn=$(sed -n 's/^poisoned pfn=\(0x[0-9a-f]*\) .*/\1/p' "$st")
+if [ -n "$pfn" ] && [ "$(cat "$tmp/fake/debug/hwpoison/corrupt-pfn")" = "$pfn" ]; then
+	ok "the state file names the frame written to corrupt-pfn ($pfn)"
+else
+	cp "$st" "$tmp/out"
+	not_ok "the state file names the frame written to corrupt-pfn"
+fi
+
+inj --unpoison-all --state "$st"
+expect "--unpoison-all without unpoison-pfn lists the frame and fails" 1 \
+	"^left poisoned: pfn $pfn" 'to clear it: '
+: >"$tmp/fake/debug/hwpoison/unpoison-pfn"
+inj --unpoison-all --state "$st"
+expect "--unpoison-all consumes the interrupted run's state file" 0 \
+	'1 frame\(s\) still poisoned, 1 undone'
+if [ "$(cat "$tmp/fake/debug/hwpoison/unpoison-pfn")" = "$pfn" ] &&
+   grep -q "^unpoisoned pfn=$pfn" "$st"; then
+	ok "--unpoison-all wrote the frame to unpoison-pfn and recorded it"
+else
+	cp "$st" "$tmp/out"
+	not_ok "--unpoison-all wrote the frame to unpoison-pfn and recorded it"
+fi
+inj --unpoison-all --state "$st"
+expect "a second --unpoison-all finds nothing to do" 0 '0 frame\(s\) still poisoned'
+
+inj --pid "$target_pid" --addr "$T_memfd" --ao --state "$st"
+expect "--ao: poisoned, then undone at once, both recorded" 0 \
+	'^poisoned pfn 0x' '^unpoisoned pfn 0x'
+inj --pid "$target_pid" --addr "$T_anon" --keep --state "$st"
+expect "--keep leaves it poisoned and says how to undo it" 0 \
+	'^--keep: left poisoned; undo with mcefwd-inject --unpoison-all'
+inj --unpoison-all --state "$st"
+expect "--unpoison-all undoes what --keep left" 0 '1 frame\(s\) still poisoned, 1 undone'
+if [ "$(stat -c %a "$st")" = 600 ]; then
+	ok "the state file is private (0600)"
+else
+	echo "# mode $(stat -c %a "$st")" >"$tmp/out"
+	not_ok "the state file is private (0600)"
+fi
+unset MCEFWD_DEBUGFS MCEFWD_PROCFS
+
+if pgrep -f "$INJ --pid" >/dev/null; then
+	echo "# still running: $(pgrep -af "$INJ --pid")" >"$tmp/out"
+	not_ok "no mcefwd-inject left running"
+else
+	ok "no mcefwd-inject left running"
+fi
+echo "1..$n"
