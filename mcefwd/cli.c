@@ -93,7 +93,7 @@ enum {
 	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
-	OPT_AO_TARGET, OPT_EMULATED,
+	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE,
 };
 
 static const struct option cli_options[] = {
@@ -114,6 +114,7 @@ static const struct option cli_options[] = {
 	{ "mce-kill", required_argument, NULL, OPT_MCE_KILL },
 	{ "ao-target", required_argument, NULL, OPT_AO_TARGET },
 	{ "emulated-access", required_argument, NULL, OPT_EMULATED },
+	{ "state", required_argument, NULL, OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -203,6 +204,11 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 			return cli_bad("--ao-target", arg, "a vCPU index or 'all'");
 		else
 			vm->fwd.ao_target = (int)v;
+		return 0;
+	case OPT_STATE:
+		if (!*arg)
+			return cli_bad("--state", arg, "a file name");
+		c->run.state_path = arg;
 		return 0;
 	case OPT_EMULATED:
 		if (fwd_emulated_parse(arg, &vm->fwd.emulated))

@@ -51,12 +51,18 @@ static const char usage_run[] =
 "      --poison METHOD  signal: the vCPU thread sends itself SIGBUS (any host)\n"
 "                       uffd: UFFDIO_POISON on the guest page (kernel >= 6.6)\n"
 "                       hwpoison: madvise(MADV_HWPOISON) (CAP_SYS_ADMIN,\n"
-"                       CONFIG_MEMORY_FAILURE); auto (default): the most real\n"
-"                       method this host supports ('mcefwd caps' says which)\n"
+"                       CONFIG_MEMORY_FAILURE); pfn: debugfs corrupt-pfn;\n"
+"                       soft-offline: MADV_SOFT_OFFLINE (its own scenario);\n"
+"                       einj: a real hardware error (ACPI EINJ; never auto);\n"
+"                       auto (default): the most real method this host\n"
+"                       supports ('mcefwd caps' says which)\n"
 "      --encoding P     qemu-7 (default: Intel, QEMU >= 7.0), qemu-6.2, amd\n"
 "      --bank N         bank the error is reported in (default 9, as QEMU)\n"
 "      --mce-kill K     PR_MCE_KILL policy: early (default), late, default\n"
 "      --ao-target T    vCPU that gets action-optional errors: N (default 0) or all\n"
+"      --state FILE     where frames taken out of service are recorded as it\n"
+"                       happens (default $MCEFWD_STATE, else /var/lib/mcefwd/state);\n"
+"                       mcefwd-inject --unpoison-all undoes what a run left\n"
 "      --emulated-access A\n"
 "                       when KVM emulates the guest's access to a uffd-poisoned\n"
 "                       page it reports KVM_EXIT_MMIO, not SIGBUS: fail (default)\n"
@@ -264,11 +270,6 @@ static int cmd_run(struct cli *c)
 	}
 	if (c->poison_auto)
 		c->poison = inject_auto(why, sizeof(why));
-	else if (!scenario_method_supported(c->poison)) {
-		fprintf(stderr, "mcefwd: --poison=%s is not implemented yet (use signal, uffd or hwpoison)\n",
-			inject_method_name(c->poison));
-		return KSFT_USAGE;
-	}
 	r = set_mce_kill(c->mce_kill);
 	rows = calloc(n, sizeof(*rows));
 	if (!rows) {

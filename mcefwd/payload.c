@@ -54,6 +54,7 @@ static const struct payload payload_info[] = {
 	{ .name = "mce-bank-disabled", .summary = "guest side of the bank-disabled scenario" },
 	{ .name = "mce-overflow", .summary = "guest side of the overflow scenario" },
 	{ .name = "mce-burst", .summary = "guest side of the burst scenario" },
+	{ .name = "mce-soft-offline", .summary = "guest side of the soft-offline scenario" },
 	{ .name = "idle", .default_vcpus = 1,
 	  .summary = "halts forever: the watchdog must stop it" },
 };

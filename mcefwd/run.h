@@ -11,6 +11,7 @@
 struct run_opts {
 	struct vm_config vm;		/* nr_vcpus 0: the payload's default */
 	unsigned int timeout_ms;
+	const char *state_path;		/* NULL: state_default_path() */
 };
 
 struct run_result {

@@ -3,11 +3,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "guest-payloads/abi.h"
 #include "inject/safety.h"
+#include "inject/state.h"
 #include "mcefwd/error.h"
 #include "mcefwd/kick.h"
 #include "mcefwd/payload.h"
@@ -24,39 +27,50 @@
 #define UFFD_NO_QUEUE "UFFDIO_POISON gives one SIGBUS per guest access, never several stowed before one drain"
 #define UFFD_NO_VMM "UFFDIO_POISON on mcefwd's own page gives no MCEERR SIGBUS until mcefwd touches it, and then kills it"
 #define REAL_NO_QUEUE "a real memory failure delivers one SIGBUS per access; only the signal method stows several before one drain"
+#define SOFT_ONLY "soft offline is its own scenario: only --poison=soft-offline migrates a page"
+#define NOT_SOFT { [INJECT_EINJ] = SOFT_ONLY, [INJECT_HWPOISON] = SOFT_ONLY, \
+	[INJECT_PFN] = SOFT_ONLY, [INJECT_UFFD] = SOFT_ONLY, [INJECT_SIGNAL] = SOFT_ONLY }
 
 static const struct scenario scenarios[] = {
 	{
+		.kill = SCN_KILL_LATE,
 		.name = "ar", .payload = "mce-ar",
 		.summary = "load from a poisoned page: action-required #MC, page retired",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
 	}, {
+		.kill = SCN_KILL_EARLY,
 		.name = "ao", .payload = "mce-ao",
 		.summary = "idle guest, action-optional error routed to vCPU 0",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AO, 0, false } },
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	}, {
+		.kill = SCN_KILL_LATE,
 		.name = "ar-no-ser", .payload = "mce-ar", .mcg_cap_clear = SER_P,
 		.summary = "guest without MCG_SER_P: an AR stops the VM",
 		.outcome = SCN_MCE_STOP,
 	}, {
+		.kill = SCN_KILL_EARLY,
 		.name = "ao-no-ser", .payload = "mce-ao", .mcg_cap_clear = SER_P,
 		.summary = "guest without MCG_SER_P: an AO is ignored",
 		.outcome = SCN_EXIT,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	}, {
+		.kill = SCN_KILL_LATE,
 		.name = "no-cr4-mce", .payload = "mce-no-cr4",
 		.summary = "CR4.MCE clear: KVM shuts the guest down",
 		.outcome = SCN_SHUTDOWN,
 	}, {
+		.kill = SCN_KILL_LATE,
 		.name = "nested", .payload = "mce-nested",
 		.summary = "second error while MCIP is still set: shutdown",
 		.outcome = SCN_SHUTDOWN, .nr_mce = 1, .mce = { { AR, 0, false } },
 	}, {
+		.kill = SCN_KILL_LATE,
 		.name = "bank-disabled", .payload = "mce-bank-disabled",
 		.summary = "MCi_CTL cleared: KVM drops the error silently",
 		.outcome = SCN_EXIT, .outcome_poisoned = SCN_LIVELOCK,
 	}, {
+		.kill = SCN_KILL_LATE,
 		.name = "overflow", .payload = "mce-overflow",
 		.summary = "second error before the bank is cleared: MCi_STATUS.OVER",
 		.outcome = SCN_EXIT, .nr_mce = 2,
@@ -68,11 +82,18 @@ static const struct scenario scenarios[] = {
 		.mce = { { AR, 0, false }, { AR, 1, false }, { AR, 2, false }, { AR, 3, false } },
 		.cannot = { [INJECT_UFFD] = UFFD_NO_QUEUE, [INJECT_HWPOISON] = REAL_NO_QUEUE },
 	}, {
+		.kill = SCN_KILL_LATE,
 		.name = "vmm-memory", .payload = "mce-ar", .vmm_memory = true,
 		.summary = "AR at an address outside guest RAM: the VM is stopped",
 		.outcome = SCN_MCE_STOP,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_VMM },
 	}, {
+		.kill = SCN_KILL_LATE,
+		.name = "soft-offline", .payload = "mce-soft-offline",
+		.summary = "soft offline: the page moves to a new frame, the guest sees nothing",
+		.outcome = SCN_EXIT, .cannot = NOT_SOFT,
+	}, {
+		.kill = SCN_KILL_EARLY,
 		.name = "vmm-memory-ao", .payload = "mce-ao", .vmm_memory = true,
 		.summary = "AO at an address outside guest RAM: a warning, the guest goes on",
 		.outcome = SCN_EXIT,
@@ -102,7 +123,7 @@ const struct scenario *scenario_find(const char *name)
 
 bool scenario_method_supported(enum inject_method m)
 {
-	return m == INJECT_SIGNAL || m == INJECT_UFFD || m == INJECT_HWPOISON;
+	return m < INJECT_METHOD_COUNT;
 }
 
 /* ---- the run's state: what was poisoned, what is still to be sent ---- */
@@ -113,7 +134,7 @@ struct scn_page {
 	uint64_t gpa;
 	void *hva;
 	struct inject_uffd *uffd;
-	bool hwpoisoned;
+	uint64_t pfn;		/* a frame taken out of service, recorded; 0: none */
 };
 
 struct scn_run {
@@ -129,6 +150,8 @@ struct scn_run {
 	void *pending[SCN_MAX_PAGES];
 	/* AO for the main thread to raise (0 = none). */
 	void *_Atomic pending_ao;
+	const char *state_path;
+	struct state *state;		/* opened on the first frame poisoned */
 	char failure[ERROR_MAX];
 };
 
@@ -137,6 +160,75 @@ static void *scn_hva(struct vm *vm, struct scn_run *s, uint64_t gpa)
 	if (s->sc->vmm_memory)
 		return s->vmm_page;
 	return mem_gpa_to_hva(&vm->mem, gpa, MCEFWD_PAGE_SIZE);
+}
+
+/*
+ * The methods that take a real frame out of service: the frame is looked up
+ * first and recorded in the state file the moment the kernel has it, so a
+ * crash never leaves a poisoned frame unrecorded.
+ */
+static int scn_poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *pg)
+{
+	struct inject_soft_offline_result so;
+	struct state_entry e;
+	const char *what;
+	uint64_t pfn;
+	int r;
+
+	r = inject_pfn_lookup(0, (uintptr_t)pg->hva, &pfn);
+	if (r < 0)
+		return error_wrap(-r, "frame of gpa 0x%lx", (unsigned long)pg->gpa);
+	if (!s->state) {
+		r = state_open(s->state_path, &s->state);
+		if (r < 0)
+			return error_wrap(-r, "state file %s", s->state_path);
+	}
+	switch (s->method) {
+	case INJECT_HWPOISON:
+		what = "madvise(MADV_HWPOISON)";
+		r = inject_hwpoison(pg->hva, MCEFWD_PAGE_SIZE);
+		break;
+	case INJECT_PFN:
+		what = "debugfs hwpoison/corrupt-pfn";
+		r = inject_pfn_poison(pfn);
+		break;
+	case INJECT_EINJ:
+		what = "ACPI EINJ";
+		r = inject_einj_memory(pfn << 12);
+		break;
+	default:
+		what = "madvise(MADV_SOFT_OFFLINE)";
+		r = inject_soft_offline(pg->hva, MCEFWD_PAGE_SIZE, &so);
+		break;
+	}
+	if (r < 0)
+		return error_set(-r, "%s on gpa 0x%lx (pfn 0x%lx): %s", what,
+				 (unsigned long)pg->gpa, (unsigned long)pfn, error_get());
+	e = (struct state_entry){
+		.pfn = pfn, .pid = getpid(), .addr = (uintptr_t)pg->hva,
+		.size = MCEFWD_PAGE_SIZE, .method = s->method, .time = (int64_t)time(NULL),
+	};
+	pg->pfn = pfn;
+	r = state_record_poison(s->state, &e);
+	if (r < 0)
+		vm_diag(v->vm, "vcpu-%u: recording pfn 0x%lx in %s failed: %s", v->id,
+			(unsigned long)pfn, s->state_path, error_get());
+	vm_diag(v->vm, "vcpu-%u: %s on gpa 0x%lx (host %p, pfn 0x%lx), recorded in %s",
+		v->id, what, (unsigned long)pg->gpa, pg->hva, (unsigned long)pfn,
+		s->state_path);
+	if (s->method != INJECT_SOFT_OFFLINE)
+		return 0;
+	/* Soft offline promises: no SIGBUS, the contents kept, a new frame. */
+	vm_diag(v->vm, "vcpu-%u: soft offline: frame 0x%lx -> 0x%lx, contents %s",
+		v->id, (unsigned long)so.pfn_before, (unsigned long)so.pfn_after,
+		so.contents_preserved ? "preserved" : "CHANGED");
+	if (!so.contents_preserved)
+		return error_set(EIO, "soft offline of gpa 0x%lx changed the page's contents",
+				 (unsigned long)pg->gpa);
+	if (so.pfn_visible && !so.frame_changed)
+		return error_set(EIO, "soft offline of gpa 0x%lx left it on frame 0x%lx",
+				 (unsigned long)pg->gpa, (unsigned long)so.pfn_before);
+	return 0;
 }
 
 static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind)
@@ -191,14 +283,10 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 			(unsigned long)gpa, hva);
 		return 0;
 	case INJECT_HWPOISON:
-		r = inject_hwpoison(hva, MCEFWD_PAGE_SIZE);
-		if (r < 0)
-			return error_set(-r, "madvise(MADV_HWPOISON) on gpa 0x%lx: %s",
-					 (unsigned long)gpa, strerror(-r));
-		pg->hwpoisoned = true;
-		vm_diag(v->vm, "vcpu-%u: MADV_HWPOISON on gpa 0x%lx (host %p): this frame stays poisoned on the host",
-			v->id, (unsigned long)gpa, hva);
-		return 0;
+	case INJECT_PFN:
+	case INJECT_EINJ:
+	case INJECT_SOFT_OFFLINE:
+		return scn_poison_frame(v, s, pg);
 	default:
 		return error_set(ENOTSUP, "poison method %s is not implemented",
 				 inject_method_name(s->method));
@@ -302,21 +390,35 @@ static void scn_cleanup(struct scn_run *s, struct ktap *k)
 {
 	for (unsigned int i = 0; i < s->nr_pages; i++) {
 		struct scn_page *pg = &s->pages[i];
+		int r;
 
 		if (pg->uffd) {
-			int r = inject_uffd_unpoison(pg->uffd);
-
+			r = inject_uffd_unpoison(pg->uffd);
 			pg->uffd = NULL;
 			if (r < 0)
 				ktap_diag(k, "could not unpoison gpa 0x%lx (host %p): %s: %s",
 					  (unsigned long)pg->gpa, pg->hva,
 					  inject_uffd_failed_step(), strerror(-r));
 		}
-		if (pg->hwpoisoned)
-			ktap_diag(k, "gpa 0x%lx (host %p) was poisoned with MADV_HWPOISON and stays so on the host: unpoison its frame with debugfs hwpoison/unpoison-pfn",
-				  (unsigned long)pg->gpa, pg->hva);
+		if (!pg->pfn)
+			continue;
+		r = s->method == INJECT_EINJ ? -EOPNOTSUPP : inject_pfn_unpoison(pg->pfn);
+		if (r == 0) {
+			state_record_unpoison(s->state, pg->pfn);
+			ktap_diag(k, "unpoisoned pfn 0x%lx (gpa 0x%lx)", (unsigned long)pg->pfn,
+				  (unsigned long)pg->gpa);
+		} else {
+			ktap_diag(k, "left poisoned: pfn 0x%lx (gpa 0x%lx): %s; to clear it: %s",
+				  (unsigned long)pg->pfn, (unsigned long)pg->gpa,
+				  s->method == INJECT_EINJ ? "a real hardware error, the kernel keeps it until reboot" : error_get(),
+				  s->method == INJECT_EINJ ? "reboot" : "mcefwd-inject --unpoison-all");
+		}
+		pg->pfn = 0;
 	}
 	s->nr_pages = 0;
+	if (s->state)
+		state_close(s->state);
+	s->state = NULL;
 }
 
 /* ---- judging: what the guest saw against what it had to see ---- */
@@ -531,9 +633,15 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	struct run_hooks hooks = { .ops = &ops, .judge = scn_judge };
 	struct scn_run *s;
 	struct payload p;
-	int r;
+	int r, old_kill = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (m == INJECT_SOFT_OFFLINE && strcmp(sc->name, "soft-offline")) {
+		res->status = KTAP_SKIP;
+		snprintf(res->reason, sizeof(res->reason),
+			 "soft-offline: it migrates the page and raises no error; only the soft-offline scenario applies");
+		return 0;
+	}
 	if (sc->cannot[m]) {
 		res->status = KTAP_SKIP;
 		snprintf(res->reason, sizeof(res->reason), "%s: %s", inject_method_name(m),
@@ -565,6 +673,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	}
 	s->sc = sc;
 	s->method = m;
+	s->state_path = o->state_path ? o->state_path : state_default_path();
 	s->emulated = o->vm.fwd.emulated;
 	if (sc->vmm_memory) {
 		s->vmm_page = aligned_alloc(MCEFWD_PAGE_SIZE, MCEFWD_PAGE_SIZE);
@@ -580,7 +689,22 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	cfg.mcg_cap &= ~sc->mcg_cap_clear;
 	ktap_diag(k, "%s: %s; poison=%s encoding=%s bank %u", sc->name, sc->summary,
 		  inject_method_name(m), mce_profile_name(cfg.fwd.profile), cfg.fwd.bank);
+	if (sc->kill && (m == INJECT_HWPOISON || m == INJECT_PFN || m == INJECT_EINJ)) {
+		old_kill = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
+		prctl(PR_MCE_KILL, PR_MCE_KILL_SET,
+		      sc->kill == SCN_KILL_EARLY ? PR_MCE_KILL_EARLY : PR_MCE_KILL_LATE, 0, 0);
+		ktap_diag(k, "PR_MCE_KILL %s for %s: a real memory failure %s",
+			  sc->kill == SCN_KILL_EARLY ? "early" : "late", sc->name,
+			  sc->kill == SCN_KILL_EARLY ? "must send its AO at once" :
+			  "must wait for the guest's access (AR), not send an AO first");
+	}
 	r = run_with(kvm, &p, &cfg, o->timeout_ms, &hooks, k, res);
+	if (old_kill >= 0) {
+		if (old_kill == PR_MCE_KILL_DEFAULT)
+			prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
+		else
+			prctl(PR_MCE_KILL, PR_MCE_KILL_SET, old_kill, 0, 0);
+	}
 	scn_cleanup(s, k);
 	free(s->vmm_page);
 	free(s);

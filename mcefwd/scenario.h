@@ -48,6 +48,12 @@ struct scenario {
 	unsigned int nr_mce;		/* #MC records vCPU 0 must report */
 	struct scn_mce mce[SCN_MAX_MCE];
 	bool vmm_memory;		/* poison a page of mcefwd's own */
+	/*
+	 * With a real memory failure (hwpoison, pfn, einj) the kill policy
+	 * decides what the host sees: early kill sends an AO at once, late kill
+	 * waits for the access (AR). 0: as --mce-kill says.
+	 */
+	enum { SCN_KILL_LATE = 1, SCN_KILL_EARLY } kill;
 	/* Why a method cannot produce this scenario; NULL: it can. */
 	const char *cannot[INJECT_METHOD_COUNT];
 };
