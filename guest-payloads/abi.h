@@ -106,11 +106,21 @@ enum mcefwd_ucall_type {
  */
 #define MCEFWD_READY_AR		1
 #define MCEFWD_READY_AO		2
+/*
+ * "Reset me": the host pauses every vCPU, replaces each poisoned page with
+ * a fresh zeroed one (a huge page whole), reloads the payload and restarts
+ * every vCPU at its entry; mailbox.boots then counts the resets.
+ */
+#define MCEFWD_READY_RESET	3
+
+/* MCEFWD_UCALL_VALUE keys. */
+#define MCEFWD_VALUE_TOUCH	1	/* value[1] = gpa of a page this vCPU uses */
 
 struct mcefwd_mailbox {
 	uint64_t events_done;		/* MCE events the host finished for this vCPU */
 	uint64_t events_injected;	/* of those, injected with KVM_X86_SET_MCE */
-	uint64_t pad[6];
+	uint64_t boots;			/* resets the VM went through (0 at first) */
+	uint64_t pad[5];
 };
 
 struct mcefwd_report {

@@ -93,7 +93,7 @@ enum {
 	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
-	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE,
+	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA,
 };
 
 static const struct option cli_options[] = {
@@ -115,6 +115,7 @@ static const struct option cli_options[] = {
 	{ "ao-target", required_argument, NULL, OPT_AO_TARGET },
 	{ "emulated-access", required_argument, NULL, OPT_EMULATED },
 	{ "state", required_argument, NULL, OPT_STATE },
+	{ "numa-node", required_argument, NULL, OPT_NUMA },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -200,10 +201,17 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_AO_TARGET:
 		if (!strcmp(arg, "all"))
 			vm->fwd.ao_target = FWD_AO_ALL;
+		else if (!strcmp(arg, "page-owner"))
+			vm->fwd.ao_target = FWD_AO_OWNER;
 		else if (cli_parse_u64(arg, &v) || v >= MCEFWD_MAX_VCPUS)
-			return cli_bad("--ao-target", arg, "a vCPU index or 'all'");
+			return cli_bad("--ao-target", arg, "a vCPU index, 'all' or 'page-owner'");
 		else
 			vm->fwd.ao_target = (int)v;
+		return 0;
+	case OPT_NUMA:
+		if (cli_parse_u64(arg, &v) || v > 1023)
+			return cli_bad("--numa-node", arg, "a NUMA node number");
+		vm->numa_node = (int)v;
 		return 0;
 	case OPT_STATE:
 		if (!*arg)
@@ -240,6 +248,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	c->run.vm.mcg_cap = mce_default_mcg_cap();
 	c->run.vm.kick = KICK_IMMEDIATE;
 	c->run.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	c->run.vm.numa_node = -1;
 	c->run.vm.fwd.profile = MCE_PROFILE_DEFAULT;
 	c->run.vm.fwd.bank = MCE_QEMU_BANK;
 	c->run.vm.fwd.ao_target = 0;
@@ -277,7 +286,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		return error_set(EINVAL, "--bank %u: MCG_CAP 0x%llx has only %llu bank(s)",
 				 c->run.vm.fwd.bank, (unsigned long long)c->run.vm.mcg_cap,
 				 (unsigned long long)(c->run.vm.mcg_cap & 0xff));
-	if (c->run.vm.fwd.ao_target != FWD_AO_ALL && c->run.vm.nr_vcpus &&
+	if (c->run.vm.fwd.ao_target >= 0 && c->run.vm.nr_vcpus &&
 	    (unsigned int)c->run.vm.fwd.ao_target >= c->run.vm.nr_vcpus)
 		return error_set(EINVAL, "--ao-target %d: there are only %u vCPU(s)",
 				 c->run.vm.fwd.ao_target, c->run.vm.nr_vcpus);

@@ -76,26 +76,6 @@ static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)
 	f->queue[f->q_tail++ % FWD_QUEUE] = *ev;
 }
 
-static int forward_mcg_status(struct vcpu *v, uint64_t *val)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
-	int r;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = MCEFWD_MSR_IA32_MCG_STATUS;
-	r = kvm_ioctl(v->fd, KVM_GET_MSRS, &m);
-	if (r < 0)
-		return r;
-	if (r != 1)
-		return error_set(EIO, "KVM_GET_MSRS: MCG_STATUS not read");
-	*val = m.e.data;
-	return 0;
-}
-
 static void forward_mailbox(struct vcpu *v)
 {
 	struct mcefwd_mailbox *mb = mem_gpa_to_hva(&v->vm->mem,
@@ -117,6 +97,127 @@ static struct fwd_entry *forward_log(struct vcpu *v)
 	memset(e, 0, sizeof(*e));
 	return e;
 }
+
+static int forward_read_msr(struct vcpu *v, uint32_t index, uint64_t *val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	r = kvm_ioctl(v->fd, KVM_GET_MSRS, &m);
+	if (r < 0)
+		return r;
+	if (r != 1)
+		return error_set(EIO, "KVM_GET_MSRS: MSR 0x%x not read", index);
+	*val = m.e.data;
+	return 0;
+}
+
+static int forward_mcg_status(struct vcpu *v, uint64_t *val)
+{
+	return forward_read_msr(v, MCEFWD_MSR_IA32_MCG_STATUS, val);
+}
+
+#define MSR_IA32_MCG_EXT_CTL	0x4d0	/* bit 0: LMCE_EN (Intel SDM) */
+
+/* Whether the guest opted in to local machine checks (QEMU reads it back too). */
+static bool forward_lmce_enabled(struct vcpu *v)
+{
+	uint64_t ext = 0;
+
+	if (!(v->vm->cfg.mcg_cap & MCE_MCG_LMCE_P))
+		return false;
+	return forward_read_msr(v, MSR_IA32_MCG_EXT_CTL, &ext) == 0 && (ext & 1);
+}
+
+/* Hands ev to vCPU i's inbox and kicks it; quietly skips a finished vCPU's notice. */
+static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_event *ev)
+{
+	struct vcpu *v = vm->vcpus[i];
+	bool done;
+
+	pthread_mutex_lock(&vm->lock);
+	done = v->done;
+	pthread_mutex_unlock(&vm->lock);
+	if (done) {
+		if ((ev->code & ~FWD_NO_FANOUT) != FWD_CODE_NOTICE) {
+			vm->fwd.undeliverable++;
+			vm_diag(vm, "vcpu-%u has finished: the %s at %p cannot be delivered to it",
+				i, (ev->code & ~FWD_NO_FANOUT) == FWD_CODE_BROADCAST ?
+				"broadcast" : "AO", ev->addr);
+		}
+		return;
+	}
+	if (v == vcpu_self) {
+		/* Our own inbox, from our own thread: no one else pushes then. */
+		forward_queue(v, ev);
+		return;
+	}
+	if (!ring_mpsc_push(&v->fwd.inbox, ev)) {
+		vm->fwd.unroutable++;
+		vm_diag(vm, "vcpu-%u: inbox full: event at %p lost", i, ev->addr);
+		return;
+	}
+	kick(v, VCPU_REQ_WORK);
+}
+
+/*
+ * After a vCPU handled an error routed to it alone: every other vCPU gets
+ * the broadcast bank-1 error (Intel profiles, no LMCE: QEMU's rule) or a
+ * notice that it was handled elsewhere.
+ */
+static void forward_fanout(struct vcpu *v, const struct fwd_entry *e)
+{
+	struct vm *vm = v->vm;
+	bool bcast = e->verdict == MCE_INJECT &&
+		mce_wants_broadcast(vm->cfg.fwd.profile, vm->fwd.family, vm->fwd.model, e->lmce);
+	struct sigbus_event out = {
+		.code = (bcast ? FWD_CODE_BROADCAST : FWD_CODE_NOTICE) | FWD_NO_FANOUT,
+		.addr = e->ev.addr, .seq = e->ev.seq,
+	};
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (i != v->id)
+			forward_route(vm, i, &out);
+}
+
+/* The bank-1 error another vCPU's error gave this one. */
+static int forward_broadcast(struct vcpu *v, const struct sigbus_event *ev)
+{
+	struct fwd_entry *e = forward_log(v);
+	struct kvm_regs regs;
+	int r;
+
+	e->ev = *ev;
+	e->broadcast = true;
+	e->verdict = MCE_INJECT;
+	e->reason = "broadcast";
+	r = mce_build_broadcast(v->vm->cfg.fwd.profile, &e->mce);
+	if (r < 0)
+		return error_set(-r, "cannot encode the broadcast MCE");
+	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
+	if (r < 0)
+		return r;
+	e->rip = regs.rip;
+	r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
+	if (r < 0)
+		return r;
+	vm_diag(v->vm, "vcpu-%u: broadcast: injected bank %u status 0x%llx mcg_status 0x%llx at rip 0x%lx",
+		v->id, e->mce.bank, (unsigned long long)e->mce.status,
+		(unsigned long long)e->mce.mcg_status, (unsigned long)e->rip);
+	v->fwd.injected++;
+	v->fwd.done++;
+	v->fwd.waiting_mcip = true;
+	forward_mailbox(v);
+	return 0;
+}
+
+
 
 uint64_t forward_loss_unit(unsigned int lsb, size_t backing_page)
 {
@@ -157,23 +258,41 @@ uint64_t forward_lost_bytes(struct vm *vm)
 	return sum;
 }
 
-static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
+static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 {
 	const struct fwd_config *cfg = &v->vm->cfg.fwd;
-	enum mce_kind kind = ev->code == BUS_MCEERR_AR ? MCE_AR : MCE_AO;
-	const char *kname = kind == MCE_AR ? "BUS_MCEERR_AR" : "BUS_MCEERR_AO";
+	struct sigbus_event evc = *ev_in;
+	const struct sigbus_event *ev = &evc;
+	bool fanout = !(evc.code & FWD_NO_FANOUT);
+	enum mce_kind kind;
+	const char *kname = (ev_in->code & ~FWD_NO_FANOUT) == BUS_MCEERR_AO ?
+			    "BUS_MCEERR_AO" : "BUS_MCEERR_AR";
 	unsigned int lsb = ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
 	void *hva = (void *)((uintptr_t)ev->addr & ~((1UL << lsb) - 1));
-	struct fwd_entry *e = forward_log(v);
+	struct fwd_entry *e;
 	struct kvm_regs regs;
 	int r;
 
+	evc.code &= ~FWD_NO_FANOUT;
+	if (evc.code == FWD_CODE_NOTICE) {
+		v->fwd.done++;
+		forward_mailbox(v);
+		return 0;
+	}
+	if (evc.code == FWD_CODE_BROADCAST)
+		return forward_broadcast(v, ev);
+	kind = evc.code == BUS_MCEERR_AR ? MCE_AR : MCE_AO;
+	e = forward_log(v);
 	e->ev = *ev;
 	e->emulated = ev->seq == UINT64_MAX;
 	e->in_ram = mem_hva_to_gpa(&v->vm->mem, hva, &e->gpa);
 	e->verdict = mce_decide(kind, v->vm->cfg.mcg_cap, e->in_ram, &e->reason);
-	if (e->in_ram)
+	if (e->in_ram) {
 		forward_note_lost(v->vm, e->gpa, lsb);
+		if (v->vm->cfg.numa_node >= 0)
+			vm_diag(v->vm, "vcpu-%u: the poisoned page gpa 0x%lx is on NUMA node %d",
+				v->id, (unsigned long)e->gpa, mem_node_of(hva));
+	}
 	switch (e->verdict) {
 	case MCE_STOP_VM:
 		if (e->in_ram)
@@ -193,12 +312,15 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
 			ev->addr, e->reason);
 		v->fwd.done++;
 		forward_mailbox(v);
+		if (fanout)
+			forward_fanout(v, e);
 		return 0;
 	case MCE_INJECT:
 		break;
 	}
+	e->lmce = forward_lmce_enabled(v);
 	r = mce_build(cfg->profile, kind, e->gpa, cfg->bank, v->vm->cfg.mcg_cap,
-		      false, &e->mce);
+		      e->lmce, &e->mce);
 	if (r < 0)
 		return error_set(-r, "cannot encode the MCE for bank %u", cfg->bank);
 	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
@@ -230,6 +352,8 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev)
 	v->fwd.done++;
 	v->fwd.waiting_mcip = true;
 	forward_mailbox(v);
+	if (fanout)
+		forward_fanout(v, e);
 	return 0;
 }
 
@@ -242,7 +366,7 @@ int forward_vcpu_service(struct vcpu *v)
 
 	while (ring_spsc_pop(&f->ring, &ev))
 		forward_queue(v, &ev);
-	while (ring_spsc_pop(&f->inbox, &ev))
+	while (ring_mpsc_pop(&f->inbox, &ev))
 		forward_queue(v, &ev);
 	if (f->q_head == f->q_tail)
 		return 0;
@@ -277,35 +401,85 @@ void forward_vcpu_release(struct vcpu *v)
 	v->fwd.release_gate = true;
 }
 
+void forward_note_owner(struct vcpu *v, uint64_t gpa)
+{
+	struct fwd_vm *f = &v->vm->fwd;
+	uint64_t page = gpa & ~(uint64_t)(MCEFWD_PAGE_SIZE - 1);
+	unsigned int i;
+
+	pthread_mutex_lock(&v->vm->lock);
+	for (i = 0; i < f->nr_owners && f->owners[i].gpa != page; i++)
+		;
+	if (i < FWD_MAX_OWNERS) {
+		f->owners[i].gpa = page;
+		f->owners[i].vcpu = v->id;
+		if (i == f->nr_owners)
+			f->nr_owners++;
+	}
+	pthread_mutex_unlock(&v->vm->lock);
+}
+
+/* The vCPU that last said it touches the page behind hva, or -1. */
+static int forward_owner(struct vm *vm, const void *hva)
+{
+	uint64_t gpa;
+	int owner = -1;
+
+	if (!mem_hva_to_gpa(&vm->mem, hva, &gpa))
+		return -1;
+	gpa &= ~(uint64_t)(MCEFWD_PAGE_SIZE - 1);
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned int i = 0; i < vm->fwd.nr_owners; i++)
+		if (vm->fwd.owners[i].gpa == gpa)
+			owner = (int)vm->fwd.owners[i].vcpu;
+	pthread_mutex_unlock(&vm->lock);
+	return owner;
+}
+
 void forward_main_drain(struct vm *vm)
 {
 	const struct fwd_config *cfg = &vm->cfg.fwd;
 	struct sigbus_event ev;
 
 	while (ring_mpsc_pop(&vm->fwd.process, &ev)) {
-		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-			struct vcpu *v = vm->vcpus[i];
+		int target = cfg->ao_target;
 
-			bool done;
-
-			if (cfg->ao_target != FWD_AO_ALL && (unsigned int)cfg->ao_target != i)
-				continue;
-			pthread_mutex_lock(&vm->lock);
-			done = v->done;
-			pthread_mutex_unlock(&vm->lock);
-			if (done) {
-				vm->fwd.undeliverable++;
-				vm_diag(vm, "vcpu-%u has finished: the AO at %p cannot be delivered to it",
-					i, ev.addr);
-				continue;
-			}
-			if (!ring_spsc_push(&v->fwd.inbox, &ev)) {
-				vm->fwd.unroutable++;
-				vm_diag(vm, "vcpu-%u: inbox full: AO at %p lost", i, ev.addr);
-				continue;
-			}
-			kick(v, VCPU_REQ_WORK);
+		if (target == FWD_AO_ALL) {
+			/* Each vCPU gets it itself: nobody passes it on. */
+			ev.code |= FWD_NO_FANOUT;
+			for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+				forward_route(vm, i, &ev);
+			continue;
 		}
+		if (target == FWD_AO_OWNER) {
+			target = forward_owner(vm, ev.addr);
+			if (target < 0) {
+				vm_diag(vm, "AO at %p: no vCPU reported touching that page: vcpu-0 gets it",
+					ev.addr);
+				target = 0;
+			} else {
+				vm_diag(vm, "AO at %p: routed to its page's owner, vcpu-%d", ev.addr,
+					target);
+			}
+		}
+		forward_route(vm, (unsigned int)target, &ev);
+	}
+}
+
+void forward_reset(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->fwd.nr_lost = 0;
+	vm->fwd.nr_owners = 0;
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
+
+		f->q_head = f->q_tail = 0;
+		f->waiting_mcip = f->release_gate = false;
+		f->done = f->injected = f->done_at_halt = 0;
+		f->last_gpa = f->last_rip = 0;
+		f->repeats = 0;
 	}
 }
 
@@ -317,7 +491,7 @@ unsigned long forward_lost(const struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
 
-		n += ring_spsc_overflows(&f->ring) + ring_spsc_overflows(&f->inbox) +
+		n += ring_spsc_overflows(&f->ring) + ring_mpsc_overflows(&f->inbox) +
 		     f->q_overflows;
 	}
 	return n;

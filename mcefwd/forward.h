@@ -26,6 +26,19 @@ struct vcpu;
 
 enum fwd_emulated { FWD_EMULATED_FAIL, FWD_EMULATED_FORWARD };
 #define FWD_AO_ALL	(-1)
+#define FWD_AO_OWNER	(-2)	/* the vCPU that last reported touching the page */
+
+/*
+ * Events that never came from a SIGBUS, passed between vCPUs in the same
+ * rings: the broadcast bank-1 error QEMU gives every other vCPU on Intel,
+ * and a notice that an event was handled elsewhere (so a guest waiting on
+ * its mailbox goes on). FWD_NO_FANOUT marks an event routed to every vCPU
+ * already, so none passes it on.
+ */
+#define FWD_CODE_BROADCAST	0x100
+#define FWD_CODE_NOTICE		0x101
+#define FWD_NO_FANOUT		0x10000
+#define FWD_MAX_OWNERS		256
 
 struct fwd_config {
 	enum mce_profile profile;
@@ -39,6 +52,8 @@ struct fwd_entry {
 	struct sigbus_event ev;
 	uint64_t gpa;
 	bool in_ram;
+	bool broadcast;			/* the bank-1 error of another vCPU's AR/AO */
+	bool lmce;			/* the guest had MCG_EXT_CTL.LMCE_EN set */
 	enum mce_verdict verdict;
 	const char *reason;		/* static text from mce_decide */
 	struct kvm_x86_mce mce;		/* what was handed to KVM_X86_SET_MCE */
@@ -48,7 +63,7 @@ struct fwd_entry {
 
 struct fwd_vcpu {
 	struct ring_spsc ring;		/* stowed by the SIGBUS handler on this thread */
-	struct ring_spsc inbox;		/* AO events routed by the main thread */
+	struct ring_mpsc inbox;		/* routed here by the main thread and other vCPUs */
 	struct sigbus_event queue[FWD_QUEUE];
 	unsigned int q_head, q_tail;
 	unsigned long q_overflows;
@@ -76,6 +91,11 @@ struct fwd_vm {
 	unsigned int nr_lost;
 	struct fwd_lost lost[FWD_MAX_LOST];
 	unsigned long lost_overflow;
+	/* Page owners for --ao-target=page-owner, under vm->lock. */
+	unsigned int nr_owners;
+	struct { uint64_t gpa; unsigned int vcpu; } owners[FWD_MAX_OWNERS];
+	/* The guest CPU's family and model (CPUID 1), for the broadcast rule. */
+	unsigned int family, model;
 	unsigned long unroutable;	/* a full inbox: lost */
 	unsigned long undeliverable;	/* for a vCPU that had finished: reported */
 };
@@ -108,6 +128,11 @@ void forward_raise_ar(struct vcpu *v, void *hva, bool emulated);
 
 /* On the main thread when the VM's eventfd fired: routes stowed AO events. */
 void forward_main_drain(struct vm *vm);
+
+/* A vCPU said it uses the page at gpa (MCEFWD_VALUE_TOUCH). */
+void forward_note_owner(struct vcpu *v, uint64_t gpa);
+/* Forgets every lost page and page owner (after a reset replaced them). */
+void forward_reset(struct vm *vm);
 
 /* Bytes of guest RAM accounted as poisoned (each huge page counted whole). */
 uint64_t forward_lost_bytes(struct vm *vm);

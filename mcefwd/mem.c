@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <numa.h>
+#include <numaif.h>
 #include <linux/kvm.h>
 
 #include "mcefwd/error.h"
@@ -126,7 +130,7 @@ static void *mem_map(struct guest_mem *m, uint64_t size)
 	}
 }
 
-int mem_create(struct guest_mem *m, uint64_t size, enum mem_kind kind)
+int mem_create(struct guest_mem *m, uint64_t size, enum mem_kind kind, int numa_node)
 {
 	const char *what;
 	void *ram;
@@ -174,6 +178,15 @@ int mem_create(struct guest_mem *m, uint64_t size, enum mem_kind kind)
 		}
 		m->page_size = SZ_2M;
 	}
+	if (numa_node >= 0) {
+		r = mem_check_node(numa_node);
+		if (r < 0) {
+			r = -r;
+			goto err_unmap;
+		}
+		/* Pages come on first touch: the policy decides where. */
+		numa_tonode_memory(ram, size, numa_node);
+	}
 	r = mem_slot_add(m, 0, size, ram);
 	if (r < 0)
 		goto err_unmap;
@@ -217,4 +230,100 @@ int mem_register(const struct guest_mem *m, int vm_fd)
 					  (unsigned long)(s->size >> 20));
 	}
 	return 0;
+}
+
+static int mem_slot_set(const struct mem_slot *sl, int vm_fd, bool present)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = sl->slot,
+		.guest_phys_addr = sl->gpa,
+		.memory_size = present ? sl->size : 0,
+		.userspace_addr = (uintptr_t)sl->hva,
+	};
+
+	return kvm_ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+static int mem_remap(struct guest_mem *m, uint8_t *hva, uint64_t size)
+{
+	int prot = PROT_READ | PROT_WRITE;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+	void *p;
+
+	switch (m->kind) {
+	case MEM_MEMFD: {
+		off_t off = (off_t)(hva - (uint8_t *)m->map);
+
+		/* Drop the old page from the file, then map the hole afresh. */
+		if (fallocate(m->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+			      (off_t)size))
+			return -errno;
+		p = mmap(hva, size, prot, MAP_SHARED | MAP_FIXED, m->memfd, off);
+		break;
+	}
+	case MEM_HUGETLB:
+		p = mmap(hva, size, prot, flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		break;
+	default:
+		p = mmap(hva, size, prot, flags, -1, 0);
+		break;
+	}
+	if (p == MAP_FAILED)
+		return -errno;
+	if (m->kind == MEM_ANON)
+		madvise(hva, size, MADV_NOHUGEPAGE);
+	else if (m->kind == MEM_THP)
+		madvise(hva, size, MADV_HUGEPAGE);
+	return 0;
+}
+
+int mem_replace(struct guest_mem *m, int vm_fd, uint64_t gpa, uint64_t size)
+{
+	uint64_t unit = m->kind == MEM_HUGETLB ? m->page_size : 4096;
+	uint64_t base = gpa & ~(unit - 1);
+	uint64_t len = ((gpa + size + unit - 1) & ~(unit - 1)) - base;
+	uint8_t *hva = mem_gpa_to_hva(m, base, len);
+	const struct mem_slot *sl = NULL;
+	int r, r2;
+
+	for (unsigned int i = 0; i < m->nr_slots; i++)
+		if (base >= m->slots[i].gpa && base - m->slots[i].gpa < m->slots[i].size)
+			sl = &m->slots[i];
+	if (!hva || !sl)
+		return error_set(EINVAL, "gpa 0x%lx+0x%lx is not guest RAM",
+				 (unsigned long)gpa, (unsigned long)size);
+	r = mem_slot_set(sl, vm_fd, false);
+	if (r < 0)
+		return error_wrap(-r, "taking memslot %u away", sl->slot);
+	r = mem_remap(m, hva, len);
+	if (r < 0)
+		error_set(-r, "replacing gpa 0x%lx+0x%lx: %s", (unsigned long)base,
+			  (unsigned long)len, strerror(-r));
+	/* Give the slot back even if the remap failed: the old memory is there. */
+	r2 = mem_slot_set(sl, vm_fd, true);
+	if (r2 < 0)
+		return error_wrap(-r2, "giving memslot %u back", sl->slot);
+	return r;
+}
+
+int mem_check_node(int node)
+{
+	if (numa_available() < 0)
+		return node == 0 ? 0 :
+			error_set(EINVAL, "NUMA node %d: this host has no NUMA support (only node 0)", node);
+	if (node < 0 || node > numa_max_node() || !numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned int)node))
+		return error_set(EINVAL, "NUMA node %d does not exist: this host has nodes 0-%d",
+				 node, numa_max_node());
+	return 0;
+}
+
+int mem_node_of(const void *hva)
+{
+	int node = -1;
+
+	if (numa_available() < 0)
+		return -1;
+	if (get_mempolicy(&node, NULL, 0, (void *)hva, MPOL_F_NODE | MPOL_F_ADDR))
+		return -1;
+	return node;
 }

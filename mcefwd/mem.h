@@ -35,8 +35,16 @@ struct guest_mem {
 const char *mem_kind_name(enum mem_kind kind);
 int mem_kind_parse(const char *s, enum mem_kind *out);
 
-/* Allocates guest RAM (lazily, never KSM-merged) and its one memslot at gpa 0. */
-int mem_create(struct guest_mem *m, uint64_t size, enum mem_kind kind);
+/*
+ * Allocates guest RAM (lazily, never KSM-merged) and its one memslot at gpa
+ * 0; with numa_node >= 0 every page is bound to that node (libnuma).
+ */
+int mem_create(struct guest_mem *m, uint64_t size, enum mem_kind kind, int numa_node);
+
+/* The NUMA node holding the page at hva, or -1 (not present, no NUMA). */
+int mem_node_of(const void *hva);
+/* 0 if node exists on this host, else -EINVAL with the nodes it has. */
+int mem_check_node(int node);
 void mem_destroy(struct guest_mem *m);
 
 /* Pure table operations. */
@@ -49,5 +57,14 @@ bool mem_hva_to_gpa(const struct guest_mem *m, const void *hva, uint64_t *gpa);
 
 /* KVM_SET_USER_MEMORY_REGION for every slot. */
 int mem_register(const struct guest_mem *m, int vm_fd);
+
+/*
+ * Replaces [gpa, gpa + size) of guest RAM with fresh zeroed memory of the
+ * same kind (size whole huge pages for hugetlb), as a reset does for a
+ * poisoned page. The memslot is taken away from KVM first and given back
+ * after, so no vCPU can run against a half-replaced slot: call it with
+ * every vCPU paused.
+ */
+int mem_replace(struct guest_mem *m, int vm_fd, uint64_t gpa, uint64_t size);
 
 #endif

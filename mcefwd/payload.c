@@ -55,6 +55,10 @@ static const struct payload payload_info[] = {
 	{ .name = "mce-overflow", .summary = "guest side of the overflow scenario" },
 	{ .name = "mce-burst", .summary = "guest side of the burst scenario" },
 	{ .name = "mce-soft-offline", .summary = "guest side of the soft-offline scenario" },
+	{ .name = "mce-broadcast", .summary = "guest side of the broadcast scenario" },
+	{ .name = "mce-ao-route", .summary = "guest side of the ao-route scenario" },
+	{ .name = "mce-reset", .summary = "guest side of the reset scenario" },
+	{ .name = "mce-lmce", .summary = "guest side of the lmce scenario" },
 	{ .name = "idle", .default_vcpus = 1,
 	  .summary = "halts forever: the watchdog must stop it" },
 };

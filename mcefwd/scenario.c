@@ -93,6 +93,30 @@ static const struct scenario scenarios[] = {
 		.summary = "soft offline: the page moves to a new frame, the guest sees nothing",
 		.outcome = SCN_EXIT, .cannot = NOT_SOFT,
 	}, {
+		.kill = SCN_KILL_LATE,
+		.name = "broadcast", .payload = "mce-broadcast", .nr_vcpus = 4,
+		.summary = "AR on vCPU 0: every other vCPU gets QEMU's bank-1 broadcast (Intel)",
+		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
+		.others = SCN_OTHERS_BROADCAST,
+	}, {
+		.kill = SCN_KILL_EARLY,
+		.name = "ao-route", .payload = "mce-ao-route", .nr_vcpus = 4,
+		.summary = "AO for the last vCPU's page: it goes where --ao-target says",
+		.outcome = SCN_EXIT, .others = SCN_OTHERS_AO_ROUTE,
+		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
+	}, {
+		.kill = SCN_KILL_LATE,
+		.name = "reset", .payload = "mce-reset", .nr_vcpus = 2, .reset = true,
+		.summary = "AR, then a reset: the poisoned page comes back fresh and zeroed",
+		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
+	}, {
+		.kill = SCN_KILL_LATE,
+		.name = "lmce", .payload = "mce-lmce", .nr_vcpus = 2,
+		.mcg_cap_set = MCE_MCG_LMCE_P,
+		.summary = "guest opted in to LMCE: MCG_STATUS.LMCE, no broadcast",
+		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
+		.others = SCN_OTHERS_LMCE,
+	}, {
 		.kill = SCN_KILL_EARLY,
 		.name = "vmm-memory-ao", .payload = "mce-ao", .vmm_memory = true,
 		.summary = "AO at an address outside guest RAM: a warning, the guest goes on",
@@ -434,11 +458,16 @@ static void scn_diff(struct run_result *res, struct ktap *k, unsigned int rec,
 		 (unsigned long long)saw, (unsigned long long)want);
 }
 
-static void scn_show(struct vm *vm, struct ktap *k, const struct mcefwd_mce_record *m)
+static void scn_show(struct vm *vm, struct ktap *k, unsigned int vcpu,
+		     const struct mcefwd_mce_record *m)
 {
 	unsigned int b = vm->cfg.fwd.bank;
-	char st[160], mcg[64], what[48];
+	char st[160], mcg[64], what[64];
 
+	/* The bank that holds the error: the broadcast's bank 1 on other vCPUs. */
+	for (unsigned int i = 0; i < m->nr_banks && i < MCEFWD_MAX_BANKS; i++)
+		if ((m->bank[i].status & MCE_STATUS_VAL) && !(m->bank[b].status & MCE_STATUS_VAL))
+			b = i;
 	if (b >= m->nr_banks) {
 		ktap_diag(k, "guest saw #MC %lu: bank %u not reported", (unsigned long)m->seq, b);
 		return;
@@ -446,7 +475,11 @@ static void scn_show(struct vm *vm, struct ktap *k, const struct mcefwd_mce_reco
 	mce_status_describe(m->bank[b].status, mce_profile_is_amd(vm->cfg.fwd.profile),
 			    st, sizeof(st));
 	mce_mcg_status_describe(m->mcg_status, mcg, sizeof(mcg));
-	if (m->seq)
+	if (vcpu && m->seq)
+		snprintf(what, sizeof(what), "vcpu-%u saw #MC %lu", vcpu, (unsigned long)m->seq);
+	else if (vcpu)
+		snprintf(what, sizeof(what), "vcpu-%u found by polling (no #MC)", vcpu);
+	else if (m->seq)
 		snprintf(what, sizeof(what), "guest saw #MC %lu", (unsigned long)m->seq);
 	else
 		snprintf(what, sizeof(what), "guest found by polling (no #MC)");
@@ -456,62 +489,149 @@ static void scn_show(struct vm *vm, struct ktap *k, const struct mcefwd_mce_reco
 		  (unsigned long)m->bank[b].misc, (unsigned long)m->rip);
 }
 
+/*
+ * One record against what it had to be: want is what mce_build() makes of
+ * the expected error (its bank, status, addr, misc, MCG_STATUS), rip the
+ * guest RIP at injection (0: not checked).
+ */
+static void scn_check_record(struct vm *vm, struct ktap *k, struct run_result *res,
+			     unsigned int vcpu, unsigned int idx,
+			     const struct mcefwd_mce_record *m, struct kvm_x86_mce want,
+			     uint64_t rip)
+{
+	unsigned int rec = idx + 1, b = want.bank;
+	char name[64];
+
+	/*
+	 * KVM raises #MC only for an error with MCi_STATUS.UC; any other is
+	 * just logged in the bank, MCG_STATUS untouched, and the guest finds it
+	 * by polling (a record with seq 0).
+	 */
+	if (!(want.status & MCE_STATUS_UC)) {
+		ktap_diag(k, "vcpu-%u record %u: no UC bit, so KVM logs it without #MC: the guest must find it by polling",
+			  vcpu, rec);
+		want.mcg_status = 0;
+		snprintf(name, sizeof(name), "vcpu-%u seq (0: found by polling)", vcpu);
+		scn_diff(res, k, rec, name, m->seq, 0);
+	} else {
+		snprintf(name, sizeof(name), "vcpu-%u seq", vcpu);
+		scn_diff(res, k, rec, name, m->seq, rec);
+	}
+	snprintf(name, sizeof(name), "vcpu-%u MCG_CAP", vcpu);
+	scn_diff(res, k, rec, name, m->mcg_cap, vm->cfg.mcg_cap);
+	snprintf(name, sizeof(name), "vcpu-%u MCG_STATUS", vcpu);
+	scn_diff(res, k, rec, name, m->mcg_status, want.mcg_status);
+	snprintf(name, sizeof(name), "vcpu-%u banks reported", vcpu);
+	scn_diff(res, k, rec, name, m->nr_banks, vm->cfg.mcg_cap & MCE_MCG_CAP_COUNT_MASK);
+	if (b >= MCEFWD_MAX_BANKS)
+		return;
+	snprintf(name, sizeof(name), "vcpu-%u bank %u STATUS", vcpu, b);
+	scn_diff(res, k, rec, name, m->bank[b].status, want.status);
+	snprintf(name, sizeof(name), "vcpu-%u bank %u ADDR", vcpu, b);
+	scn_diff(res, k, rec, name, m->bank[b].addr, want.addr);
+	snprintf(name, sizeof(name), "vcpu-%u bank %u MISC", vcpu, b);
+	scn_diff(res, k, rec, name, m->bank[b].misc, want.misc);
+	for (unsigned int o = 0; o < m->nr_banks && o < MCEFWD_MAX_BANKS; o++) {
+		if (o == b)
+			continue;
+		snprintf(name, sizeof(name), "vcpu-%u bank %u STATUS.VAL", vcpu, o);
+		scn_diff(res, k, rec, name, m->bank[o].status & MCE_STATUS_VAL, 0);
+	}
+	/* The #MC lands where the guest was when it was injected. */
+	if (rip && m->seq) {
+		snprintf(name, sizeof(name), "vcpu-%u RIP", vcpu);
+		scn_diff(res, k, rec, name, m->rip, rip);
+	}
+}
+
+/* The injection RIP of the idx-th injected entry of vCPU v's log (0: none). */
+static uint64_t scn_log_rip(const struct vcpu *v, unsigned int idx)
+{
+	for (unsigned int i = 0, n = 0; i < v->fwd.nr_log; i++) {
+		if (v->fwd.log[i].verdict != MCE_INJECT)
+			continue;
+		if (n++ == idx)
+			return v->fwd.log[i].rip;
+	}
+	return 0;
+}
+
+/* vCPU v must report exactly want[0..n) (built by the caller). */
+static void scn_expect_records(struct vm *vm, struct ktap *k, struct run_result *res,
+			       unsigned int vcpu, const struct kvm_x86_mce *want, unsigned int n)
+{
+	const struct vcpu *v = vm->vcpus[vcpu];
+	unsigned int nr = v->res.nr_mce;
+
+	if (nr != n)
+		run_fail(res, "vcpu-%u took %u #MC, expected %u", vcpu, nr, n);
+	for (unsigned int i = 0; i < nr && i < n && i < VCPU_MAX_MCE; i++) {
+		if (vcpu == 0 || vm->nr_vcpus > 1)
+			scn_show(vm, k, vcpu, &v->res.mce[i]);
+		scn_check_record(vm, k, res, vcpu, i, &v->res.mce[i], want[i], scn_log_rip(v, i));
+	}
+}
+
+static int scn_build(struct vm *vm, const struct scn_mce *e, bool lmce, struct kvm_x86_mce *want)
+{
+	const struct fwd_config *fc = &vm->cfg.fwd;
+	int r = mce_build(fc->profile, e->kind, MCEFWD_GPA_TEST + e->page * MCEFWD_PAGE_SIZE,
+			  fc->bank, vm->cfg.mcg_cap, lmce, want);
+
+	if (!r && e->over)
+		want->status |= MCE_STATUS_OVER;
+	return r;
+}
+
 static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 			      struct run_result *res)
 {
 	const struct scenario *sc = s->sc;
-	const struct vcpu *v = vm->vcpus[0];
 	const struct fwd_config *fc = &vm->cfg.fwd;
-	unsigned int nr = v->res.nr_mce;
+	struct kvm_x86_mce want[SCN_MAX_MCE], bcast;
+	bool wants_bcast = mce_wants_broadcast(fc->profile, vm->fwd.family, vm->fwd.model,
+					       sc->others == SCN_OTHERS_LMCE);
+	unsigned int last = vm->nr_vcpus - 1;
+	int owner;
 
-	if (nr != sc->nr_mce)
-		run_fail(res, "vcpu-0 took %u #MC, expected %u", nr, sc->nr_mce);
-	for (unsigned int i = 0; i < nr && i < sc->nr_mce && i < VCPU_MAX_MCE; i++) {
-		const struct mcefwd_mce_record *m = &v->res.mce[i];
-		const struct scn_mce *e = &sc->mce[i];
-		struct kvm_x86_mce want;
-		char name[48];
-
-		scn_show(vm, k, m);
-		if (mce_build(fc->profile, e->kind, MCEFWD_GPA_TEST + e->page * MCEFWD_PAGE_SIZE,
-			      fc->bank, vm->cfg.mcg_cap, false, &want) < 0) {
+	for (unsigned int i = 0; i < sc->nr_mce; i++)
+		if (scn_build(vm, &sc->mce[i], sc->others == SCN_OTHERS_LMCE, &want[i]) < 0)
 			run_fail(res, "cannot build the expected record %u", i + 1);
-			continue;
+	mce_build_broadcast(fc->profile, &bcast);
+
+	switch (sc->others) {
+	case SCN_OTHERS_ANY:
+		scn_expect_records(vm, k, res, 0, want, sc->nr_mce);
+		break;
+	case SCN_OTHERS_BROADCAST:
+	case SCN_OTHERS_LMCE:
+		scn_expect_records(vm, k, res, 0, want, sc->nr_mce);
+		ktap_diag(k, "other vCPUs: %s", wants_bcast ?
+			  "each must see QEMU's broadcast bank-1 error" :
+			  "none may see an error (no broadcast for this profile or with LMCE)");
+		for (unsigned int i = 1; i < vm->nr_vcpus; i++)
+			scn_expect_records(vm, k, res, i, &bcast, wants_bcast);
+		break;
+	case SCN_OTHERS_AO_ROUTE: {
+		/* The AO for the last vCPU's page: who must see it? */
+		struct scn_mce ao = { AO, 1 + last, false };
+		struct kvm_x86_mce w;
+		bool all = fc->ao_target == FWD_AO_ALL;
+
+		scn_build(vm, &ao, false, &w);
+		owner = fc->ao_target == FWD_AO_OWNER ? (int)last :
+			all ? -1 : fc->ao_target;
+		ktap_diag(k, "AO for vcpu-%u's page, --ao-target %s: %s", last,
+			  all ? "all" : fc->ao_target == FWD_AO_OWNER ? "page-owner" : "N",
+			  all ? "every vCPU gets it" : "one vCPU gets it, the others the broadcast or nothing");
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			if (all || (int)i == owner)
+				scn_expect_records(vm, k, res, i, &w, 1);
+			else
+				scn_expect_records(vm, k, res, i, &bcast, wants_bcast);
 		}
-		if (e->over)
-			want.status |= MCE_STATUS_OVER;
-		/*
-		 * KVM raises #MC only for an error with MCi_STATUS.UC; any other
-		 * is just logged in the bank, MCG_STATUS untouched, and the
-		 * guest finds it by polling (a record with seq 0).
-		 */
-		if (!(want.status & MCE_STATUS_UC)) {
-			ktap_diag(k, "record %u: no UC bit, so KVM logs it without #MC: the guest must find it by polling",
-				  i + 1);
-			want.mcg_status = 0;
-			scn_diff(res, k, i + 1, "seq (0: found by polling)", m->seq, 0);
-		} else {
-			scn_diff(res, k, i + 1, "seq", m->seq, i + 1);
-		}
-		scn_diff(res, k, i + 1, "MCG_CAP", m->mcg_cap, vm->cfg.mcg_cap);
-		scn_diff(res, k, i + 1, "MCG_STATUS", m->mcg_status, want.mcg_status);
-		scn_diff(res, k, i + 1, "banks reported", m->nr_banks,
-			 vm->cfg.mcg_cap & MCE_MCG_CAP_COUNT_MASK);
-		snprintf(name, sizeof(name), "bank %u STATUS", fc->bank);
-		scn_diff(res, k, i + 1, name, m->bank[fc->bank].status, want.status);
-		snprintf(name, sizeof(name), "bank %u ADDR", fc->bank);
-		scn_diff(res, k, i + 1, name, m->bank[fc->bank].addr, want.addr);
-		snprintf(name, sizeof(name), "bank %u MISC", fc->bank);
-		scn_diff(res, k, i + 1, name, m->bank[fc->bank].misc, want.misc);
-		for (unsigned int b = 0; b < m->nr_banks && b < MCEFWD_MAX_BANKS; b++) {
-			if (b == fc->bank)
-				continue;
-			snprintf(name, sizeof(name), "bank %u STATUS.VAL", b);
-			scn_diff(res, k, i + 1, name, m->bank[b].status & MCE_STATUS_VAL, 0);
-		}
-		/* The #MC lands where the guest was when it was injected. */
-		if (i < v->fwd.nr_log && m->seq)
-			scn_diff(res, k, i + 1, "RIP", m->rip, v->fwd.log[i].rip);
+		break;
+	}
 	}
 }
 
@@ -554,7 +674,7 @@ static void scn_judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 	uint64_t unit = vm->mem.kind == MEM_HUGETLB ? vm->mem.page_size : MCEFWD_PAGE_SIZE;
 	uint64_t want = 0, got = forward_lost_bytes(vm);
 
-	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory; i++) {
+	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory && !s->sc->reset; i++) {
 		uint64_t base = s->pages[i].gpa & ~(unit - 1);
 		bool seen = false;
 
@@ -563,7 +683,8 @@ static void scn_judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 		if (!seen)
 			want += unit;
 	}
-	ktap_diag(k, "guest memory accounted lost: %lu KiB", (unsigned long)(got >> 10));
+	ktap_diag(k, "guest memory accounted lost: %lu KiB%s", (unsigned long)(got >> 10),
+		  s->sc->reset ? " (after the reset replaced it)" : "");
 	if (got != want)
 		run_fail(res, "the host accounted %lu KiB of guest memory lost, expected %lu KiB",
 			 (unsigned long)(got >> 10), (unsigned long)(want >> 10));
@@ -654,6 +775,18 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 			 "uffd: on hugetlb guest RAM UFFDIO_POISON takes a whole 2 MiB page, the guest's spare pages with it");
 		return 0;
 	}
+	if ((sc->mcg_cap_set & ~kvm->caps.mcg_cap_supported) != 0) {
+		char have[128], need[128];
+
+		mce_mcg_cap_describe(kvm->caps.mcg_cap_supported, have, sizeof(have));
+		mce_mcg_cap_describe(sc->mcg_cap_set & ~kvm->caps.mcg_cap_supported, need,
+				     sizeof(need));
+		res->status = KTAP_SKIP;
+		snprintf(res->reason, sizeof(res->reason),
+			 "this host's KVM does not offer %s (KVM_X86_GET_MCE_CAP_SUPPORTED: %s)",
+			 need, have);
+		return 0;
+	}
 	inject_probe(m, &probe);
 	if (!probe.available) {
 		res->status = KTAP_SKIP;
@@ -687,6 +820,9 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	ops.priv = s;
 	hooks.priv = s;
 	cfg.mcg_cap &= ~sc->mcg_cap_clear;
+	cfg.mcg_cap |= sc->mcg_cap_set;
+	if (sc->nr_vcpus && !o->vm.nr_vcpus)
+		cfg.nr_vcpus = sc->nr_vcpus;
 	ktap_diag(k, "%s: %s; poison=%s encoding=%s bank %u", sc->name, sc->summary,
 		  inject_method_name(m), mce_profile_name(cfg.fwd.profile), cfg.fwd.bank);
 	if (sc->kill && (m == INJECT_HWPOISON || m == INJECT_PFN || m == INJECT_EINJ)) {

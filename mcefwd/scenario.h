@@ -48,6 +48,16 @@ struct scenario {
 	unsigned int nr_mce;		/* #MC records vCPU 0 must report */
 	struct scn_mce mce[SCN_MAX_MCE];
 	bool vmm_memory;		/* poison a page of mcefwd's own */
+	unsigned int nr_vcpus;		/* 0: as the command line says */
+	/* What the other vCPUs must have seen. */
+	enum {
+		SCN_OTHERS_ANY,		/* not checked */
+		SCN_OTHERS_BROADCAST,	/* QEMU's broadcast on Intel profiles, else nothing */
+		SCN_OTHERS_LMCE,	/* nothing: a local machine check */
+		SCN_OTHERS_AO_ROUTE,	/* the AO where --ao-target sends it */
+	} others;
+	bool reset;			/* the guest resets the VM: nothing stays lost */
+	uint64_t mcg_cap_set;		/* MCG_CAP bits this scenario needs */
 	/*
 	 * With a real memory failure (hwpoison, pfn, einj) the kill policy
 	 * decides what the host sees: early kill sends an AO at once, late kill

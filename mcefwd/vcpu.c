@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <numa.h>
 
 #include "mcefwd/boot.h"
 #include "mcefwd/kick.h"
@@ -87,7 +88,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	v->vm = vm;
 	v->id = id;
 	ring_spsc_init(&v->fwd.ring);
-	ring_spsc_init(&v->fwd.inbox);
+	ring_mpsc_init(&v->fwd.inbox);
 	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
 	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (r < 0)
@@ -274,6 +275,18 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 			res->hello[res->nr_hello] = u.value[0];
 		res->nr_hello++;
 		break;
+	case MCEFWD_UCALL_READY:
+		if (u.value[2] != MCEFWD_READY_RESET)
+			break;
+		if (vm_reset(v->vm) < 0) {
+			snprintf(why, sizeof(why), "reset: %s", error_get());
+			vcpu_fail(v, why);
+		}
+		return;		/* not a poison request: the scenario does not see it */
+	case MCEFWD_UCALL_VALUE:
+		if (u.value[0] == MCEFWD_VALUE_TOUCH)
+			forward_note_owner(v, u.value[1]);
+		break;
 	case MCEFWD_UCALL_MCE:
 		if (res->nr_mce < VCPU_MAX_MCE)
 			res->mce[res->nr_mce] = u.u.mce;
@@ -344,11 +357,11 @@ static void vcpu_park(struct vcpu *v)
 		v->paused = true;
 		v->parked_seq = vm->pause_seq;
 		v->pauses++;
-		pthread_cond_broadcast(&vm->cond);
+		pthread_cond_broadcast(&vm->parked);
 		/* Wait for this pause's resume, not for pause_requested: the
 		 * next pause may already have begun when this thread wakes. */
 		while (vm->resume_seq == resume)
-			pthread_cond_wait(&vm->cond, &vm->lock);
+			pthread_cond_wait(&vm->go, &vm->lock);
 		v->paused = false;
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -470,17 +483,20 @@ static void *vcpu_thread(void *arg)
 	/* Wait until every thread exists, so any vCPU may kick any other. */
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->started)
-		pthread_cond_wait(&vm->cond, &vm->lock);
+		pthread_cond_wait(&vm->go, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	if (kick_vcpu_setup(v) < 0)
 		vcpu_fail(v, error_get());
+	if (vm->cfg.numa_node >= 0 && numa_available() >= 0 &&
+	    numa_run_on_node(vm->cfg.numa_node) < 0)
+		vcpu_fail(v, "numa_run_on_node failed");
 	forward_vcpu_attach(v);
 	vcpu_loop(v);
 	forward_vcpu_detach(v);
 
 	pthread_mutex_lock(&vm->lock);
 	v->done = true;
-	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_broadcast(&vm->parked);
 	pthread_mutex_unlock(&vm->lock);
 	atomic_fetch_sub(&vm->nr_running, 1);
 	if (write(vm->event_fd, &one, sizeof(one)) < 0) {

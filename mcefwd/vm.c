@@ -47,14 +47,27 @@ static int vm_check_config(const struct kvm_caps *caps, const struct vm_config *
 		return error_set(EINVAL, "bank %u: MCG_CAP 0x%lx has only %lu bank(s)",
 				 cfg->fwd.bank, (unsigned long)cfg->mcg_cap,
 				 (unsigned long)(cfg->mcg_cap & 0xff));
-	if (cfg->fwd.ao_target != FWD_AO_ALL &&
-	    (unsigned int)cfg->fwd.ao_target >= cfg->nr_vcpus)
+	if (cfg->fwd.ao_target >= 0 && (unsigned int)cfg->fwd.ao_target >= cfg->nr_vcpus)
 		return error_set(EINVAL, "AO target vcpu-%d: the VM has %u vCPU(s)",
 				 cfg->fwd.ao_target, cfg->nr_vcpus);
 	if (mce_cap_check(cfg->mcg_cap, caps->mcg_cap_supported,
 			  (unsigned int)caps->mce_banks, why, sizeof(why)) < 0)
 		return error_set(EINVAL, "MCG_CAP 0x%lx: %s", (unsigned long)cfg->mcg_cap, why);
 	return 0;
+}
+
+/* Family and model the guest sees in CPUID 1: QEMU's broadcast rule needs them. */
+static void vm_guest_cpu(struct vm *vm)
+{
+	struct kvm_cpuid_entry2 *e = kvm_cpuid_find(vm->kvm->caps.cpuid, 1, 0);
+	uint32_t a = e ? e->eax : 0;
+
+	vm->fwd.family = (a >> 8) & 0xf;
+	vm->fwd.model = (a >> 4) & 0xf;
+	if (vm->fwd.family == 0xf)
+		vm->fwd.family += (a >> 20) & 0xff;
+	if (vm->fwd.family >= 6)
+		vm->fwd.model |= ((a >> 16) & 0xf) << 4;
 }
 
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
@@ -67,7 +80,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	vm->cfg = *cfg;
 	vm->diag = stdout;
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
+	pthread_cond_init(&vm->go, NULL);
+	pthread_cond_init(&vm->parked, NULL);
 	pthread_mutex_init(&vm->diag_lock, NULL);
 	mem_init_table(&vm->mem);
 	if (cfg->kick == KICK_IMMEDIATE && !kvm->caps.immediate_exit)
@@ -83,6 +97,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	if (r < 0)
 		goto err;
 	ring_mpsc_init(&vm->fwd.process);
+	vm_guest_cpu(vm);
 	r = kvm_ioctl(kvm->fd, KVM_CREATE_VM, NULL);
 	if (r < 0)
 		goto err;
@@ -98,7 +113,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 		r = error_set(errno, "eventfd: %s", strerror(errno));
 		goto err;
 	}
-	r = mem_create(&vm->mem, cfg->ram_size, cfg->mem_kind);
+	r = mem_create(&vm->mem, cfg->ram_size, cfg->mem_kind, cfg->numa_node);
 	if (r < 0)
 		goto err;
 	r = mem_register(&vm->mem, vm->fd);
@@ -142,7 +157,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	vm->fd = vm->event_fd = -1;
 	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
+	pthread_cond_destroy(&vm->go);
+	pthread_cond_destroy(&vm->parked);
 	pthread_mutex_destroy(&vm->diag_lock);
 }
 
@@ -154,6 +170,8 @@ int vm_load(struct vm *vm, const void *img, size_t len)
 	r = loader_load_elf(img, len, &vm->mem, &entry);
 	if (r < 0)
 		return r;
+	vm->image = img;
+	vm->image_len = len;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		r = vcpu_set_boot_state(vm->vcpus[i], entry);
 		if (r < 0)
@@ -175,7 +193,7 @@ int vm_start(struct vm *vm)
 			atomic_fetch_or(&vm->vcpus[i]->requests, VCPU_REQ_STOP);
 	pthread_mutex_lock(&vm->lock);
 	vm->started = true;
-	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_broadcast(&vm->go);
 	pthread_mutex_unlock(&vm->lock);
 	return r;
 }
@@ -276,7 +294,7 @@ void vm_pause_all(struct vm *vm)
 		}
 		if (!waiting)
 			break;
-		pthread_cond_wait(&vm->cond, &vm->lock);
+		pthread_cond_wait(&vm->parked, &vm->lock);
 	}
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -288,8 +306,52 @@ void vm_resume_all(struct vm *vm)
 		vm->pause_requested = false;
 		vm->resume_seq++;
 	}
-	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_broadcast(&vm->go);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_reset(struct vm *vm)
+{
+	struct fwd_lost lost[FWD_MAX_LOST];
+	unsigned int nr, replaced = 0;
+	uint64_t entry;
+	int r = 0;
+
+	vm_pause_all(vm);
+	pthread_mutex_lock(&vm->lock);
+	nr = vm->fwd.nr_lost;
+	memcpy(lost, vm->fwd.lost, nr * sizeof(lost[0]));
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < nr && r == 0; i++) {
+		r = mem_replace(&vm->mem, vm->fd, lost[i].gpa, lost[i].size);
+		replaced += r == 0;
+	}
+	if (r < 0)
+		goto out;
+	forward_reset(vm);
+	r = boot_setup_memory(&vm->mem);
+	if (r < 0)
+		goto out;
+	r = loader_load_elf(vm->image, vm->image_len, &vm->mem, &entry);
+	if (r < 0)
+		goto out;
+	vm->boots++;
+	for (unsigned int i = 0; i < vm->nr_vcpus && r == 0; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		struct mcefwd_mailbox *mb = mem_gpa_to_hva(&vm->mem,
+			MCEFWD_GPA_MAILBOX + i * sizeof(*mb), sizeof(*mb));
+
+		if (mb)
+			*mb = (struct mcefwd_mailbox){ .boots = vm->boots };
+		if (v->done)
+			continue;	/* its thread has ended: nothing to restart */
+		r = vcpu_set_boot_state(v, entry);
+	}
+	vm_diag(vm, "reset: %u poisoned range(s) replaced with fresh zeroed memory, boot %u",
+		replaced, vm->boots);
+out:
+	vm_resume_all(vm);
+	return r;
 }
 
 void vm_diag(struct vm *vm, const char *fmt, ...)

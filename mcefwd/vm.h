@@ -25,6 +25,7 @@ struct vm_config {
 	uint64_t mcg_cap;
 	enum kick_mode kick;
 	bool verbose;		/* print passing reports too */
+	int numa_node;		/* bind guest RAM and vCPU threads; -1: no binding */
 	struct fwd_config fwd;
 };
 
@@ -59,11 +60,17 @@ struct vm {
 
 	/* Kick-all-and-wait state, under lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	/* vCPUs wait on go (start, resume); the pauser waits on parked. */
+	pthread_cond_t go, parked;
 	bool started;		/* every vCPU thread exists: they may run */
 	bool pause_requested;
 	unsigned int pause_seq;		/* one per vm_pause_all */
 	unsigned int resume_seq;	/* one per vm_resume_all that ended a pause */
+
+	/* The payload, kept for a reset to reload it. */
+	const void *image;
+	size_t image_len;
+	unsigned int boots;
 
 	/* Diagnostics ("# ..." lines) go here, one line at a time. */
 	FILE *diag;
@@ -94,6 +101,15 @@ enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms);
  */
 void vm_pause_all(struct vm *vm);
 void vm_resume_all(struct vm *vm);
+
+/*
+ * Reset, from a vCPU thread: pause every other vCPU, replace each page the
+ * registry holds as poisoned with fresh zeroed memory (a huge page whole)
+ * while KVM cannot use the slot, forget them, rebuild the boot structures,
+ * reload the payload, restart every unfinished vCPU at its entry and count
+ * the boot in every mailbox. 0 or -errno.
+ */
+int vm_reset(struct vm *vm);
 
 void vm_diag(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

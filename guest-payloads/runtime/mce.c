@@ -11,8 +11,9 @@
 
 /* Per vCPU, indexed like the stacks. */
 struct rt_mce_cpu {
-	uint64_t count;		/* #MCs fully handled */
-	unsigned int mode;	/* RT_MCE_KEEP_* */
+	uint64_t count;			/* #MCs fully handled */
+	uint64_t last_mcg_status;	/* MCG_STATUS of the last of them */
+	unsigned int mode;		/* RT_MCE_KEEP_* */
 };
 
 static struct rt_mce_cpu rt_mce_cpus[MCEFWD_MAX_VCPUS];
@@ -27,6 +28,11 @@ static struct rt_mce_cpu *rt_mce_self(void)
 uint64_t rt_mce_count(void)
 {
 	return READ_ONCE(rt_mce_self()->count);
+}
+
+uint64_t rt_mce_last_mcg_status(void)
+{
+	return READ_ONCE(rt_mce_self()->last_mcg_status);
 }
 
 void rt_mce_set_mode(unsigned int flags)
@@ -186,6 +192,7 @@ static void rt_mce_handler(struct rt_frame *f)
 	}
 	if (!(mode & RT_MCE_KEEP_MCIP))
 		wrmsr(MCEFWD_MSR_IA32_MCG_STATUS, 0);
+	WRITE_ONCE(self->last_mcg_status, r->mcg_status);
 	/* Last: a payload waiting on the count may touch the page right away. */
 	WRITE_ONCE(self->count, r->seq);
 }

@@ -40,6 +40,12 @@ void rt_hello(void);
 void rt_value(uint64_t key, uint64_t value);
 
 /*
+ * Waits until all rt_nr_vcpus() vCPUs have called it; reusable. Spins (with
+ * pause), so keep waits short: every vCPU must get there, none may exit first.
+ */
+void rt_barrier(void);
+
+/*
  * MCEFWD_UCALL_READY: ask the host to poison @count pages from @gpa as
  * @kind (MCEFWD_READY_AR or _AO); it has acted when this returns.
  * rt_ready(step) is the bare request, rt_poison(step, 0, 0, 0).
@@ -150,6 +156,8 @@ uint64_t rt_mce_count(void);
 unsigned int rt_mce_poll(void);
 /* Spare test pages handed out so far (all vCPUs), from the top down. */
 unsigned int rt_mce_spares_used(void);
+/* MCG_STATUS as this vCPU's #MC handler last read it; 0 before any #MC. */
+uint64_t rt_mce_last_mcg_status(void);
 
 /*
  * What this vCPU's #MC handler leaves undone, to provoke what an OS would
@@ -202,9 +210,11 @@ static inline void rt_test_page_touch(unsigned int i)
 
 #define MCG_CAP_COUNT_MASK	0xffULL
 #define MCG_CAP_CTL_P		(1ULL << 8)
+#define MCG_CAP_LMCE_P		(1ULL << 27)
 #define MCG_STATUS_RIPV		(1ULL << 0)
 #define MCG_STATUS_EIPV		(1ULL << 1)
 #define MCG_STATUS_MCIP		(1ULL << 2)
+#define MCG_STATUS_LMCE		(1ULL << 3)
 #define MCI_STATUS_VAL		(1ULL << 63)
 #define MCI_STATUS_OVER		(1ULL << 62)
 #define MCI_STATUS_UC		(1ULL << 61)

@@ -153,7 +153,7 @@ expect "--banks 33 is a usage error" 2 "invalid --banks '33'"
 mcefwd list
 expect "list names every scenario" 0 '^  ar ' '^  ao ' '^  ar-no-ser ' '^  ao-no-ser ' \
 	'^  no-cr4-mce ' '^  nested ' '^  bank-disabled ' '^  overflow ' '^  burst ' '^  vmm-memory ' \
-	'^  vmm-memory-ao ' '^  soft-offline '
+	'^  vmm-memory-ao ' '^  soft-offline ' '^  broadcast ' '^  ao-route ' '^  reset ' '^  lmce '
 mcefwd run ar --poison=bogus
 expect "--poison bogus is a usage error" 2 "invalid --poison 'bogus'"
 mcefwd run ar --encoding=qemu-5
@@ -197,9 +197,55 @@ else
 	expect "encoding amd: AR raises #MC, the deferred AO is only logged" 0 '^ok 1 ar$' '^ok 2 ao$' \
 		'guest saw #MC 1: MCG_STATUS 0x7 \(MCIP\|RIPV\|EIPV\), bank 9 STATUS 0xbc00080000000000 \(VAL\|UC\|EN\|MISCV\|ADDRV\|POISON' \
 		'guest found by polling \(no #MC\): MCG_STATUS 0x0 \(none\), bank 9 STATUS 0x9c00180000000000 \(VAL\|EN\|MISCV\|ADDRV\|DEFERRED\|POISON'
-	mcefwd run ar ao burst --poison=signal --vcpus 2 --kick sigmask
+	# Two vCPUs with the AMD profile: no broadcast to a vCPU still starting up.
+	mcefwd run ar ao burst --poison=signal --vcpus 2 --kick sigmask --encoding=amd
 	expect "scenarios with 2 vCPUs and kick=sigmask" 0 '^ok 1 ar$' '^ok 2 ao$' '^ok 3 burst$'
 fi
+
+# ---- many vCPUs ---------------------------------------------------------------
+if [ -n "$WRAP" ]; then
+	skip "broadcast, ao-route, reset with --poison=signal" "valgrind aborts on a self-sent SIGBUS with a kernel si_code; runs natively"
+else
+	for v in 2 4 16; do
+		mcefwd run broadcast --poison=signal --vcpus $v
+		expect "broadcast on $v vCPUs: vCPU 0 the AR, every other vCPU bank 1 VAL|UC with MCIP|RIPV" 0 \
+			'^ok 1 broadcast$' "vcpu-$((v - 1)) saw #MC 1: MCG_STATUS 0x5 \(MCIP\|RIPV\), bank 1 STATUS 0xa000000000000000 \(VAL\|UC" \
+			"guest saw #MC 1: MCG_STATUS 0x7 \(MCIP\|RIPV\|EIPV\), $QEMU7_AR"
+	done
+	mcefwd run broadcast --poison=signal --vcpus 4 --encoding=amd
+	expect "broadcast with the AMD profile: no other vCPU sees anything" 0 '^ok 1 broadcast$' \
+		'none may see an error'
+	for t in 0 2 all page-owner; do
+		mcefwd run ao-route --poison=signal --ao-target $t
+		expect "ao-route, --ao-target $t: the AO goes exactly there" 0 '^ok 1 ao-route$'
+	done
+	mcefwd run ao-route --poison=signal --ao-target page-owner
+	expect "ao-route, page-owner: the owner of the page is named" 0 'routed to its page.s owner, vcpu-3' \
+		'vcpu-3 saw #MC 1: MCG_STATUS 0x5 \(MCIP\|RIPV\), bank 9 STATUS 0xbd000000000000c0 .*ADDR 0x204000'
+	mcefwd run reset --poison=signal
+	expect "reset: the poisoned page is replaced, fresh and zeroed, the registry empty" 0 '^ok 1 reset$' \
+		'reset: 1 poisoned range\(s\) replaced with fresh zeroed memory, boot 1' \
+		'guest memory accounted lost: 0 KiB \(after the reset replaced it\)'
+	mcefwd run reset --poison=signal --memory=memfd --kick=sigmask
+	expect "reset on memfd guest RAM, kick=sigmask" 0 '^ok 1 reset$'
+fi
+if "$MCEFWD" caps | grep -qE 'supported MCG_CAP .*MCG_LMCE_P'; then
+	mcefwd run lmce --poison=signal
+	expect "lmce: MCG_STATUS.LMCE on vCPU 0, no broadcast" 0 '^ok 1 lmce$'
+else
+	mcefwd run lmce --poison=signal
+	expect "lmce where KVM lacks MCG_LMCE_P: a skip that says so" 4 \
+		'^ok 1 lmce # SKIP this host.s KVM does not offer MCG_LMCE_P'
+fi
+mcefwd run ar --poison=signal --numa-node 0
+if [ -n "$WRAP" ]; then
+	skip "--numa-node 0" "valgrind aborts on a self-sent SIGBUS with a kernel si_code; runs natively"
+else
+	expect "--numa-node 0: guest RAM bound there, the poisoned page's node reported" 0 '^ok 1 ar$' \
+		'the poisoned page gpa 0x200000 is on NUMA node 0'
+fi
+mcefwd run hello --numa-node 63
+expect "--numa-node of a node the host lacks: a clear error" 1 'NUMA node 63 does not exist: this host has nodes 0-'
 
 uffd_reason=$("$MCEFWD" caps | awk '$1 == "uffd" { $1 = ""; print }')
 if "$MCEFWD" caps | grep -qE '^  uffd +yes'; then
@@ -266,8 +312,8 @@ fi
 
 # What make run runs: everything, with the most real method this host has.
 mcefwd run --poison=auto --emulated-access=forward
-expect "run with no names: every scenario, then hello and smp, and the table" 0 '^1\.\.14$' \
-	'^# poison=auto picked ' '^ok 1 ar' '^ok 13 hello$' '^ok 14 smp$' \
+expect "run with no names: every scenario, then hello and smp, and the table" 0 '^1\.\.18$' \
+	'^# poison=auto picked ' '^ok 1 ar' '^ok 17 hello$' '^ok 18 smp$' \
 	'^# what the guests saw \(poison=' '^#   ar +ok +1 #MC; last: MCG_STATUS 0x7 bank 9 STATUS 0xbd80000000000134'
 
 # The methods of a real memory failure: run for real where the host has

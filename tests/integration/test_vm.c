@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <cmocka.h>
@@ -54,7 +55,7 @@ static void start_vm(struct vm *vm, const char *payload, unsigned int nr,
 {
 	struct vm_config cfg = {
 		.ram_size = 16UL << 20, .mem_kind = MEM_ANON, .nr_vcpus = nr,
-		.mcg_cap = mce_default_mcg_cap(), .kick = kick,
+		.mcg_cap = mce_default_mcg_cap(), .kick = kick, .numa_node = -1,
 	};
 	struct payload p;
 
@@ -132,6 +133,55 @@ static void test_pause_halted_sigmask(void **state)
 	pause_rounds("idle", 3, KICK_SIGMASK);
 }
 
+/*
+ * 64 vCPUs on a 2-core host, both kick strategies: every vm_pause_all must
+ * park every vCPU (each counts the pause), within a bounded time. alarm()
+ * turns a hang into a failure.
+ */
+static void pause_stress(enum kick_mode kick)
+{
+	struct timespec t0, t1;
+	unsigned int rounds = 0;
+	struct vm vm;
+
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		skip();
+	}
+	alarm(60);
+	start_vm(&vm, "spin", 64, kick);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		vm_pause_all(&vm);
+		rounds++;
+		assert_int_equal(paused_count(&vm), 64);
+		for (unsigned int i = 0; i < 64; i++)
+			assert_int_equal(vm.vcpus[i]->pauses, rounds);
+		vm_resume_all(&vm);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (rounds < 500 && t1.tv_sec - t0.tv_sec < 3);
+	print_message("# %u pause/resume rounds of 64 vCPUs, kick=%s\n", rounds,
+		      kick_mode_name(kick));
+	assert_true(rounds >= 10);
+	vm_stop_and_join(&vm);
+	for (unsigned int i = 0; i < 64; i++)
+		assert_int_equal(vm.vcpus[i]->res.outcome, VCPU_STOPPED);
+	vm_destroy(&vm);
+	alarm(0);
+}
+
+static void test_pause_stress_64_immediate(void **state)
+{
+	(void)state;
+	pause_stress(KICK_IMMEDIATE);
+}
+
+static void test_pause_stress_64_sigmask(void **state)
+{
+	(void)state;
+	pause_stress(KICK_SIGMASK);
+}
+
 /* Finished vCPUs count as parked: the pause must not wait for them. */
 static void test_pause_after_finish(void **state)
 {
@@ -177,7 +227,7 @@ static void test_bad_mcg_cap_refused(void **state)
 {
 	struct vm_config cfg = {
 		.ram_size = 16UL << 20, .nr_vcpus = 1,
-		.mcg_cap = mce_default_mcg_cap() | (1ULL << 27), .kick = KICK_IMMEDIATE,
+		.mcg_cap = mce_default_mcg_cap() | (1ULL << 27), .kick = KICK_IMMEDIATE, .numa_node = -1,
 	};
 	struct vm vm;
 
@@ -203,6 +253,8 @@ int main(void)
 		cmocka_unit_test(test_pause_halted_sigmask),
 		cmocka_unit_test(test_pause_after_finish),
 		cmocka_unit_test(test_stop_while_paused),
+		cmocka_unit_test(test_pause_stress_64_immediate),
+		cmocka_unit_test(test_pause_stress_64_sigmask),
 		cmocka_unit_test(test_bad_mcg_cap_refused),
 	};
 	int r;

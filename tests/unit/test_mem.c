@@ -288,7 +288,7 @@ static void test_create_anon(void **state)
 	struct guest_mem m;
 
 	(void)state;
-	assert_int_equal(mem_create(&m, SZ_8M, MEM_ANON), 0);
+	assert_int_equal(mem_create(&m, SZ_8M, MEM_ANON, -1), 0);
 	check_created(&m, MEM_ANON);
 	assert_int_equal(m.memfd, -1);
 	assert_int_equal(m.page_size, 4096);
@@ -307,7 +307,7 @@ static void test_create_memfd(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(mem_create(&m, SZ_8M, MEM_MEMFD), 0);
+	assert_int_equal(mem_create(&m, SZ_8M, MEM_MEMFD, -1), 0);
 	check_created(&m, MEM_MEMFD);
 	fd = m.memfd;
 	assert_true(fd >= 0);
@@ -330,16 +330,43 @@ static void test_create_failure_leaves_empty_table(void **state)
 	(void)state;
 	/* mmap of 0 bytes fails: the table must come back empty, with a message. */
 	error_clear();
-	assert_true(mem_create(&m, 0, MEM_ANON) < 0);
+	assert_true(mem_create(&m, 0, MEM_ANON, -1) < 0);
 	assert_int_equal(m.nr_slots, 0);
 	assert_int_equal(m.memfd, -1);
 	assert_null(m.map);
 	assert_error_mentions("anon guest RAM");
 }
 
+/* NUMA: node 0 always works; a node the host lacks is a clear error. */
+static void test_numa_nodes(void **state)
+{
+	struct guest_mem m;
+	volatile uint8_t *p;
+	int bad = 1024;
+
+	(void)state;
+	assert_int_equal(mem_check_node(0), 0);
+	for (int n = 1; n < 1024; n++) {
+		if (mem_check_node(n) < 0) {
+			bad = n;
+			break;
+		}
+	}
+	assert_true(bad < 1024);
+	assert_int_equal(mem_check_node(bad), -EINVAL);
+	assert_non_null(strstr(error_get(), "does not exist") ?: strstr(error_get(), "no NUMA"));
+	assert_int_equal(mem_create(&m, SZ_8M, MEM_ANON, bad), -EINVAL);
+	assert_int_equal(mem_create(&m, SZ_8M, MEM_ANON, 0), 0);
+	p = mem_gpa_to_hva(&m, 0x3000, 1);
+	*p = 1;
+	assert_true(mem_node_of((const void *)p) == 0 || mem_node_of((const void *)p) == -1);
+	mem_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numa_nodes),
 		cmocka_unit_test(test_init_table),
 		cmocka_unit_test(test_slot_add_one),
 		cmocka_unit_test(test_slot_add_overlap),
