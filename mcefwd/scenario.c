@@ -169,9 +169,13 @@ struct scn_run {
 	/* Guarded by the single vCPU that asks (vCPU 0) or main: see uses. */
 	unsigned int nr_pages;
 	struct scn_page pages[SCN_MAX_PAGES];
-	/* Self-sent AR signals the vCPU raises right before its next KVM_RUN. */
-	unsigned int nr_pending;
-	void *pending[SCN_MAX_PAGES];
+	/*
+	 * Self-sent AR signals each vCPU raises right before its next KVM_RUN;
+	 * a vCPU's row is only touched by its own thread.
+	 */
+	unsigned int nr_pending[MCEFWD_MAX_VCPUS];
+	void *pending[MCEFWD_MAX_VCPUS][SCN_MAX_PAGES];
+	pthread_mutex_t lock;		/* pages[], nr_pages: any vCPU may ask */
 	/* AO for the main thread to raise (0 = none). */
 	void *_Atomic pending_ao;
 	const char *state_path;
@@ -264,11 +268,15 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 	if (!hva || gpa % MCEFWD_PAGE_SIZE)
 		return error_set(EINVAL, "guest asked to poison gpa 0x%lx: not a page of guest RAM",
 				 (unsigned long)gpa);
-	if (s->nr_pages >= SCN_MAX_PAGES)
+	pthread_mutex_lock(&s->lock);
+	pg = s->nr_pages < SCN_MAX_PAGES ? &s->pages[s->nr_pages++] : NULL;
+	if (pg) {
+		pg->gpa = gpa;
+		pg->hva = hva;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!pg)
 		return error_set(ENOSPC, "guest asked to poison more than %d pages", SCN_MAX_PAGES);
-	pg = &s->pages[s->nr_pages++];
-	pg->gpa = gpa;
-	pg->hva = hva;
 	/* Methods that poison a real frame go through the injector's rules too. */
 	if (s->method != INJECT_SIGNAL) {
 		struct safety_range ram[MEM_MAX_SLOTS];
@@ -296,7 +304,8 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 				return error_set(errno, "waking the main thread: %s", strerror(errno));
 			return 0;
 		}
-		s->pending[s->nr_pending++] = hva;
+		if (s->nr_pending[v->id] < SCN_MAX_PAGES)
+			s->pending[v->id][s->nr_pending[v->id]++] = hva;
 		return 0;
 	case INJECT_UFFD:
 		r = inject_uffd_poison(hva, MCEFWD_PAGE_SIZE, &pg->uffd);
@@ -345,13 +354,13 @@ static int scn_before_run(struct vcpu *v)
 {
 	struct scn_run *s = v->vm->ops->priv;
 
-	for (unsigned int i = 0; i < s->nr_pending; i++) {
-		int r = inject_signal_self(BUS_MCEERR_AR, s->pending[i], 12);
+	for (unsigned int i = 0; i < s->nr_pending[v->id]; i++) {
+		int r = inject_signal_self(BUS_MCEERR_AR, s->pending[v->id][i], 12);
 
 		if (r < 0)
 			return error_set(-r, "rt_tgsigqueueinfo(SIGBUS): %s", strerror(-r));
 	}
-	s->nr_pending = 0;
+	s->nr_pending[v->id] = 0;
 	return 0;
 }
 
@@ -386,9 +395,11 @@ static int scn_on_exit(struct vcpu *v)
 
 	if (run->exit_reason != KVM_EXIT_MMIO || !mem_gpa_to_hva(&v->vm->mem, gpa, 1))
 		return 0;
+	pthread_mutex_lock(&s->lock);
 	for (unsigned int i = 0; i < s->nr_pages; i++)
 		if (s->pages[i].gpa == page && s->pages[i].uffd)
 			pg = &s->pages[i];
+	pthread_mutex_unlock(&s->lock);
 	if (!pg)
 		return 0;
 	if (s->emulated == FWD_EMULATED_FAIL) {
@@ -804,6 +815,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 		run_fail(res, "out of memory");
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&s->lock, NULL);
 	s->sc = sc;
 	s->method = m;
 	s->state_path = o->state_path ? o->state_path : state_default_path();
@@ -842,6 +854,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 			prctl(PR_MCE_KILL, PR_MCE_KILL_SET, old_kill, 0, 0);
 	}
 	scn_cleanup(s, k);
+	pthread_mutex_destroy(&s->lock);
 	free(s->vmm_page);
 	free(s);
 	return r;

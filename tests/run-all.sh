@@ -6,7 +6,7 @@
 #   integration  payloads on real /dev/kvm (tests/integration/run.sh) and the
 #                in-process VM tests, build/tests/integration/test_*
 # then, with VALGRIND=1, both again under valgrind memcheck, where any error
-# or leak fails. Ends with "N passed, N failed, N skipped"; exits 1 on any
+# or leak fails, and the threaded parts under helgrind. Ends with "N passed, N failed, N skipped"; exits 1 on any
 # failure, including a runner that crashed or printed no result.
 #
 #   B=build VALGRIND=1 tests/run-all.sh [unit|integration]...
@@ -99,6 +99,7 @@ if [ "$VALGRIND" = 1 ]; then
 					MCEFWD_WRAPPER="$VG" tests/integration/run.sh
 				run_one valgrind/integration/inject env B="$B" \
 					MCEFWD_WRAPPER="$VG" tests/integration/inject.sh
+				run_one helgrind/integration env B="$B" tests/integration/helgrind.sh
 				for t in $(integ_bins); do
 					run_one "valgrind/integration/$(basename "$t")" $VG "$t"
 				done
