@@ -93,7 +93,7 @@ enum {
 	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
-	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA,
+	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN,
 };
 
 static const struct option cli_options[] = {
@@ -105,6 +105,7 @@ static const struct option cli_options[] = {
 	{ "kick", required_argument, NULL, OPT_KICK },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "markdown", no_argument, NULL, OPT_MARKDOWN },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -124,7 +125,7 @@ static const struct {
 	enum cli_cmd cmd;
 } cli_cmds[] = {
 	{ "run", CLI_RUN }, { "caps", CLI_CAPS }, { "list", CLI_LIST },
-	{ "help", CLI_HELP }, { "version", CLI_VERSION },
+	{ "help", CLI_HELP }, { "version", CLI_VERSION }, { "matrix", CLI_MATRIX },
 };
 
 static int cli_bad(const char *opt, const char *val, const char *want)
@@ -172,6 +173,9 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 		return 0;
 	case OPT_JSON:
 		c->json = true;
+		return 0;
+	case OPT_MARKDOWN:
+		c->markdown = true;
 		return 0;
 	case OPT_POISON:
 		c->poison_auto = !strcmp(arg, "auto");
@@ -298,7 +302,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			if (!strcmp(argv[first], cli_cmds[i].name))
 				break;
 		if (i == sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, help)",
+			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, matrix, bench, lab, help)",
 					 argv[first]);
 		if (c->cmd != CLI_VERSION)
 			c->cmd = cli_cmds[i].cmd;
@@ -311,8 +315,11 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	} else if (c->cmd == CLI_HELP && c->nr_names > 0) {
 		c->help_topic = c->names[0];
 	}
-	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST) && c->nr_names)
+	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST || c->cmd == CLI_MATRIX) && c->nr_names)
 		return error_set(EINVAL, "'%s' takes no arguments, got '%s'",
-				 c->cmd == CLI_CAPS ? "caps" : "list", c->names[0]);
+				 c->cmd == CLI_CAPS ? "caps" : c->cmd == CLI_LIST ? "list" : "matrix",
+				 c->names[0]);
+	if (c->json && c->markdown)
+		return error_set(EINVAL, "--json and --markdown: choose one");
 	return 0;
 }

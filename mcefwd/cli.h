@@ -9,7 +9,7 @@
 #include "inject/inject.h"
 #include "mcefwd/run.h"
 
-enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION };
+enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_MATRIX };
 
 #define CLI_DEFAULT_RAM		(64UL << 20)
 #define CLI_DEFAULT_TIMEOUT_MS	30000u
@@ -23,6 +23,7 @@ struct cli {
 	enum inject_method poison;
 	enum cli_mce_kill mce_kill;
 	bool json;
+	bool markdown;
 	const char *help_topic;		/* "mcefwd help run" */
 	char **names;			/* positional arguments after the command */
 	int nr_names;

@@ -8,17 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "mcefwd/caps.h"
 #include "mcefwd/cli.h"
 #include "mcefwd/error.h"
 #include "mcefwd/interrupt.h"
 #include "mcefwd/ktap.h"
+#include "mcefwd/matrix.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/run.h"
 #include "mcefwd/scenario.h"
 
-#define MCEFWD_VERSION "0.1"
 
 static const char usage_main[] =
 "usage: mcefwd [OPTIONS] COMMAND [ARGS]\n"
@@ -30,7 +31,17 @@ static const char usage_main[] =
 "  run [NAME|PATH]...  run scenarios and payloads (default: all); KTAP on stdout\n"
 "  caps [--json]       what this host's KVM, CPU and kernel offer\n"
 "  list                the scenarios and the built-in payloads\n"
+"  matrix [--markdown|--json]\n"
+"                      every scenario x poison method x encoding: what the guest saw\n"
+"  bench [NAME]...      performance, measured side by side ('mcefwd bench --help')\n"
+"  lab [ARGS]          the real memory-failure path inside a software-emulated\n"
+"                      kernel ('mcefwd lab --help')\n"
 "  help [COMMAND]      this text, or a command's\n"
+"\n"
+"Examples:\n"
+"  mcefwd caps                  what this host can do, at a glance\n"
+"  mcefwd run                   every scenario with the most real poison method\n"
+"  mcefwd matrix --markdown     the behaviour document of this host\n"
 "\n"
 "Exit status: 0 pass, 1 fail, 2 usage error, 4 skipped (kselftest).\n"
 "Run 'mcefwd help run' for the run options.\n";
@@ -95,15 +106,39 @@ static const char usage_run[] =
 static const char usage_caps[] =
 "usage: mcefwd caps [--json]\n"
 "\n"
-"Prints the KVM API version and the capabilities mcefwd relies on\n"
-"(IMMEDIATE_EXIT, MCE banks, the MCG_CAP bits KVM supports, USER_MEMORY, ...),\n"
-"the CPU vendor, whether this process holds CAP_SYS_ADMIN, and which poison\n"
-"methods this host supports, each probed without poisoning anything.\n";
+"Prints, first in one paragraph and then in detail, the KVM API version and\n"
+"the capabilities mcefwd relies on (IMMEDIATE_EXIT, MCE banks, the MCG_CAP\n"
+"bits KVM supports, USER_MEMORY, ...), the CPU vendor, whether this process\n"
+"holds CAP_SYS_ADMIN, and which poison methods this host supports, each\n"
+"probed without poisoning anything. --json for machines.\n"
+"\n"
+"Examples:\n"
+"  mcefwd caps\n"
+"  mcefwd caps --json | jq .poison_methods\n";
 
 static const char usage_list[] =
 "usage: mcefwd list\n"
 "\n"
-"Lists the built-in guest payloads and what each checks.\n";
+"Lists the scenarios (with what each provokes) and the built-in guest\n"
+"payloads (with what each checks).\n"
+"\n"
+"Example:\n"
+"  mcefwd list\n";
+
+static const char usage_matrix[] =
+"usage: mcefwd matrix [--markdown|--json] [VM OPTIONS]\n"
+"\n"
+"Runs every scenario with every poison method this host offers (never einj)\n"
+"and every encoding profile, each in a fresh VM and each bounded by the\n"
+"watchdog (--timeout, default 30 s), and writes one table per scenario of\n"
+"what the guest saw: MCG_STATUS, the bank and its MCi_STATUS decoded, ADDR,\n"
+"MISC, where the #MC landed and which vCPUs saw one, or what became of the\n"
+"VM; with a line that fingerprints the host. Markdown is the default; the\n"
+"result is docs/guest-visible-mce.md. Exit 1 if a run failed its checks.\n"
+"\n"
+"Examples:\n"
+"  mcefwd matrix --markdown > guest-visible-mce.md\n"
+"  mcefwd matrix --json\n";
 
 static int cmd_help(const char *topic)
 {
@@ -115,6 +150,8 @@ static int cmd_help(const char *topic)
 		fputs(usage_caps, stdout);
 	else if (!strcmp(topic, "list"))
 		fputs(usage_list, stdout);
+	else if (!strcmp(topic, "matrix"))
+		fputs(usage_matrix, stdout);
 	else {
 		fprintf(stderr, "mcefwd: no help for '%s'\n%s", topic, usage_main);
 		return KSFT_USAGE;
@@ -153,6 +190,36 @@ static int cmd_caps(bool json)
 		caps_print_text(&r, stdout);
 	if (ok)
 		kvm_close(&kvm);
+	return 0;
+}
+
+static int set_mce_kill(enum cli_mce_kill k);
+
+/* A progress line only for a person watching: standard error is a terminal. */
+static bool want_progress(void)
+{
+	const char *ci = getenv("CI");
+
+	return isatty(STDERR_FILENO) && !(ci && *ci && strcmp(ci, "false"));
+}
+
+static int cmd_matrix(struct cli *c)
+{
+	struct kvm kvm;
+	int r;
+
+	if (kvm_open(&kvm) < 0) {
+		fprintf(stderr, "mcefwd: %s\n", error_get());
+		return KSFT_SKIP;
+	}
+	set_mce_kill(c->mce_kill);
+	r = matrix_main(&kvm, &c->run, c->json ? MATRIX_JSON : MATRIX_MARKDOWN, stdout,
+			want_progress());
+	kvm_close(&kvm);
+	if (r < 0) {
+		fprintf(stderr, "mcefwd: matrix: %s\n", error_get());
+		return KSFT_FAIL;
+	}
 	return 0;
 }
 
@@ -244,7 +311,7 @@ static int cmd_run(struct cli *c)
 	unsigned int n = (unsigned int)c->nr_names;
 	struct run_row *rows;
 	char kvm_err[ERROR_MAX], why[512], held[256];
-	bool have_kvm, any_scenario = false;
+	bool have_kvm, any_scenario = false, progress = want_progress();
 	struct kvm kvm;
 	struct ktap k;
 	int r, r2;
@@ -303,8 +370,12 @@ static int cmd_run(struct cli *c)
 			rows[i].status = KTAP_FAIL;
 			continue;
 		}
+		if (progress)
+			fprintf(stderr, "\r[%u/%u] %-20s", i + 1, n, names[i]);
 		run_one(&kvm, c, names[i], have_kvm, kvm_err, &k, &rows[i]);
 	}
+	if (progress)
+		fprintf(stderr, "\r%40s\r", "");
 	if (any_scenario) {
 		ktap_diag(&k, "what the guests saw (poison=%s, encoding=%s, bank %u):",
 			  inject_method_name(c->poison),
@@ -344,6 +415,8 @@ int main(int argc, char **argv)
 		return cmd_caps(c.json);
 	case CLI_RUN:
 		return cmd_run(&c);
+	case CLI_MATRIX:
+		return cmd_matrix(&c);
 	}
 	return KSFT_USAGE;
 }

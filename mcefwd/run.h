@@ -14,10 +14,24 @@ struct run_opts {
 	const char *state_path;		/* NULL: state_default_path() */
 };
 
+/* What a scenario's guest saw, for the behaviour matrix. */
+struct run_observation {
+	bool valid;
+	char outcome[32];	/* "#MC", "polled", "shutdown", "stopped", "livelock", "nothing" */
+	unsigned int nr_mce;	/* records vCPU 0 reported */
+	uint64_t mcg_status;	/* of vCPU 0's last record */
+	unsigned int bank;	/* the bank holding the error */
+	uint64_t status, addr, misc;
+	char rip[48];		/* where the #MC landed, in words */
+	char vcpus[64];		/* which vCPUs saw a record */
+	char note[128];		/* e.g. why the VM stopped */
+};
+
 struct run_result {
 	enum ktap_status status;
 	char reason[ERROR_MAX];
 	char seen[200];		/* scenarios: what the guest saw, one line */
+	struct run_observation obs;
 	bool timed_out;
 	bool interrupted;	/* SIGINT/SIGTERM: the run was cut short */
 };

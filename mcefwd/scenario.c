@@ -13,6 +13,7 @@
 #include "inject/state.h"
 #include "mcefwd/error.h"
 #include "mcefwd/kick.h"
+#include "mcefwd/loader.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/scenario.h"
 #include "mcefwd/vcpu.h"
@@ -36,48 +37,66 @@ static const struct scenario scenarios[] = {
 		.kill = SCN_KILL_LATE,
 		.name = "ar", .payload = "mce-ar",
 		.summary = "load from a poisoned page: action-required #MC, page retired",
+		.why = "A load consumed the poisoned page. mcefwd got SIGBUS BUS_MCEERR_AR, translated the host address and injected what QEMU injects: an SRAR data-load status (MCACOD 0x134) in bank 9, ADDR the guest-physical page, MISC 0x8c (physical address, LSB 12). MCG_STATUS has EIPV, the error belongs to the interrupted instruction, and RIPV since QEMU 7.0 (qemu-6.2 leaves it out). The guest's handler retires the page and the load runs again on a spare page.",
+		.real_host = "With hwpoison or pfn KVM's own fault on the poisoned frame sends the SIGBUS and the #MC lands on the faulting load. Here the signal method raises it at the next guest entry, and uffd's emulated access is forwarded by mcefwd with the load rewound.",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
 	}, {
 		.kill = SCN_KILL_EARLY,
 		.name = "ao", .payload = "mce-ao",
 		.summary = "idle guest, action-optional error routed to vCPU 0",
+		.why = "An action-optional error (SRAO, MCACOD 0xc0, no AR bit) arrived on a thread that is not a vCPU, as early kill delivers it; mcefwd routed it to vCPU 0 and injected it with MCIP|RIPV: nothing the guest was executing consumed the data. The AMD profile's AO has no UC bit (DEFERRED|POISON), so KVM only logs it in the bank and raises no #MC: the guest finds it by polling.",
+		.real_host = "memory_failure() sends the AO to the early-kill thread the moment the frame is poisoned (MADV_HWPOISON, corrupt-pfn), before any access.",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AO, 0, false } },
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "ar-no-ser", .payload = "mce-ar", .mcg_cap_clear = SER_P,
 		.summary = "guest without MCG_SER_P: an AR stops the VM",
+		.why = "Without MCG_SER_P the guest cannot recover an action-required error: QEMU stops the VM ('hardware memory error') and so does mcefwd. The guest sees nothing.",
+		.real_host = "The same; a real host keeps the frame poisoned.",
 		.outcome = SCN_MCE_STOP,
 	}, {
 		.kill = SCN_KILL_EARLY,
 		.name = "ao-no-ser", .payload = "mce-ao", .mcg_cap_clear = SER_P,
 		.summary = "guest without MCG_SER_P: an AO is ignored",
+		.why = "Without MCG_SER_P an action-optional error is ignored, as QEMU ignores it: nothing reaches the guest.",
+		.real_host = "The same.",
 		.outcome = SCN_EXIT,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "no-cr4-mce", .payload = "mce-no-cr4",
 		.summary = "CR4.MCE clear: KVM shuts the guest down",
+		.why = "The guest never set CR4.MCE: KVM_X86_SET_MCE turns an uncorrected error into a triple fault (KVM_EXIT_SHUTDOWN), as hardware shuts down.",
+		.real_host = "The same.",
 		.outcome = SCN_SHUTDOWN,
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "nested", .payload = "mce-nested",
 		.summary = "second error while MCIP is still set: shutdown",
+		.why = "A second uncorrected error while MCG_STATUS.MCIP is still set: KVM shuts the guest down, as hardware does for a machine check inside a machine check.",
+		.real_host = "The same.",
 		.outcome = SCN_SHUTDOWN, .nr_mce = 1, .mce = { { AR, 0, false } },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "bank-disabled", .payload = "mce-bank-disabled",
 		.summary = "MCi_CTL cleared: KVM drops the error silently",
+		.why = "The guest cleared MCi_CTL: KVM silently drops an uncorrected error for a disabled bank. With the signal method nothing was really poisoned and the guest goes on; where the page really is poisoned the access can never complete, and mcefwd stops the livelock after eight identical errors.",
+		.real_host = "The page is really poisoned: a livelock, stopped.",
 		.outcome = SCN_EXIT, .outcome_poisoned = SCN_LIVELOCK,
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "overflow", .payload = "mce-overflow",
 		.summary = "second error before the bank is cleared: MCi_STATUS.OVER",
+		.why = "The first #MC's handler left bank 9 valid: the second error finds the bank occupied and KVM sets MCi_STATUS.OVER (bit 62), with the new address.",
+		.real_host = "The same.",
 		.outcome = SCN_EXIT, .nr_mce = 2,
 		.mce = { { AR, 0, false }, { AR, 1, true } },
 	}, {
 		.name = "burst", .payload = "mce-burst",
 		.summary = "four errors stowed before one drain: all delivered, in order",
+		.why = "Four errors stowed before one drain: mcefwd injects them one at a time, each once the guest has cleared MCIP (read back with KVM_GET_MSRS), so all four arrive, in order.",
+		.real_host = "A real memory failure delivers one SIGBUS per access; only the signal method stows several.",
 		.outcome = SCN_EXIT, .nr_mce = 4,
 		.mce = { { AR, 0, false }, { AR, 1, false }, { AR, 2, false }, { AR, 3, false } },
 		.cannot = { [INJECT_UFFD] = UFFD_NO_QUEUE, [INJECT_HWPOISON] = REAL_NO_QUEUE },
@@ -85,41 +104,55 @@ static const struct scenario scenarios[] = {
 		.kill = SCN_KILL_LATE,
 		.name = "vmm-memory", .payload = "mce-ar", .vmm_memory = true,
 		.summary = "AR at an address outside guest RAM: the VM is stopped",
+		.why = "The address is memory mcefwd itself uses, not guest RAM: an AR there cannot be forwarded; QEMU and mcefwd stop the VM, naming the host address.",
+		.real_host = "The safety rules refuse to poison mcefwd's own memory with a real method.",
 		.outcome = SCN_MCE_STOP,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_VMM },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "soft-offline", .payload = "mce-soft-offline",
 		.summary = "soft offline: the page moves to a new frame, the guest sees nothing",
+		.why = "MADV_SOFT_OFFLINE migrates the page to a new frame and retires the old one: no SIGBUS, no #MC, the contents kept.",
+		.real_host = "Only a kernel with memory-failure support can soft-offline.",
 		.outcome = SCN_EXIT, .cannot = NOT_SOFT,
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "broadcast", .payload = "mce-broadcast", .nr_vcpus = 4,
 		.summary = "AR on vCPU 0: every other vCPU gets QEMU's bank-1 broadcast (Intel)",
+		.why = "QEMU's rule for Intel guests (family 6 model 14 or later, or a later family): every other vCPU gets bank 1 with VAL|UC and MCIP|RIPV, so every vCPU enters the handler, as on hardware. Not for the AMD profile, and not with LMCE.",
+		.real_host = "The same.",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
 		.others = SCN_OTHERS_BROADCAST,
 	}, {
 		.kill = SCN_KILL_EARLY,
 		.name = "ao-route", .payload = "mce-ao-route", .nr_vcpus = 4,
 		.summary = "AO for the last vCPU's page: it goes where --ao-target says",
+		.why = "QEMU sends an AO to vCPU 0; mcefwd can send it to vCPU N, to every vCPU, or to the vCPU that last reported touching the page. The others get the broadcast (Intel profiles) or nothing.",
+		.real_host = "The same, with the AO from memory_failure().",
 		.outcome = SCN_EXIT, .others = SCN_OTHERS_AO_ROUTE,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "reset", .payload = "mce-reset", .nr_vcpus = 2, .reset = true,
 		.summary = "AR, then a reset: the poisoned page comes back fresh and zeroed",
+		.why = "On reset the poisoned page is replaced by a fresh zeroed page while no vCPU can run against the half-updated memslot, as QEMU remaps poisoned pages on reset: the guest reads zeros and nothing stays lost.",
+		.real_host = "The old frame stays poisoned on the host (the state file lists it); the guest gets a new one.",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "lmce", .payload = "mce-lmce", .nr_vcpus = 2,
 		.mcg_cap_set = MCE_MCG_LMCE_P,
 		.summary = "guest opted in to LMCE: MCG_STATUS.LMCE, no broadcast",
+		.why = "With MCG_LMCE_P and the guest's opt-in (FEATURE_CONTROL.LMCE_ON, MCG_EXT_CTL.LMCE_EN) the error is local: MCG_STATUS.LMCE is set and nothing is broadcast.",
+		.real_host = "Needs a host whose KVM offers MCG_LMCE_P (Intel).",
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
 		.others = SCN_OTHERS_LMCE,
 	}, {
 		.kill = SCN_KILL_EARLY,
 		.name = "vmm-memory-ao", .payload = "mce-ao", .vmm_memory = true,
 		.summary = "AO at an address outside guest RAM: a warning, the guest goes on",
+		.why = "An AO for memory mcefwd itself uses is ignored with a warning; the guest goes on.",
+		.real_host = "The same.",
 		.outcome = SCN_EXIT,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	},
@@ -647,10 +680,101 @@ static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 }
 
 /* One line for the table after the suite: what the guest ended up seeing. */
+/* Where the #MC landed, in words that do not change between builds. */
+static void scn_rip_words(struct vm *vm, const struct vcpu *v0,
+			  const struct mcefwd_mce_record *m, char *buf, size_t len)
+{
+	static const char *const labels[] = {
+		"mce_ar_load", "mce_nested_load1", "mce_overflow_load1", "mce_no_cr4_load",
+		"mce_bank_disabled_load", "mce_broadcast_load", "mce_reset_load", "mce_lmce_load",
+		"mce_overflow_load2", "mce_nested_load2",
+	};
+	uint64_t at;
+
+	if (!m->seq) {
+		snprintf(buf, len, "none (no #MC)");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		if (!loader_find_symbol(vm->image, vm->image_len, labels[i], &at) && at == m->rip) {
+			snprintf(buf, len, "the faulting load");
+			return;
+		}
+	}
+	for (unsigned int i = 0; i < v0->fwd.nr_log; i++) {
+		if (v0->fwd.log[i].verdict == MCE_INJECT && v0->fwd.log[i].rip == m->rip) {
+			snprintf(buf, len, "where the vCPU was at injection");
+			return;
+		}
+	}
+	snprintf(buf, len, "elsewhere");
+}
+
+static void scn_observe(struct vm *vm, const struct vcpu *v0, struct run_result *res)
+{
+	struct run_observation *o = &res->obs;
+	size_t used = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->valid = true;
+	o->nr_mce = v0->res.nr_mce;
+	for (unsigned int i = 0; i < vm->nr_vcpus && used < sizeof(o->vcpus) - 8; i++)
+		if (vm->vcpus[i]->res.nr_mce)
+			used += (size_t)snprintf(o->vcpus + used, sizeof(o->vcpus) - used, "%s%u",
+						 used ? "," : "", i);
+	if (!used)
+		snprintf(o->vcpus, sizeof(o->vcpus), "none");
+	switch (v0->res.outcome) {
+	case VCPU_SHUTDOWN:
+		snprintf(o->outcome, sizeof(o->outcome), "shutdown");
+		snprintf(o->note, sizeof(o->note), "KVM shut the guest down (triple fault)");
+		break;
+	case VCPU_MCE_STOPPED:
+		if (!strncmp(v0->res.error, "livelock", 8)) {
+			snprintf(o->outcome, sizeof(o->outcome), "livelock");
+			snprintf(o->note, sizeof(o->note), "the guest kept touching the page, every #MC dropped");
+		} else {
+			snprintf(o->outcome, sizeof(o->outcome), "stopped");
+			snprintf(o->note, sizeof(o->note), "%s",
+				 strstr(v0->res.error, "not guest RAM") ?
+				 "AR outside guest RAM: VM stopped" : "AR without MCG_SER_P: VM stopped");
+		}
+		break;
+	default:
+		break;
+	}
+	if (o->nr_mce) {
+		const struct mcefwd_mce_record *m =
+			&v0->res.mce[(o->nr_mce < VCPU_MAX_MCE ? o->nr_mce : VCPU_MAX_MCE) - 1];
+		unsigned int b = vm->cfg.fwd.bank;
+
+		for (unsigned int i = 0; i < m->nr_banks && i < MCEFWD_MAX_BANKS; i++)
+			if ((m->bank[i].status & MCE_STATUS_VAL) &&
+			    !(m->bank[b].status & MCE_STATUS_VAL))
+				b = i;
+		o->bank = b;
+		o->mcg_status = m->mcg_status;
+		if (b < MCEFWD_MAX_BANKS) {
+			o->status = m->bank[b].status;
+			o->addr = m->bank[b].addr;
+			o->misc = m->bank[b].misc;
+		}
+		scn_rip_words(vm, v0, m, o->rip, sizeof(o->rip));
+		if (!o->outcome[0])
+			snprintf(o->outcome, sizeof(o->outcome), "%s", m->seq ? "#MC" : "polled");
+	} else if (!o->outcome[0]) {
+		snprintf(o->outcome, sizeof(o->outcome), "nothing");
+		snprintf(o->note, sizeof(o->note), "%lu event(s) ignored or dropped",
+			 (unsigned long)v0->fwd.done);
+	}
+}
+
 static void scn_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *res)
 {
 	const struct mcefwd_mce_record *m;
 	unsigned int b = vm->cfg.fwd.bank;
+
+	scn_observe(vm, v0, res);
 
 	switch (v0->res.outcome) {
 	case VCPU_SHUTDOWN:

@@ -36,6 +36,8 @@ struct scn_mce {
 struct scenario {
 	const char *name;
 	const char *summary;
+	const char *why;		/* why the guest sees what it sees */
+	const char *real_host;		/* what differs with real memory failure */
 	const char *payload;
 	uint64_t mcg_cap_clear;		/* MCG_CAP bits this scenario removes */
 	enum scn_outcome outcome;

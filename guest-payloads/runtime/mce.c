@@ -20,6 +20,11 @@ static struct rt_mce_cpu rt_mce_cpus[MCEFWD_MAX_VCPUS];
 /* Spare pages handed out, shared by all vCPUs; only ever grows. */
 static uint32_t rt_mce_spares;
 
+uint64_t rt_mce_count_of(unsigned int vcpu)
+{
+	return vcpu < MCEFWD_MAX_VCPUS ? READ_ONCE(rt_mce_cpus[vcpu].count) : 0;
+}
+
 static struct rt_mce_cpu *rt_mce_self(void)
 {
 	return &rt_mce_cpus[rt_vcpu_id() % MCEFWD_MAX_VCPUS];

@@ -120,7 +120,12 @@ void rt_ready(uint64_t step)
 
 volatile struct mcefwd_mailbox *rt_mailbox(void)
 {
-	return (volatile struct mcefwd_mailbox *)MCEFWD_GPA_MAILBOX + rt_vcpu_id();
+	return rt_mailbox_of(rt_vcpu_id());
+}
+
+volatile struct mcefwd_mailbox *rt_mailbox_of(unsigned int vcpu)
+{
+	return (volatile struct mcefwd_mailbox *)MCEFWD_GPA_MAILBOX + vcpu;
 }
 
 /*

@@ -61,6 +61,8 @@ void rt_ready(uint64_t step);
  * rt_mce_count() is up to date when it returns.
  */
 volatile struct mcefwd_mailbox *rt_mailbox(void);
+/* vCPU id's mailbox, to see what the host did for another vCPU. */
+volatile struct mcefwd_mailbox *rt_mailbox_of(unsigned int vcpu);
 void rt_wait_events(uint64_t n);
 
 /* One MCEFWD_UCALL_PRINT; truncated to MCEFWD_TEXT_MAX - 1, one trailing '\n' dropped. */
@@ -147,6 +149,8 @@ void rt_idt_init(void);
  */
 void rt_mce_install(void);
 uint64_t rt_mce_count(void);
+/* Another vCPU's count of #MCs fully handled (it may still be running). */
+uint64_t rt_mce_count_of(unsigned int vcpu);
 /*
  * Polls the banks as an OS does for errors that raise no #MC (corrected or
  * deferred: KVM only logs an error without MCi_STATUS.UC): reports any valid
