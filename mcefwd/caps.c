@@ -25,11 +25,52 @@ static const char *yes_no(int v)
 	return v > 0 ? "yes" : "no";
 }
 
+/* One paragraph a person can read at a glance; the details follow. */
+static void caps_print_summary(const struct caps_report *r, FILE *out)
+{
+	const struct kvm_caps *k = r->kvm;
+	char mcg[256];
+	bool first;
+
+	fputs("Summary\n", out);
+	if (!k) {
+		fprintf(out, "  no KVM: %s\n", r->kvm_error);
+	} else {
+		mce_mcg_cap_describe(k->mcg_cap_supported, mcg, sizeof(mcg));
+		fprintf(out, "  KVM API %d on %s: guests run, %d MCE banks, MCG_CAP bits %s%s;\n",
+			k->api_version, k->vendor, k->mce_banks, mcg,
+			k->mcg_cap_supported & MCE_MCG_LMCE_P ? "" : " (no LMCE)");
+		fprintf(out, "  kicks with %s\n", k->immediate_exit ?
+			"immediate_exit" : "KVM_SET_SIGNAL_MASK (no KVM_CAP_IMMEDIATE_EXIT)");
+	}
+	fputs("  poison with:", out);
+	first = true;
+	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
+		if (!r->poison[m].available)
+			continue;
+		fprintf(out, "%s %s", first ? "" : ",", inject_method_name((enum inject_method)m));
+		first = false;
+	}
+	fprintf(out, "%s (auto picks %s)\n  not here:", first ? " nothing" : "",
+		inject_method_name(r->auto_method));
+	first = true;
+	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
+		if (r->poison[m].available)
+			continue;
+		fprintf(out, "%s %s", first ? "" : ",", inject_method_name((enum inject_method)m));
+		first = false;
+	}
+	fprintf(out, "%s (why: below)\n  %s\n\n", first ? " nothing" : "",
+		r->cap_sys_admin ? "this process holds CAP_SYS_ADMIN" :
+		"without CAP_SYS_ADMIN: hwpoison, pfn and soft-offline need it");
+}
+
 void caps_print_text(const struct caps_report *r, FILE *out)
 {
 	const struct kvm_caps *k = r->kvm;
 	char mcg[256];
 
+	caps_print_summary(r, out);
 	fprintf(out, "KVM (%s)\n", KVM_DEV_PATH);
 	if (!k) {
 		fprintf(out, "  unavailable: %s\n", r->kvm_error);

@@ -9,7 +9,7 @@
 set -eu
 
 build_pkgs="gcc make libc6-dev binutils pkg-config libcap-dev libnuma-dev"
-check_pkgs="libcmocka-dev valgrind"
+check_pkgs="libcmocka-dev valgrind man-db"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;

@@ -79,6 +79,28 @@ expect "caps prints the poison methods without /dev/kvm too" 0 'CAP_SYS_ADMIN' \
 mcefwd caps --json
 expect "caps --json is one JSON object" 0 '^\{' '"poison_methods": \[' '"auto": \{"method": '
 
+# ---- man pages and help: no KVM needed ----------------------------------------
+for page in docs/mcefwd.1 docs/mcefwd-inject.8; do
+	if command -v man >/dev/null 2>&1; then
+		MANWIDTH=80 man -l "$page" >"$tmp/out" 2>&1
+		rc=$?
+		expect "$page renders with man -l" 0 '^NAME' '^SYNOPSIS' '^EXIT STATUS' '^EXAMPLES'
+	else
+		skip "$page renders with man -l" "man is not installed (apt-get install man-db)"
+	fi
+done
+rm -rf "$tmp/inst"
+make -s install DESTDIR="$tmp/inst" PREFIX=/usr >"$tmp/out" 2>&1
+rc=$?
+[ -x "$tmp/inst/usr/bin/mcefwd" ] && [ -x "$tmp/inst/usr/bin/mcefwd-inject" ] &&
+	[ -f "$tmp/inst/usr/share/man/man1/mcefwd.1" ] &&
+	[ -f "$tmp/inst/usr/share/man/man8/mcefwd-inject.8" ] || rc=99
+expect "make install puts both commands and both man pages under DESTDIR" 0
+for topic in run caps list matrix; do
+	mcefwd help $topic
+	expect "help $topic teaches, with examples" 0 "^usage: mcefwd $topic" '^Examples?:'
+done
+
 # ---- payloads on /dev/kvm ---------------------------------------------------
 if [ -n "$kvm_reason" ]; then
 	for t in "hello" "smp" "fault" "watchdog" "caps on KVM"; do

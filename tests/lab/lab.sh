@@ -41,6 +41,7 @@ What runs (default: all of each):
   --npt=N,N             1,0: kvm_amd's nested paging on, then off
   --timeout=SECONDS     bound on the whole QEMU run (default 600)
   --keep-log=FILE       keep the serial console log (default B/lab/serial.log)
+  --append=ARGS         more kernel command line (e.g. 'nokaslr')
   -h, --help            this text
 
 Environment: B (build directory, default build), MCEFWD_LAB_CACHE (where the
@@ -61,7 +62,8 @@ QEMU_TIMEOUT=600
 # Inside the lab each mcefwd run gets this watchdog; nested KVM under TCG is
 # slow, and a run that needs it is broken anyway.
 RUN_TIMEOUT=120
-kernel="" modules="" kdeb="" log=""
+kernel="" modules="" kdeb="" log="" append=""
+QEMU=${QEMU:-qemu-system-x86_64}
 methods="hwpoison pfn" encodings="default amd" npts="1 0"
 scenarios=()
 
@@ -81,6 +83,7 @@ for a in "$@"; do
 	--npt=*) npts=${a#*=}; npts=${npts//,/ } ;;
 	--timeout=*) QEMU_TIMEOUT=${a#*=} ;;
 	--keep-log=*) log=${a#*=} ;;
+	--append=*) append=${a#*=} ;;
 	-h | --help) usage; exit 0 ;;
 	-*) die_usage "unknown option '$a'" ;;
 	*) scenarios+=("$a") ;;
@@ -141,7 +144,7 @@ trap 'exit 130' INT TERM
 # ---- host tools ----------------------------------------------------------------
 
 missing=""
-command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$missing qemu-system-x86"
+command -v "$QEMU" >/dev/null 2>&1 || missing="$missing qemu-system-x86"
 command -v cpio >/dev/null 2>&1 || missing="$missing cpio"
 if [ -n "$missing" ]; then
 	if ! command -v apt-get >/dev/null 2>&1; then
@@ -476,11 +479,18 @@ for v in $npts; do
 						'!Sending SIGBUS'
 					;;
 				ao)
-					add_step "$id" "npt=$v ao --poison=$m (encoding $e): early kill, SIGBUS BUS_MCEERR_AO routed to vCPU 0" "$cmd" \
+					add_step "$id" "npt=$v ao --poison=$m (encoding $e): early kill, SIGBUS BUS_MCEERR_AO to mcefwd's main thread, routed to vCPU 0" "$cmd" \
 						"${common[@]}" 'PR_MCE_KILL early for ao' \
 						'vcpu-0: BUS_MCEERR_AO at gpa 0x200000: injected bank 9 status @AO_STATUS@ mcg_status 0x5 at rip 0x' \
 						'@AO_SEEN@' \
-						'LAB-DMESG .*Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mcefwd:[0-9]+ due to hardware memory corruption'
+						'LAB-DMESG .*Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mcefwd:[0-9]+ due to hardware memory corruption' \
+						'!Sending SIGBUS to vcpu-'
+					;;
+				vmm-memory-ao)
+					add_step "$id" "npt=$v vmm-memory-ao --poison=$m (encoding $e): AO on mcefwd's own page: a warning, the guest goes on" "$cmd" \
+						"^ok 1 $s\$" 'BUS_MCEERR_AO at host address 0x[0-9a-f]+ ignored' \
+						'LAB-DMESG .*Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mcefwd:[0-9]+ due to hardware memory corruption' \
+						'!guest saw #MC'
 					;;
 				ar-no-ser)
 					add_step "$id" "npt=$v ar-no-ser --poison=$m (encoding $e): guest without MCG_SER_P, the VM is stopped" "$cmd" \
@@ -492,6 +502,7 @@ for v in $npts; do
 					add_step "$id" "npt=$v vmm-memory --poison=$m (encoding $e): AR on mcefwd's own page, not guest RAM: the VM is stopped" "$cmd" \
 						"^ok 1 $s\$" \
 						'BUS_MCEERR_AR at host address 0x[0-9a-f]+, which is not guest RAM: .*VM stopped' \
+						'LAB-DMESG .*MCE: Killing [^ ]+:[0-9]+ due to hardware memory corruption fault at ' \
 						'as expected: ' '!guest saw #MC'
 					;;
 				*)
@@ -529,9 +540,9 @@ note "initramfs: $(du -h "$tmp/initramfs.cpio" | cut -f1), ${#ids[@]} steps; kvm
 
 mkdir -p "$(dirname "$log")"
 t0=$(date +%s.%N)
-timeout -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -machine pc -cpu max -m 2048 \
+timeout -k 5 "$QEMU_TIMEOUT" "$QEMU" -accel tcg -machine pc -cpu max -m 2048 \
 	-kernel "$kdir/vmlinuz" -initrd "$tmp/initramfs.cpio" -nographic -no-reboot -nic none \
-	-append 'console=ttyS0 panic=-1 oops=panic quiet' </dev/null >"$tmp/serial.raw" 2>&1 &
+	-append "console=ttyS0 panic=-1 oops=panic quiet $append" </dev/null >"$tmp/serial.raw" 2>&1 &
 qemu_pid=$!
 wait $qemu_pid
 qrc=$?
