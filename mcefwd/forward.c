@@ -145,10 +145,10 @@ static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_eve
 	done = v->done;
 	pthread_mutex_unlock(&vm->lock);
 	if (done) {
-		if ((ev->code & ~FWD_NO_FANOUT) != FWD_CODE_NOTICE) {
+		if ((ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) != FWD_CODE_NOTICE) {
 			vm->fwd.undeliverable++;
 			vm_diag(vm, "vcpu-%u has finished: the %s at %p cannot be delivered to it",
-				i, (ev->code & ~FWD_NO_FANOUT) == FWD_CODE_BROADCAST ?
+				i, (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == FWD_CODE_BROADCAST ?
 				"broadcast" : "AO", ev->addr);
 		}
 		return;
@@ -200,6 +200,9 @@ static int forward_broadcast(struct vcpu *v, const struct sigbus_event *ev)
 	r = mce_build_broadcast(v->vm->cfg.fwd.profile, &e->mce);
 	if (r < 0)
 		return error_set(-r, "cannot encode the broadcast MCE");
+	r = vcpu_complete_exit(v);
+	if (r < 0)
+		return r;
 	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
 	if (r < 0)
 		return r;
@@ -265,7 +268,7 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	const struct sigbus_event *ev = &evc;
 	bool fanout = !(evc.code & FWD_NO_FANOUT);
 	enum mce_kind kind;
-	const char *kname = (ev_in->code & ~FWD_NO_FANOUT) == BUS_MCEERR_AO ?
+	const char *kname = (ev_in->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == BUS_MCEERR_AO ?
 			    "BUS_MCEERR_AO" : "BUS_MCEERR_AR";
 	unsigned int lsb = ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
 	void *hva = (void *)((uintptr_t)ev->addr & ~((1UL << lsb) - 1));
@@ -273,7 +276,7 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	struct kvm_regs regs;
 	int r;
 
-	evc.code &= ~FWD_NO_FANOUT;
+	evc.code &= ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
 	if (evc.code == FWD_CODE_NOTICE) {
 		v->fwd.done++;
 		forward_mailbox(v);
@@ -323,6 +326,9 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 		      e->lmce, &e->mce);
 	if (r < 0)
 		return error_set(-r, "cannot encode the MCE for bank %u", cfg->bank);
+	r = vcpu_complete_exit(v);
+	if (r < 0)
+		return r;
 	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
 	if (r < 0)
 		return r;
@@ -344,6 +350,11 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
 	if (r < 0)
 		return r;
+	vm_diag(v->vm, "vcpu-%u: SIGBUS %s si_addr %p si_addr_lsb %d %s", v->id, kname,
+		ev->addr, ev->lsb, e->emulated ? "raised by mcefwd after an emulated access" :
+		ev_in->code & FWD_FROM_MAIN ? "on the main thread, routed here" :
+		v->eintr ? "on this vCPU's thread: KVM_RUN returned EINTR (KVM_EXIT_INTR)" :
+		"on this vCPU's thread");
 	vm_diag(v->vm, "vcpu-%u: %s%s at gpa 0x%lx: injected bank %u status 0x%llx mcg_status 0x%llx at rip 0x%lx",
 		v->id, kname, e->emulated ? " (raised by mcefwd)" : "",
 		(unsigned long)e->gpa, cfg->bank, (unsigned long long)e->mce.status,
@@ -444,6 +455,7 @@ void forward_main_drain(struct vm *vm)
 	while (ring_mpsc_pop(&vm->fwd.process, &ev)) {
 		int target = cfg->ao_target;
 
+		ev.code |= FWD_FROM_MAIN;
 		if (target == FWD_AO_ALL) {
 			/* Each vCPU gets it itself: nobody passes it on. */
 			ev.code |= FWD_NO_FANOUT;

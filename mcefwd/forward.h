@@ -38,6 +38,7 @@ enum fwd_emulated { FWD_EMULATED_FAIL, FWD_EMULATED_FORWARD };
 #define FWD_CODE_BROADCAST	0x100
 #define FWD_CODE_NOTICE		0x101
 #define FWD_NO_FANOUT		0x10000
+#define FWD_FROM_MAIN		0x20000	/* stowed on a non-vCPU thread */
 #define FWD_MAX_OWNERS		256
 
 struct fwd_config {

@@ -200,7 +200,9 @@ static bool want_progress(void)
 {
 	const char *ci = getenv("CI");
 
-	return isatty(STDERR_FILENO) && !(ci && *ci && strcmp(ci, "false"));
+	/* With KTAP on the same terminal, the KTAP lines are the progress. */
+	return isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO) &&
+	       !(ci && *ci && strcmp(ci, "false"));
 }
 
 static int cmd_matrix(struct cli *c)
@@ -394,9 +396,42 @@ static int cmd_run(struct cli *c)
 	return ktap_exit_code(&k);
 }
 
+#ifndef MCEFWD_LAB_SCRIPT
+#define MCEFWD_LAB_SCRIPT "tests/lab/lab.sh"
+#endif
+
+/* `mcefwd lab ARGS`: the lab is a script; its arguments are its own. */
+static int cmd_lab(int argc, char **argv)
+{
+	const char *script = getenv("MCEFWD_LAB");
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+
+	if (!script || !*script)
+		script = MCEFWD_LAB_SCRIPT;
+	if (!args)
+		return KSFT_FAIL;
+	if (access(script, X_OK)) {
+		fprintf(stderr, "mcefwd: the lab driver %s is not there (%s): run mcefwd lab from the source tree, or set MCEFWD_LAB\n",
+			script, strerror(errno));
+		free(args);
+		return KSFT_SKIP;
+	}
+	args[0] = (char *)script;
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	execv(script, args);
+	fprintf(stderr, "mcefwd: cannot run %s: %s\n", script, strerror(errno));
+	free(args);
+	return KSFT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
+
+	/* lab and bench parse their own arguments. */
+	if (argc > 1 && !strcmp(argv[1], "lab"))
+		return cmd_lab(argc - 1, argv + 1);
 
 	if (cli_parse(argc, argv, &c) < 0) {
 		fprintf(stderr, "mcefwd: %s\n", error_get());

@@ -84,6 +84,9 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		  kick_mode_name(vm.cfg.kick), timeout_ms);
 	if (vm.cfg.kick != cfg.kick)
 		ktap_diag(k, "KVM_CAP_IMMEDIATE_EXIT is missing: kicking with KVM_SET_SIGNAL_MASK");
+	if (vm.vcpus[0]->mcg_cap_kvm != cfg.mcg_cap)
+		ktap_diag(k, "KVM stores MCG_CAP 0x%lx for the 0x%lx given to KVM_X86_SETUP_MCE: the guest reads the former; mcefwd, like QEMU, decides on the latter",
+			  (unsigned long)vm.vcpus[0]->mcg_cap_kvm, (unsigned long)cfg.mcg_cap);
 	r = vm_load(&vm, p->image, p->image_len);
 	if (r < 0) {
 		run_fail(res, "loading %s: %s", p->name, error_get());

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "mcefwd/loader.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/scenario.h"
+#include "mcefwd/sigbus.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
 
@@ -312,16 +314,21 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 		return error_set(ENOSPC, "guest asked to poison more than %d pages", SCN_MAX_PAGES);
 	/* Methods that poison a real frame go through the injector's rules too. */
 	if (s->method != INJECT_SIGNAL) {
-		struct safety_range ram[MEM_MAX_SLOTS];
+		struct safety_range ram[MEM_MAX_SLOTS + 1];
 		const struct guest_mem *m = &v->vm->mem;
+		unsigned int nr = 0;
 
 		for (unsigned int i = 0; i < m->nr_slots; i++)
-			ram[i] = (struct safety_range){
+			ram[nr++] = (struct safety_range){
 				.start = (uintptr_t)m->slots[i].hva,
 				.end = (uintptr_t)m->slots[i].hva + m->slots[i].size,
 			};
-		r = inject_target_check(getpid(), (uintptr_t)hva, MCEFWD_PAGE_SIZE, ram,
-					m->nr_slots);
+		if (s->vmm_page)
+			ram[nr++] = (struct safety_range){
+				.start = (uintptr_t)s->vmm_page,
+				.end = (uintptr_t)s->vmm_page + MCEFWD_PAGE_SIZE,
+			};
+		r = inject_target_check(getpid(), (uintptr_t)hva, MCEFWD_PAGE_SIZE, ram, nr);
 		if (r < 0)
 			return error_wrap(-r, "gpa 0x%lx", (unsigned long)gpa);
 	}
@@ -352,7 +359,14 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 	case INJECT_PFN:
 	case INJECT_EINJ:
 	case INJECT_SOFT_OFFLINE:
-		return scn_poison_frame(v, s, pg);
+		r = scn_poison_frame(v, s, pg);
+		if (r < 0 || !s->sc->vmm_memory || kind != MCEFWD_READY_AR)
+			return r;
+		/* Nothing touches mcefwd's own page but mcefwd: it reads it, as a VMM would. */
+		r = sigbus_probe(hva);
+		vm_diag(v->vm, "vcpu-%u: mcefwd read its own page %p: %s", v->id, hva,
+			r ? "SIGBUS BUS_MCEERR_AR, load abandoned" : "no error");
+		return 0;
 	default:
 		return error_set(ENOTSUP, "poison method %s is not implemented",
 				 inject_method_name(s->method));
@@ -562,7 +576,10 @@ static void scn_check_record(struct vm *vm, struct ktap *k, struct run_result *r
 		scn_diff(res, k, rec, name, m->seq, rec);
 	}
 	snprintf(name, sizeof(name), "vcpu-%u MCG_CAP", vcpu);
-	scn_diff(res, k, rec, name, m->mcg_cap, vm->cfg.mcg_cap);
+	if (vm->vcpus[vcpu]->mcg_cap_kvm != vm->cfg.mcg_cap)
+		ktap_diag(k, "vcpu-%u: KVM stored MCG_CAP 0x%lx for the 0x%lx set with KVM_X86_SETUP_MCE", vcpu,
+			  (unsigned long)vm->vcpus[vcpu]->mcg_cap_kvm, (unsigned long)vm->cfg.mcg_cap);
+	scn_diff(res, k, rec, name, m->mcg_cap, vm->vcpus[vcpu]->mcg_cap_kvm);
 	snprintf(name, sizeof(name), "vcpu-%u MCG_STATUS", vcpu);
 	scn_diff(res, k, rec, name, m->mcg_status, want.mcg_status);
 	snprintf(name, sizeof(name), "vcpu-%u banks reported", vcpu);
@@ -809,7 +826,8 @@ static void scn_judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 	uint64_t unit = vm->mem.kind == MEM_HUGETLB ? vm->mem.page_size : MCEFWD_PAGE_SIZE;
 	uint64_t want = 0, got = forward_lost_bytes(vm);
 
-	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory && !s->sc->reset; i++) {
+	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory && !s->sc->reset &&
+	     s->method != INJECT_SOFT_OFFLINE; i++) {
 		uint64_t base = s->pages[i].gpa & ~(unit - 1);
 		bool seen = false;
 
@@ -945,8 +963,10 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	s->state_path = o->state_path ? o->state_path : state_default_path();
 	s->emulated = o->vm.fwd.emulated;
 	if (sc->vmm_memory) {
-		s->vmm_page = aligned_alloc(MCEFWD_PAGE_SIZE, MCEFWD_PAGE_SIZE);
-		if (!s->vmm_page) {
+		s->vmm_page = mmap(NULL, MCEFWD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (s->vmm_page == MAP_FAILED) {
+			s->vmm_page = NULL;
 			free(s);
 			run_fail(res, "out of memory");
 			return -ENOMEM;
@@ -979,7 +999,8 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	}
 	scn_cleanup(s, k);
 	pthread_mutex_destroy(&s->lock);
-	free(s->vmm_page);
+	if (s->vmm_page)
+		munmap(s->vmm_page, MCEFWD_PAGE_SIZE);
 	free(s);
 	return r;
 }

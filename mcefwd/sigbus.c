@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -34,6 +35,10 @@ static _Atomic(struct ring_mpsc *) sigbus_proc_ring;
 static atomic_int sigbus_proc_fd = -1;
 /* Handlers between loading sigbus_proc_ring and their last use of it. */
 static atomic_uint sigbus_proc_users;
+
+/* sigbus_probe(): the load the handler must not return to, and where to go instead. */
+static SIGBUS_TLS sigjmp_buf *_Atomic sigbus_probe_jmp;
+static SIGBUS_TLS uintptr_t sigbus_probe_addr;
 
 static atomic_ulong sigbus_nr_unrouted;
 static atomic_ullong sigbus_seq;
@@ -162,6 +167,17 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 		 */
 		if (wake)
 			atomic_fetch_or_explicit(wake, sigbus_vcpu_wake_bit, memory_order_relaxed);
+		/*
+		 * The one exception to "only record": an AR raised by
+		 * sigbus_probe()'s own load must not return to it (it would
+		 * fault forever), so it leaves through the probe's jump buffer.
+		 */
+		sigjmp_buf *jb = atomic_load_explicit(&sigbus_probe_jmp, memory_order_relaxed);
+		if (jb && ev.code == BUS_MCEERR_AR &&
+		    ((uintptr_t)ev.addr >> 12) == (sigbus_probe_addr >> 12)) {
+			errno = saved_errno;
+			siglongjmp(*jb, 1);
+		}
 	} else if (ev.code == BUS_MCEERR_AR) {
 		sigbus_say(&ev, "in mcefwd's own memory, not a guest's: cannot recover, dying");
 		sigbus_die();
@@ -237,4 +253,20 @@ void sigbus_set_process(struct ring_mpsc *ring, int event_fd)
 unsigned long sigbus_unrouted(void)
 {
 	return atomic_load_explicit(&sigbus_nr_unrouted, memory_order_relaxed);
+}
+
+int sigbus_probe(const void *addr)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 1)) {
+		atomic_store_explicit(&sigbus_probe_jmp, NULL, memory_order_relaxed);
+		return -EHWPOISON;
+	}
+	sigbus_probe_addr = (uintptr_t)addr;
+	atomic_signal_fence(memory_order_seq_cst);
+	atomic_store_explicit(&sigbus_probe_jmp, &jb, memory_order_relaxed);
+	(void)*(const volatile char *)addr;
+	atomic_store_explicit(&sigbus_probe_jmp, NULL, memory_order_relaxed);
+	return 0;
 }

@@ -37,6 +37,13 @@ void sigbus_set_vcpu_ring(struct ring_spsc *ring, struct kvm_run *run,
  */
 void sigbus_set_process(struct ring_mpsc *ring, int event_fd);
 
+/*
+ * On a vCPU thread: reads one byte at addr. A poisoned page there raises
+ * SIGBUS BUS_MCEERR_AR, stowed as any other; the load is abandoned and
+ * -EHWPOISON returned. 0 if the read went through.
+ */
+int sigbus_probe(const void *addr);
+
 /* AO events that arrived with no process ring set. */
 unsigned long sigbus_unrouted(void);
 

@@ -103,6 +103,19 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 		goto err_unmap;
 	if (vm->kvm->caps.mce_banks && kvm_ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg_cap) < 0)
 		goto err_unmap;
+	/*
+	 * What the guest will read may differ from what KVM_X86_SETUP_MCE
+	 * accepted: Debian's 6.1 KVM on AMD keeps the bank count but drops
+	 * MCG_SER_P. Read it back; the run says so when it differs.
+	 */
+	v->mcg_cap_kvm = mcg_cap;
+	if (vm->kvm->caps.mce_banks) {
+		struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
+			.h.nmsrs = 1, .e.index = MCEFWD_MSR_IA32_MCG_CAP,
+		};
+		if (kvm_ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
+			v->mcg_cap_kvm = m.e.data;
+	}
 	return v;
 
 err_unmap:
@@ -184,6 +197,26 @@ int vcpu_abort_mmio(struct vcpu *v)
 		return error_set(r < 0 ? -r : EIO, "completing the MMIO exit: KVM_RUN returned %d, expected -EINTR", r);
 	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
 	return r < 0 ? r : 0;
+}
+
+int vcpu_complete_exit(struct vcpu *v)
+{
+	int r;
+
+	if (v->run->exit_reason != KVM_EXIT_IO && v->run->exit_reason != KVM_EXIT_MMIO)
+		return 0;
+	/*
+	 * KVM finishes an I/O or MMIO exit (moves RIP past the OUT) only on
+	 * the next KVM_RUN: let it, and nothing else, before reading RIP.
+	 */
+	v->run->immediate_exit = 1;
+	r = kvm_ioctl_raw(v->fd, KVM_RUN, NULL);
+	kick_after_run(v);
+	v->run->exit_reason = KVM_EXIT_INTR;
+	if (r != -EINTR)
+		return error_set(r < 0 ? -r : EIO, "completing an I/O exit: KVM_RUN returned %d, not -EINTR",
+				 r);
+	return 0;
 }
 
 /* Ends this vCPU's run with an outcome; the first reason wins. */
@@ -452,6 +485,7 @@ static void vcpu_loop(struct vcpu *v)
 		if (r < 0)
 			r = -errno;
 		kick_after_run(v);
+		v->eintr = r == -EINTR;
 		v->res.exits++;
 		if (r == -EINTR || r == -EAGAIN)
 			continue;	/* a kick or a signal: see the requests */

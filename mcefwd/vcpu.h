@@ -56,6 +56,8 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	uint64_t mcg_cap_kvm;	/* MCG_CAP as KVM stored it (read back) */
+	bool eintr;		/* the last KVM_RUN returned EINTR */
 
 	atomic_uint requests;	/* futex word: VCPU_REQ_* set by others */
 	unsigned int self_requests;	/* set only by this vCPU's own thread */
@@ -85,6 +87,8 @@ int vcpu_start(struct vcpu *v);
  * registers, so the guest resumes at the accessing instruction.
  */
 int vcpu_abort_mmio(struct vcpu *v);
+/* After a KVM_EXIT_IO/MMIO: lets KVM complete it (RIP moves on). 0/-errno. */
+int vcpu_complete_exit(struct vcpu *v);
 
 /* Formats the vCPU's registers, one "name=value" group per line. */
 int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len);

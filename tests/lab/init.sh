@@ -43,10 +43,13 @@ hwcorrupted() {
 }
 
 kvm_reload() {
-	rmmod kvm_amd 2>/dev/null
-	# shellcheck disable=SC2086
-	insmod "$KVM_AMD" "$@"
-	rc=$?
+	rc=0
+	# Built in (no module file): its parameters came on the command line.
+	if [ -n "${KVM_AMD:-}" ]; then
+		rmmod kvm_amd 2>/dev/null
+		insmod "$KVM_AMD" "$@"
+		rc=$?
+	fi
 	params=""
 	for p in npt nested nrips; do
 		[ -r "/sys/module/kvm_amd/parameters/$p" ] &&
@@ -87,13 +90,18 @@ step() {
 	shift
 	echo "LAB-TEST $id $*"
 	t0=$(ms)
-	if [ "$1" = corrupt ]; then
-		corrupt
-	else
-		# shellcheck disable=SC2068
-		timeout 300 $@ </dev/null 2>&1
-	fi
-	rc=$?
+	# Through a pipe: the console is a terminal, and a program that sees
+	# one may draw progress lines on it.
+	{
+		if [ "$1" = corrupt ]; then
+			corrupt
+		else
+			# shellcheck disable=SC2068
+			timeout 150 $@ </dev/null 2>&1
+		fi
+		echo $? >/tmp/rc
+	} | cat
+	rc=$(cat /tmp/rc)
 	t1=$(ms)
 	kmsgs
 	echo "LAB-END $id rc=$rc ms=$((t1 - t0))"

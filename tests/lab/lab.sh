@@ -32,14 +32,15 @@ Kernel (default: Debian's, the package linux-image-amd64 depends on):
   the build tree, DIR/build/.config) is checked before booting.
 
 What runs (default: all of each):
-  SCENARIO...           ar ao ar-no-ser vmm-memory soft-offline corrupt-pfn,
+  SCENARIO...           ar ao ar-no-ser vmm-memory vmm-memory-ao soft-offline
+                        corrupt-pfn,
                         or any other 'mcefwd list' scenario
   --poison=M,M          hwpoison,pfn (soft-offline runs the soft-offline
                         scenario; corrupt-pfn uses mcefwd-inject)
   --encoding=E,E        default,amd (default: mcefwd's own choice, named in
                         the output; or qemu-7, qemu-6.2, amd)
   --npt=N,N             1,0: kvm_amd's nested paging on, then off
-  --timeout=SECONDS     bound on the whole QEMU run (default 600)
+  --timeout=SECONDS     bound on the whole QEMU run (default 300)
   --keep-log=FILE       keep the serial console log (default B/lab/serial.log)
   --append=ARGS         more kernel command line (e.g. 'nokaslr')
   -h, --help            this text
@@ -58,11 +59,11 @@ cd "$top" || exit 1
 
 B=${B:-build}
 CACHE=${MCEFWD_LAB_CACHE:-$B/lab-cache}
-QEMU_TIMEOUT=600
+QEMU_TIMEOUT=300
 # Inside the lab each mcefwd run gets this watchdog; nested KVM under TCG is
 # slow, and a run that needs it is broken anyway.
-RUN_TIMEOUT=120
-kernel="" modules="" kdeb="" log="" append=""
+RUN_TIMEOUT=60
+kernel="" modules="" kdeb="" log="" append="" skipped_npt=""
 QEMU=${QEMU:-qemu-system-x86_64}
 methods="hwpoison pfn" encodings="default amd" npts="1 0"
 scenarios=()
@@ -73,7 +74,17 @@ die_usage() {
 	exit 2
 }
 
-for a in "$@"; do
+# Options take their value after '=' or as the next argument.
+while [ $# -gt 0 ]; do
+	a=$1
+	shift
+	case $a in
+	--kernel | --modules | --kernel-deb | --poison | --encoding | --npt | --timeout | --keep-log | --append)
+		[ $# -gt 0 ] || die_usage "$a needs a value"
+		a="$a=$1"
+		shift
+		;;
+	esac
 	case $a in
 	--kernel=*) kernel=${a#*=} ;;
 	--modules=*) modules=${a#*=} ;;
@@ -105,7 +116,7 @@ done
 for v in $npts; do
 	case $v in 0 | 1) ;; *) die_usage "--npt: '$v' is not 0 or 1" ;; esac
 done
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(ar ao ar-no-ser vmm-memory soft-offline corrupt-pfn)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(ar ao ar-no-ser vmm-memory vmm-memory-ao soft-offline corrupt-pfn)
 [ -z "$log" ] && log=$B/lab/serial.log
 
 n=0 failed=0
@@ -151,7 +162,7 @@ if [ -n "$missing" ]; then
 		skip_all "needs$missing, and apt-get is not available: install them with your package manager"
 	fi
 	if [ "$(id -u)" != 0 ]; then
-		echo "# lab: missing packages:$missing; as root, run:"
+		echo "# missing packages:$missing; as root, run:"
 		echo "#   apt-get update && apt-get install -y --no-install-recommends$missing"
 		skip_all "needs$missing (not root: cannot install them)"
 	fi
@@ -233,8 +244,8 @@ want_mods="kvm_amd hwpoison_inject"
 opt_mods="mce_inject"
 kdir=""		# holds vmlinuz, config (if any), release, mods/*.ko, mods/order
 
-# modinfo FILE FIELD: a field of an uncompressed module's .modinfo.
-modinfo() {
+# ko_field FILE FIELD: a field of an uncompressed module's .modinfo.
+ko_field() {
 	tr '\0' '\n' <"$1" | sed -n "s/^$2=//p" | head -n 1
 }
 
@@ -277,12 +288,12 @@ collect_modules() {
 		*.ko.gz) gzip -dc "$src" >"$plain" ;;
 		*) cp "$src" "$plain" ;;
 		esac || { echo "# cannot decompress $src"; return 1; }
-		vm=$(modinfo "$plain" vermagic)
+		vm=$(ko_field "$plain" vermagic)
 		if [ "${vm%% *}" != "$release" ]; then
 			echo "# $src is for kernel ${vm%% *}, not $release"
 			return 1
 		fi
-		for dep in $(modinfo "$plain" depends | tr ',' ' '); do
+		for dep in $(ko_field "$plain" depends | tr ',' ' '); do
 			add_module "${dep//-/_}" 0 || return 1
 		done
 		echo "$m" >>"$dest/order"
@@ -304,55 +315,6 @@ bzimage_release() {
 	dd if="$1" bs=1 skip=$((off + 512)) count=200 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
 }
 
-if [ -n "$kdeb" ]; then
-	stem=$(basename "$kdeb" .deb)
-	kdir="$CACHE/kernels/$stem"
-	if [ ! -e "$kdir/.done" ]; then
-		rm -rf "$kdir"
-		mkdir -p "$kdir"
-		note "unpacking $kdeb"
-		dpkg -x "$kdeb" "$tmp/kernel" || fail_all "dpkg -x $kdeb failed"
-		img=$(ls "$tmp"/kernel/boot/vmlinuz-* 2>/dev/null | head -n 1)
-		[ -z "$img" ] && fail_all "$kdeb holds no boot/vmlinuz-*: not a kernel image package"
-		release=${img##*/vmlinuz-}
-		cp "$img" "$kdir/vmlinuz"
-		cp "$tmp/kernel/boot/config-$release" "$kdir/config" 2>/dev/null
-		echo "$release" >"$kdir/release"
-		out=$(collect_modules "$tmp/kernel/lib/modules/$release" "$kdir/mods" "$release" "$kdir/config")
-		r=$?
-		[ -n "$out" ] && echo "$out"
-		[ $r -ne 0 ] && fail_all "the modules the lab needs are not all in $kdeb"
-		rm -rf "$tmp/kernel"
-		touch "$kdir/.done"
-	else
-		note "unpacked already: $kdir"
-	fi
-	release=$(cat "$kdir/release")
-	config="$kdir/config"
-	[ -s "$config" ] || config=""
-else
-	kdir="$tmp/ukernel"
-	mkdir -p "$kdir"
-	cp "$kernel" "$kdir/vmlinuz"
-	release=$(bzimage_release "$kernel") || fail_all "$kernel is not an x86 bzImage (no version string in its header)"
-	mroot=$modules
-	[ -d "$modules/lib/modules/$release" ] && mroot="$modules/lib/modules/$release"
-	config=""
-	kd=$(dirname "$kernel")
-	for c in "$kd/config-$release" "$kd/.config" "$kd/../../../.config" "$mroot/build/.config" \
-		"$mroot/config" "$modules/boot/config-$release" "/boot/config-$release"; do
-		if [ -r "$c" ]; then
-			config=$c
-			break
-		fi
-	done
-	out=$(collect_modules "$mroot" "$kdir/mods" "$release" "$config")
-	r=$?
-	[ -n "$out" ] && echo "$out"
-	[ $r -ne 0 ] && fail_all "the modules the lab needs are not all under $modules (for kernel $release)"
-fi
-note "kernel $release ($([ -n "$kdeb" ] && basename "$kdeb" || echo "$kernel")), modules: $(tr '\n' ' ' <"$kdir/mods/order")"
-
 # ---- the kernel's config, before anything boots ---------------------------------
 
 # OPTION WANT WHY: WANT is y (built in) or ym (built in or a module).
@@ -369,10 +331,14 @@ CONFIG_BLK_DEV_INITRD y booting the lab's initramfs
 CONFIG_DEVTMPFS y /dev/kvm without udev
 CONFIG_SERIAL_8250_CONSOLE y the serial console the results come back on
 "
-if [ -z "$config" ]; then
-	note "no kernel config found (looked for config-$release next to the kernel, .config of its build tree, build/.config in the modules directory): options not checked before booting"
-else
-	bad=()
+# check_config: fails the lab, before anything boots, if $config lacks an
+# option the lab needs.
+check_config() {
+	local bad=() opt want why have
+	if [ -z "$config" ]; then
+		note "no kernel config found (looked for config-$release next to the kernel, .config of its build tree, build/.config in the modules directory): options not checked before booting"
+		return
+	fi
 	while read -r opt want why; do
 		[ -z "$opt" ] && continue
 		have=$(sed -n "s/^$opt=//p" "$config")
@@ -385,6 +351,73 @@ else
 		fail_all "kernel config $config lacks what the lab needs (not booted)" "${bad[@]}"
 	fi
 	ok "kernel config $config has every option the lab needs (CONFIG_MEMORY_FAILURE, CONFIG_HWPOISON_INJECT, CONFIG_KVM_AMD, CONFIG_X86_MCE, ...)"
+}
+
+config_checked=0
+if [ -n "$kdeb" ]; then
+	stem=$(basename "$kdeb" .deb)
+	kdir="$CACHE/kernels/$stem"
+	if [ ! -e "$kdir/.done" ]; then
+		rm -rf "$kdir"
+		mkdir -p "$kdir"
+		note "unpacking $kdeb"
+		dpkg -x "$kdeb" "$tmp/kernel" || fail_all "dpkg -x $kdeb failed"
+		img=$(ls "$tmp"/kernel/boot/vmlinuz-* 2>/dev/null | head -n 1)
+		[ -z "$img" ] && fail_all "$kdeb holds no boot/vmlinuz-*: not a kernel image package"
+		release=${img##*/vmlinuz-}
+		cp "$img" "$kdir/vmlinuz"
+		cp "$tmp/kernel/boot/config-$release" "$kdir/config" 2>/dev/null
+		echo "$release" >"$kdir/release"
+		config="$kdir/config"
+		[ -s "$config" ] || config=""
+		check_config
+		config_checked=1
+		out=$(collect_modules "$tmp/kernel/lib/modules/$release" "$kdir/mods" "$release" "$kdir/config")
+		r=$?
+		[ -n "$out" ] && echo "$out"
+		[ $r -ne 0 ] && fail_all "the modules the lab needs are not all in $kdeb"
+		rm -rf "$tmp/kernel"
+		touch "$kdir/.done"
+	else
+		note "unpacked already: $kdir"
+	fi
+	release=$(cat "$kdir/release")
+	config="$kdir/config"
+	[ -s "$config" ] || config=""
+	[ $config_checked = 0 ] && check_config
+else
+	kdir="$tmp/ukernel"
+	mkdir -p "$kdir"
+	cp "$kernel" "$kdir/vmlinuz"
+	release=$(bzimage_release "$kernel") || fail_all "$kernel is not an x86 bzImage (no version string in its header)"
+	mroot=$modules
+	[ -d "$modules/lib/modules/$release" ] && mroot="$modules/lib/modules/$release"
+	config=""
+	kd=$(dirname "$kernel")
+	for c in "$kd/config-$release" "$kd/.config" "$kd/../../../.config" "$mroot/build/.config" \
+		"$mroot/config" "$modules/boot/config-$release" "/boot/config-$release"; do
+		if [ -r "$c" ]; then
+			config=$c
+			break
+		fi
+	done
+	check_config
+	out=$(collect_modules "$mroot" "$kdir/mods" "$release" "$config")
+	r=$?
+	[ -n "$out" ] && echo "$out"
+	[ $r -ne 0 ] && fail_all "the modules the lab needs are not all under $modules (for kernel $release)"
+fi
+note "kernel $release ($([ -n "$kdeb" ] && basename "$kdeb" || echo "$kernel")), modules: $(tr '\n' ' ' <"$kdir/mods/order")"
+# A kvm_amd built into the kernel cannot be reloaded: its npt is set on the
+# command line, once.
+if ! grep -qx kvm_amd "$kdir/mods/order"; then
+	v=${npts%% *}
+	for o in ${npts#"$v"}; do
+		skipped_npt="$skipped_npt $o"
+	done
+	npts=$v
+	append="$append kvm_amd.npt=$v"
+	note "kvm_amd is built in: npt=$v only, set on the kernel command line"
 fi
 
 # ---- static binaries -------------------------------------------------------------
@@ -392,7 +425,7 @@ fi
 SB=$B/lab-static
 sbins="$SB/bin/mcefwd $SB/bin/mcefwd-inject $SB/tests/integration/poison-target"
 # shellcheck disable=SC2086
-if ! make --no-print-directory SANITIZE= B="$SB" CFLAGS='-O2 -g' LDFLAGS=-static $sbins >"$tmp/make.log" 2>&1; then
+if ! ${MAKE:-make} --no-print-directory SANITIZE= B="$SB" CFLAGS='-O2 -g' LDFLAGS=-static $sbins >"$tmp/make.log" 2>&1; then
 	fail_all "static build of mcefwd, mcefwd-inject and poison-target failed (make B=$SB LDFLAGS=-static)" "$(tail -n 20 "$tmp/make.log")"
 fi
 for b in $sbins; do
@@ -488,7 +521,7 @@ for v in $npts; do
 					;;
 				vmm-memory-ao)
 					add_step "$id" "npt=$v vmm-memory-ao --poison=$m (encoding $e): AO on mcefwd's own page: a warning, the guest goes on" "$cmd" \
-						"^ok 1 $s\$" 'BUS_MCEERR_AO at host address 0x[0-9a-f]+ ignored' \
+						"^ok 1 $s\$" "$(method_pat "$m")" 'BUS_MCEERR_AO at host address 0x[0-9a-f]+ ignored' \
 						'LAB-DMESG .*Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mcefwd:[0-9]+ due to hardware memory corruption' \
 						'!guest saw #MC'
 					;;
@@ -500,7 +533,7 @@ for v in $npts; do
 					;;
 				vmm-memory)
 					add_step "$id" "npt=$v vmm-memory --poison=$m (encoding $e): AR on mcefwd's own page, not guest RAM: the VM is stopped" "$cmd" \
-						"^ok 1 $s\$" \
+						"^ok 1 $s\$" "$(method_pat "$m")" \
 						'BUS_MCEERR_AR at host address 0x[0-9a-f]+, which is not guest RAM: .*VM stopped' \
 						'LAB-DMESG .*MCE: Killing [^ ]+:[0-9]+ due to hardware memory corruption fault at ' \
 						'as expected: ' '!guest saw #MC'
@@ -525,6 +558,7 @@ fi
 root="$tmp/root"
 mkdir -p "$root/bin" "$root/lab/mod" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp "$bb" "$root/bin/busybox"
+# shellcheck disable=SC2086
 cp $sbins "$root/bin/"
 cp "$here/init.sh" "$root/init"
 chmod 0755 "$root/init"
@@ -581,6 +615,10 @@ for v in $npts; do
 	else
 		ok "kvm_amd loaded with npt=$v, /dev/kvm there (${k#LAB-KVM })"
 	fi
+done
+
+for v in $skipped_npt; do
+	ok "kvm_amd with npt=$v # SKIP kvm_amd is built into this kernel: it cannot be reloaded with npt=$v"
 done
 
 record="$tmp/record"
@@ -652,7 +690,8 @@ for id in "${ids[@]}"; do
 	if [ ${#whys[@]} -eq 0 ]; then
 		ok "$d ($secs s)"
 	else
-		not_ok "$d ($secs s)" "${whys[@]}" "--- its console section:" "$(sed '/^LAB-TEST /d' "$sec")"
+		not_ok "$d ($secs s)" "${whys[@]}" "--- its console section (all of it in $log):" \
+			"$(sed '/^LAB-TEST /d' "$sec" | head -n 40)"
 	fi
 done
 
