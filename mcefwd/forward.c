@@ -186,11 +186,40 @@ static void forward_fanout(struct vcpu *v, const struct fwd_entry *e)
 			forward_route(vm, i, &out);
 }
 
+/* Where the guest will take the #MC: RIP once any pending exit is done. */
+static int forward_rip(struct vcpu *v, uint64_t *rip)
+{
+	struct kvm_regs regs;
+	int r;
+
+	r = vcpu_complete_exit(v);
+	if (r < 0)
+		return r;
+	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
+	if (r < 0)
+		return r;
+	*rip = regs.rip;
+	return 0;
+}
+
+/* Hands e->mce to KVM and tells the guest's mailbox; the next waits for MCIP. */
+static int forward_set_mce(struct vcpu *v, struct fwd_entry *e)
+{
+	int r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
+
+	if (r < 0)
+		return r;
+	v->fwd.injected++;
+	v->fwd.done++;
+	v->fwd.waiting_mcip = true;
+	forward_mailbox(v);
+	return 0;
+}
+
 /* The bank-1 error another vCPU's error gave this one. */
 static int forward_broadcast(struct vcpu *v, const struct sigbus_event *ev)
 {
 	struct fwd_entry *e = forward_log(v);
-	struct kvm_regs regs;
 	int r;
 
 	e->ev = *ev;
@@ -200,23 +229,15 @@ static int forward_broadcast(struct vcpu *v, const struct sigbus_event *ev)
 	r = mce_build_broadcast(v->vm->cfg.fwd.profile, &e->mce);
 	if (r < 0)
 		return error_set(-r, "cannot encode the broadcast MCE");
-	r = vcpu_complete_exit(v);
+	r = forward_rip(v, &e->rip);
 	if (r < 0)
 		return r;
-	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
-	if (r < 0)
-		return r;
-	e->rip = regs.rip;
-	r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
+	r = forward_set_mce(v, e);
 	if (r < 0)
 		return r;
 	vm_diag(v->vm, "vcpu-%u: broadcast: injected bank %u status 0x%llx mcg_status 0x%llx at rip 0x%lx",
 		v->id, e->mce.bank, (unsigned long long)e->mce.status,
 		(unsigned long long)e->mce.mcg_status, (unsigned long)e->rip);
-	v->fwd.injected++;
-	v->fwd.done++;
-	v->fwd.waiting_mcip = true;
-	forward_mailbox(v);
 	return 0;
 }
 
@@ -273,7 +294,6 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	unsigned int lsb = ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
 	void *hva = (void *)((uintptr_t)ev->addr & ~((1UL << lsb) - 1));
 	struct fwd_entry *e;
-	struct kvm_regs regs;
 	int r;
 
 	evc.code &= ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
@@ -326,13 +346,9 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 		      e->lmce, &e->mce);
 	if (r < 0)
 		return error_set(-r, "cannot encode the MCE for bank %u", cfg->bank);
-	r = vcpu_complete_exit(v);
+	r = forward_rip(v, &e->rip);
 	if (r < 0)
 		return r;
-	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
-	if (r < 0)
-		return r;
-	e->rip = regs.rip;
 	if (kind == MCE_AR && e->gpa == v->fwd.last_gpa && e->rip == v->fwd.last_rip) {
 		if (++v->fwd.repeats >= FWD_LIVELOCK) {
 			snprintf(v->res.error, sizeof(v->res.error),
@@ -347,7 +363,7 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	}
 	v->fwd.last_gpa = e->gpa;
 	v->fwd.last_rip = e->rip;
-	r = kvm_ioctl(v->fd, KVM_X86_SET_MCE, &e->mce);
+	r = forward_set_mce(v, e);
 	if (r < 0)
 		return r;
 	vm_diag(v->vm, "vcpu-%u: SIGBUS %s si_addr %p si_addr_lsb %d %s", v->id, kname,
@@ -359,10 +375,6 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 		v->id, kname, e->emulated ? " (raised by mcefwd)" : "",
 		(unsigned long)e->gpa, cfg->bank, (unsigned long long)e->mce.status,
 		(unsigned long long)e->mce.mcg_status, (unsigned long)e->rip);
-	v->fwd.injected++;
-	v->fwd.done++;
-	v->fwd.waiting_mcip = true;
-	forward_mailbox(v);
 	if (fanout)
 		forward_fanout(v, e);
 	return 0;

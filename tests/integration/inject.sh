@@ -12,7 +12,6 @@ set -u
 B=${B:-build}
 INJ="$B/bin/mcefwd-inject"
 WRAP=${MCEFWD_WRAPPER:-}
-n=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-inj.XXXXXX")
 target_pid=""
 cleanup() {
@@ -21,9 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+. "$(dirname "$0")/lib.sh"
 
 inj() {
 	# shellcheck disable=SC2086
@@ -31,23 +28,6 @@ inj() {
 	rc=$?
 }
 
-expect() {
-	desc=$1 want=$2
-	shift 2
-	if [ "$rc" -ne "$want" ]; then
-		echo "# exit status $rc, expected $want" >>"$tmp/out"
-		not_ok "$desc"
-		return
-	fi
-	for pat in "$@"; do
-		if ! grep -qE -- "$pat" "$tmp/out"; then
-			echo "# output lacks: $pat" >>"$tmp/out"
-			not_ok "$desc"
-			return
-		fi
-	done
-	ok "$desc"
-}
 
 inj --help
 expect "--help teaches targets, methods, safety, exit status and examples" 0 \

@@ -13,39 +13,16 @@ MCEFWD="$B/bin/mcefwd"
 WRAP=${MCEFWD_WRAPPER:-}
 # Guard against a hang in the tool itself; the watchdog under test is inside.
 HANG=120
-n=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-it.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+. "$(dirname "$0")/lib.sh"
 
 # mcefwd ARGS...: runs the tool; output in $tmp/out, status in $rc.
 mcefwd() {
 	# shellcheck disable=SC2086
 	timeout -k 5 $HANG $WRAP "$MCEFWD" "$@" >"$tmp/out" 2>&1
 	rc=$?
-}
-
-# expect DESC STATUS PATTERN...: the last run exited STATUS and printed
-# every extended-regex PATTERN.
-expect() {
-	desc=$1 want=$2
-	shift 2
-	if [ "$rc" -ne "$want" ]; then
-		echo "# exit status $rc, expected $want" >>"$tmp/out"
-		not_ok "$desc"
-		return
-	fi
-	for pat in "$@"; do
-		if ! grep -qE -- "$pat" "$tmp/out"; then
-			echo "# output lacks: $pat" >>"$tmp/out"
-			not_ok "$desc"
-			return
-		fi
-	done
-	ok "$desc"
 }
 
 kvm_reason=""

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# What the integration scripts share: TAP output and the expect helper.
+# The sourcing script sets $tmp (a scratch directory) and, after running a
+# command, $rc and $tmp/out (its output).
+
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+# expect DESC STATUS PATTERN...: the last command exited STATUS and printed
+# every extended-regex PATTERN.
+expect() {
+	desc=$1 want=$2
+	shift 2
+	if [ "$rc" -ne "$want" ]; then
+		echo "# exit status $rc, expected $want" >>"$tmp/out"
+		not_ok "$desc"
+		return
+	fi
+	for pat in "$@"; do
+		if ! grep -qE -- "$pat" "$tmp/out"; then
+			echo "# output lacks: $pat" >>"$tmp/out"
+			not_ok "$desc"
+			return
+		fi
+	done
+	ok "$desc"
+}
