@@ -236,10 +236,10 @@ else
 	expect "lmce where KVM lacks MCG_LMCE_P: a skip that says so" 4 \
 		'^ok 1 lmce # SKIP this host.s KVM does not offer MCG_LMCE_P'
 fi
-mcefwd run ar --poison=signal --numa-node 0
 if [ -n "$WRAP" ]; then
 	skip "--numa-node 0" "valgrind aborts on a self-sent SIGBUS with a kernel si_code; runs natively"
 else
+	mcefwd run ar --poison=signal --numa-node 0
 	expect "--numa-node 0: guest RAM bound there, the poisoned page's node reported" 0 '^ok 1 ar$' \
 		'the poisoned page gpa 0x200000 is on NUMA node 0'
 fi
