@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "mcefwd/bench.h"
 #include "mcefwd/caps.h"
 #include "mcefwd/cli.h"
 #include "mcefwd/error.h"
@@ -140,6 +141,8 @@ static const char usage_matrix[] =
 "  mcefwd matrix --markdown > guest-visible-mce.md\n"
 "  mcefwd matrix --json\n";
 
+static int cmd_lab(int argc, char **argv);
+
 static int cmd_help(const char *topic)
 {
 	if (!topic || !*topic || !strcmp(topic, "help"))
@@ -152,6 +155,11 @@ static int cmd_help(const char *topic)
 		fputs(usage_list, stdout);
 	else if (!strcmp(topic, "matrix"))
 		fputs(usage_matrix, stdout);
+	else if (!strcmp(topic, "bench") || !strcmp(topic, "lab")) {
+		char *argv2[] = { (char *)topic, (char *)"--help", NULL };
+
+		return !strcmp(topic, "bench") ? bench_main(2, argv2) : cmd_lab(2, argv2);
+	}
 	else {
 		fprintf(stderr, "mcefwd: no help for '%s'\n%s", topic, usage_main);
 		return KSFT_USAGE;
@@ -432,6 +440,8 @@ int main(int argc, char **argv)
 	/* lab and bench parse their own arguments. */
 	if (argc > 1 && !strcmp(argv[1], "lab"))
 		return cmd_lab(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 
 	if (cli_parse(argc, argv, &c) < 0) {
 		fprintf(stderr, "mcefwd: %s\n", error_get());

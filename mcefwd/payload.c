@@ -59,6 +59,9 @@ static const struct payload payload_info[] = {
 	{ .name = "mce-ao-route", .summary = "guest side of the ao-route scenario" },
 	{ .name = "mce-reset", .summary = "guest side of the reset scenario" },
 	{ .name = "mce-lmce", .summary = "guest side of the lmce scenario" },
+	{ .name = "bench-exit", .summary = "mcefwd bench: the out loop whose exits are timed" },
+	{ .name = "bench-forward", .summary = "mcefwd bench: times SIGBUS to the first #MC instruction" },
+	{ .name = "bench-null", .summary = "mcefwd bench: the smallest guest, for start-up time" },
 	{ .name = "idle", .default_vcpus = 1,
 	  .summary = "halts forever: the watchdog must stop it" },
 };

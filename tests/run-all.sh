@@ -75,6 +75,7 @@ for suite in $suites; do
 		run_one integration/payloads env B="$B" tests/integration/run.sh
 		run_one integration/inject env B="$B" tests/integration/inject.sh
 		run_one integration/docs env B="$B" tests/integration/docs.sh
+		run_one integration/bench env B="$B" tests/integration/bench.sh
 		for t in $(integ_bins); do
 			run_one "integration/$(basename "$t")" "$t"
 		done
