@@ -195,6 +195,10 @@ static int forward_rip(struct vcpu *v, uint64_t *rip)
 	r = vcpu_complete_exit(v);
 	if (r < 0)
 		return r;
+	if (v->sync_regs) {
+		*rip = v->run->s.regs.regs.rip;
+		return 0;
+	}
 	r = kvm_ioctl(v->fd, KVM_GET_REGS, &regs);
 	if (r < 0)
 		return r;

@@ -97,8 +97,14 @@ void kick(struct vcpu *v, unsigned int req)
 	}
 	atomic_fetch_or(&v->requests, req);
 	futex(&v->requests, FUTEX_WAKE_PRIVATE, INT_MAX);
-	/* The thread may have finished; then there is nothing to interrupt. */
-	if (v->started)
+	/*
+	 * Only a vCPU in (or about to enter) KVM_RUN needs the signal: any
+	 * other sees the request before its next entry (vcpu_loop). A signal
+	 * to a thread that is parked or waking would wake it for nothing and,
+	 * with SIG_IPI unblocked, preempt the kicker. The thread may also
+	 * have finished; then there is nothing to interrupt.
+	 */
+	if (v->started && atomic_load(&v->in_run))
 		pthread_kill(v->thread, SIG_IPI);
 }
 

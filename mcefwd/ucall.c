@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "mcefwd/error.h"
@@ -20,15 +21,40 @@ const char *ucall_type_name(uint32_t type)
 	return type < MCEFWD_UCALL_MAX && type_names[type] ? type_names[type] : "?";
 }
 
+/* How much of the union a record of this type uses: only that is copied. */
+static size_t ucall_body_size(uint32_t type)
+{
+	const struct mcefwd_ucall *u = NULL;
+
+	switch (type) {
+	case MCEFWD_UCALL_PRINT:
+		return sizeof(u->u.text);
+	case MCEFWD_UCALL_REPORT:
+		return sizeof(u->u.report);
+	case MCEFWD_UCALL_EXCEPTION:
+		return sizeof(u->u.exception);
+	case MCEFWD_UCALL_MCE:
+		return sizeof(u->u.mce);
+	default:
+		return 0;
+	}
+}
+
 int ucall_decode(const struct guest_mem *mem, uint64_t gpa, unsigned int vcpu_id,
 		 struct mcefwd_ucall *out)
 {
-	const void *src = mem_gpa_to_hva(mem, gpa, sizeof(*out));
+	const struct mcefwd_ucall *src = mem_gpa_to_hva(mem, gpa, sizeof(*out));
 
 	if (!src)
 		return error_set(EFAULT, "ucall record at gpa 0x%lx is not inside guest RAM",
 				 (unsigned long)gpa);
-	memcpy(out, src, sizeof(*out));
+	/*
+	 * The header, then the part of the union the type uses: a VALUE or
+	 * HELLO record is 48 bytes, not the 1128 of an MCE snapshot, and
+	 * this runs on every ucall exit.
+	 */
+	memcpy(out, src, offsetof(struct mcefwd_ucall, u));
+	memcpy(&out->u, &src->u, ucall_body_size(out->type));
 	if (out->magic != MCEFWD_UCALL_MAGIC)
 		return error_set(EPROTO, "ucall record at gpa 0x%lx has bad magic 0x%x",
 				 (unsigned long)gpa, out->magic);

@@ -101,6 +101,12 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	}
 	if (vcpu_set_cpuid(v) < 0)
 		goto err_unmap;
+	/* RIP for every forwarded error without a KVM_GET_REGS (a vCPU ioctl each). */
+	if (kvm_ioctl_raw(vm->kvm->fd, KVM_CHECK_EXTENSION, (void *)KVM_CAP_SYNC_REGS) &
+	    KVM_SYNC_X86_REGS) {
+		v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		v->sync_regs = true;
+	}
 	if (vm->kvm->caps.mce_banks && kvm_ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg_cap) < 0)
 		goto err_unmap;
 	/*
@@ -152,7 +158,11 @@ int vcpu_set_boot_state(struct vcpu *v, uint64_t entry)
 		return r;
 	boot_regs(&regs, entry, v->id, v->vm->nr_vcpus, v->vm->cfg.mcg_cap);
 	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	/* What forward_rip() reads until the next KVM_RUN refreshes it. */
+	v->run->s.regs.regs = regs;
+	return 0;
 }
 
 int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len)
@@ -196,7 +206,10 @@ int vcpu_abort_mmio(struct vcpu *v)
 	if (r != -EINTR)
 		return error_set(r < 0 ? -r : EIO, "completing the MMIO exit: KVM_RUN returned %d, expected -EINTR", r);
 	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	v->run->s.regs.regs = regs;
+	return 0;
 }
 
 int vcpu_complete_exit(struct vcpu *v)
@@ -481,9 +494,21 @@ static void vcpu_loop(struct vcpu *v)
 			vcpu_fail(v, why);
 			break;
 		}
+		/*
+		 * Publish in_run, then look at requests (seq_cst, paired with
+		 * kick()): either this sees the kicker's request or the kicker
+		 * sees in_run and signals. Exchanges, not stores: helgrind
+		 * takes a locked instruction for the atomic it is.
+		 */
+		atomic_exchange(&v->in_run, 1);
+		if (atomic_load(&v->requests)) {
+			atomic_exchange(&v->in_run, 0);
+			continue;
+		}
 		r = ioctl(v->fd, KVM_RUN, NULL);
 		if (r < 0)
 			r = -errno;
+		atomic_exchange(&v->in_run, 0);
 		kick_after_run(v);
 		v->eintr = r == -EINTR;
 		v->res.exits++;

@@ -54,12 +54,19 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	size_t run_size;
+	/* KVM copies the registers into run->s.regs on every return (KVM_CAP_SYNC_REGS). */
+	bool sync_regs;
 	pthread_t thread;
 	bool started;
 	uint64_t mcg_cap_kvm;	/* MCG_CAP as KVM stored it (read back) */
 	bool eintr;		/* the last KVM_RUN returned EINTR */
 
 	atomic_uint requests;	/* futex word: VCPU_REQ_* set by others */
+	/*
+	 * 1 from the vCPU's last look at requests before KVM_RUN until
+	 * KVM_RUN returns: only then does a kick need a signal (kick.c).
+	 */
+	atomic_uint in_run;
 	unsigned int self_requests;	/* set only by this vCPU's own thread */
 	unsigned int pauses;	/* times this vCPU parked in vm_pause_all */
 	bool paused;		/* under vm->lock */
