@@ -44,6 +44,7 @@ int ucall_decode(const struct guest_mem *mem, uint64_t gpa, unsigned int vcpu_id
 		 struct mcefwd_ucall *out)
 {
 	const struct mcefwd_ucall *src = mem_gpa_to_hva(mem, gpa, sizeof(*out));
+	size_t body;
 
 	if (!src)
 		return error_set(EFAULT, "ucall record at gpa 0x%lx is not inside guest RAM",
@@ -54,7 +55,10 @@ int ucall_decode(const struct guest_mem *mem, uint64_t gpa, unsigned int vcpu_id
 	 * this runs on every ucall exit.
 	 */
 	memcpy(out, src, offsetof(struct mcefwd_ucall, u));
-	memcpy(&out->u, &src->u, ucall_body_size(out->type));
+	body = ucall_body_size(out->type);
+	memcpy(&out->u, &src->u, body);
+	/* The rest is defined, never what the guest left there. */
+	memset((char *)&out->u + body, 0, sizeof(out->u) - body);
 	if (out->magic != MCEFWD_UCALL_MAGIC)
 		return error_set(EPROTO, "ucall record at gpa 0x%lx has bad magic 0x%x",
 				 (unsigned long)gpa, out->magic);
