@@ -43,7 +43,8 @@ static size_t ucall_body_size(uint32_t type)
 int ucall_decode(const struct guest_mem *mem, uint64_t gpa, unsigned int vcpu_id,
 		 struct mcefwd_ucall *out)
 {
-	const struct mcefwd_ucall *src = mem_gpa_to_hva(mem, gpa, sizeof(*out));
+	/* Bytes, not a struct: the guest picks the gpa, aligned or not. */
+	const uint8_t *src = mem_gpa_to_hva(mem, gpa, sizeof(*out));
 	size_t body;
 
 	if (!src)
@@ -56,7 +57,7 @@ int ucall_decode(const struct guest_mem *mem, uint64_t gpa, unsigned int vcpu_id
 	 */
 	memcpy(out, src, offsetof(struct mcefwd_ucall, u));
 	body = ucall_body_size(out->type);
-	memcpy(&out->u, &src->u, body);
+	memcpy(&out->u, src + offsetof(struct mcefwd_ucall, u), body);
 	/* The rest is defined, never what the guest left there. */
 	memset((char *)&out->u + body, 0, sizeof(out->u) - body);
 	if (out->magic != MCEFWD_UCALL_MAGIC)
