@@ -109,11 +109,15 @@ static void on_stop(int sig)
 	atomic_store(&stop_signal, sig);
 }
 
+/* One line of reason, then the synopsis (the first lines of --help). */
 static int bad(const char *fmt, const char *arg)
 {
+	const char *end = strstr(usage, "\n\n");
+
 	fprintf(stderr, "mcefwd-inject: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n(see mcefwd-inject --help)\n");
+	fprintf(stderr, "\n%.*s\n(mcefwd-inject --help explains every option)\n",
+		end ? (int)(end - usage) : (int)strlen(usage), usage);
 	return EXIT_USAGE;
 }
 
@@ -363,12 +367,14 @@ static int cmd_inject(const struct opts *o, const char *state_path)
 	int r, status = EXIT_OK;
 
 	if (o->method != INJECT_PFN && o->method != INJECT_EINJ) {
-		fprintf(stderr, "mcefwd-inject: --method=%s acts on the caller's own memory (%s); for another process use --method=pfn or --method=einj\n",
-			inject_method_name(o->method),
-			o->method == INJECT_SIGNAL ? "a thread can only send itself SIGBUS with a kernel si_code" :
-			o->method == INJECT_UFFD ? "userfaultfd works on the caller's own mappings" :
-						   "madvise works on the caller's own mappings");
-		return EXIT_USAGE;
+		char why[256];
+
+		snprintf(why, sizeof(why), "--method=%s acts on the caller's own memory (%s); for another process use --method=pfn or --method=einj",
+			 inject_method_name(o->method),
+			 o->method == INJECT_SIGNAL ? "a thread can only send itself SIGBUS with a kernel si_code" :
+			 o->method == INJECT_UFFD ? "userfaultfd works on the caller's own mappings" :
+						    "madvise works on the caller's own mappings");
+		return bad("%s", why);
 	}
 	if (!inject_has_cap_sys_admin()) {
 		fprintf(stderr, "mcefwd-inject: needs CAP_SYS_ADMIN (to read frame numbers from /proc/%d/pagemap and write debugfs): run as root\n",

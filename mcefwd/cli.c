@@ -315,6 +315,8 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	} else if (c->cmd == CLI_HELP && c->nr_names > 0) {
 		c->help_topic = c->names[0];
 	}
+	if (c->cmd == CLI_VERSION && c->nr_names)
+		return error_set(EINVAL, "'version' takes no arguments, got '%s'", c->names[0]);
 	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST || c->cmd == CLI_MATRIX) && c->nr_names)
 		return error_set(EINVAL, "'%s' takes no arguments, got '%s'",
 				 c->cmd == CLI_CAPS ? "caps" : c->cmd == CLI_LIST ? "list" : "matrix",

@@ -395,19 +395,27 @@ int forward_vcpu_service(struct vcpu *v)
 		forward_queue(v, &ev);
 	while (ring_mpsc_pop(&f->inbox, &ev))
 		forward_queue(v, &ev);
-	if (f->q_head == f->q_tail)
-		return 0;
-	if (f->waiting_mcip && !f->release_gate) {
-		r = forward_mcg_status(v, &mcg_status);
-		if (r < 0)
+	/*
+	 * One injection per guest entry; what injects nothing (a notice, an
+	 * ignored error) is handled at once, so nothing behind it waits for
+	 * the guest's next exit.
+	 */
+	while (f->q_head != f->q_tail) {
+		if (f->waiting_mcip && !f->release_gate) {
+			r = forward_mcg_status(v, &mcg_status);
+			if (r < 0)
+				return r;
+			if (mcg_status & MCG_STATUS_MCIP)
+				return 0;	/* the guest is still handling the last one */
+		}
+		f->waiting_mcip = false;
+		f->release_gate = false;
+		ev = f->queue[f->q_head++ % FWD_QUEUE];
+		r = forward_event(v, &ev);
+		if (r < 0 || f->waiting_mcip)
 			return r;
-		if (mcg_status & MCG_STATUS_MCIP)
-			return 0;	/* the guest is still handling the last one */
 	}
-	f->waiting_mcip = false;
-	f->release_gate = false;
-	ev = f->queue[f->q_head++ % FWD_QUEUE];
-	return forward_event(v, &ev);
+	return 0;
 }
 
 bool forward_vcpu_has_work(struct vcpu *v)

@@ -344,8 +344,8 @@ static int cmd_run(struct cli *c)
 			continue;
 		}
 		if (payload_get(names[i], &p) < 0) {
-			fprintf(stderr, "mcefwd: no scenario or payload named '%s' (see 'mcefwd list')\n",
-				names[i]);
+			fprintf(stderr, "mcefwd: no scenario or payload named '%s' (see 'mcefwd list')\n%s",
+				names[i], usage_run);
 			return KSFT_USAGE;
 		}
 	}

@@ -105,8 +105,12 @@ static void *mem_map(struct guest_mem *m, uint64_t size)
 	case MEM_HUGETLB:
 		m->page_size = SZ_2M;
 		m->map_size = size;
+		/*
+		 * Reserve the huge pages now: with MAP_NORESERVE a host short
+		 * of them would answer the first touch with SIGBUS instead.
+		 */
 		return mmap(NULL, size, PROT_READ | PROT_WRITE,
-			    flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+			    (flags & ~MAP_NORESERVE) | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
 	case MEM_MEMFD:
 		m->memfd = memfd_create("mcefwd-guest-ram", MFD_CLOEXEC);
 		if (m->memfd < 0)
@@ -262,7 +266,8 @@ static int mem_remap(struct guest_mem *m, uint8_t *hva, uint64_t size)
 		break;
 	}
 	case MEM_HUGETLB:
-		p = mmap(hva, size, prot, flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		p = mmap(hva, size, prot, (flags & ~MAP_NORESERVE) | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT),
+			 -1, 0);
 		break;
 	default:
 		p = mmap(hva, size, prot, flags, -1, 0);

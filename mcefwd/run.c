@@ -73,6 +73,12 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		cfg.nr_vcpus = p->default_vcpus ? p->default_vcpus : 1;
 	r = vm_create(&vm, kvm, &cfg);
 	if (r < 0) {
+		/* What this host lacks is a skip that names it, not a failure. */
+		if (r == -ENOTSUP || (r == -ENOMEM && cfg.mem_kind == MEM_HUGETLB)) {
+			res->status = KTAP_SKIP;
+			snprintf(res->reason, sizeof(res->reason), "%s", error_get());
+			return 0;
+		}
 		run_fail(res, "%s", error_get());
 		return r;
 	}

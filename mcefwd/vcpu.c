@@ -22,6 +22,8 @@
 #define CPUID_1_EDX_MCA	(1u << 14)
 /* A guest printing more than this is flooding and gets stopped. */
 #define CONSOLE_MAX	(64UL << 10)
+/* What a line costs beyond its text ("# vcpu-N: ..."), so 1,024 lines at most. */
+#define CONSOLE_LINE	64
 
 __thread struct vcpu *vcpu_self;
 
@@ -288,7 +290,8 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 	}
 	switch (u.type) {
 	case MCEFWD_UCALL_PRINT:
-		v->console_total += strlen(u.u.text);
+		/* Each line costs its length and its prefix: empty ones flood too. */
+		v->console_total += strlen(u.u.text) + CONSOLE_LINE;
 		if (v->console_total > CONSOLE_MAX) {
 			vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
 			return;
@@ -300,6 +303,12 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 			res->reports_passed++;
 		else
 			res->reports_failed++;
+		if (!u.u.report.pass || v->vm->cfg.verbose)
+			v->console_total += strlen(u.u.report.cond) + CONSOLE_LINE;
+		if (v->console_total > CONSOLE_MAX) {
+			vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
+			return;
+		}
 		if (!u.u.report.pass || v->vm->cfg.verbose)
 			vm_diag(v->vm, "vcpu-%u: %s: %s:%u: %s", v->id,
 				u.u.report.pass ? "PASS" : "FAIL", u.u.report.file,

@@ -317,6 +317,13 @@ int vm_reset(struct vm *vm)
 	uint64_t entry;
 	int r = 0;
 
+	/*
+	 * Two vCPUs asking at once: the first resets, the other's request is
+	 * served by it (it parks when the first pauses everyone, and is
+	 * restarted with the rest). Waiting for each other would deadlock.
+	 */
+	if (atomic_exchange(&vm->resetting, true))
+		return 0;
 	vm_pause_all(vm);
 	/*
 	 * A reset discards what is still pending, as hardware does: events
@@ -365,6 +372,7 @@ int vm_reset(struct vm *vm)
 		replaced, vm->boots);
 out:
 	vm_resume_all(vm);
+	atomic_store(&vm->resetting, false);
 	return r;
 }
 

@@ -71,6 +71,7 @@ struct vm {
 	const void *image;
 	size_t image_len;
 	unsigned int boots;
+	atomic_bool resetting;	/* a vCPU is resetting the VM */
 
 	/* Diagnostics ("# ..." lines) go here, one line at a time. */
 	FILE *diag;

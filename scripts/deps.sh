@@ -14,7 +14,8 @@ check_pkgs="libcmocka-dev valgrind man-db"
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 check) want="$build_pkgs $check_pkgs" ;;
-*) echo "usage: $0 build|check" >&2; exit 2 ;;
+fuzz) want="$build_pkgs $check_pkgs clang libclang-rt-14-dev" ;;
+*) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

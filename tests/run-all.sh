@@ -76,6 +76,8 @@ for suite in $suites; do
 		run_one integration/inject env B="$B" tests/integration/inject.sh
 		run_one integration/docs env B="$B" tests/integration/docs.sh
 		run_one integration/bench env B="$B" tests/integration/bench.sh
+		run_one integration/badinput env B="$B" tests/integration/badinput.sh
+		run_one integration/stress env B="$B" tests/stress/run.sh short
 		for t in $(integ_bins); do
 			run_one "integration/$(basename "$t")" "$t"
 		done
