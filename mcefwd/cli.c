@@ -315,7 +315,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	} else if (c->cmd == CLI_HELP && c->nr_names > 0) {
 		c->help_topic = c->names[0];
 	}
-	if (c->cmd == CLI_VERSION && c->nr_names)
+	if (first >= 0 && !strcmp(argv[first], "version") && c->nr_names)
 		return error_set(EINVAL, "'version' takes no arguments, got '%s'", c->names[0]);
 	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST || c->cmd == CLI_MATRIX) && c->nr_names)
 		return error_set(EINVAL, "'%s' takes no arguments, got '%s'",

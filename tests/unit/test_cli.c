@@ -356,6 +356,9 @@ static void test_help_and_version(void **state)
 	assert_int_equal(c.cmd, CLI_VERSION);
 	assert_int_equal(PARSE(&c, "--version", "run", "hello"), 0);
 	assert_int_equal(c.cmd, CLI_VERSION);
+	/* The command word takes nothing after it. */
+	assert_int_equal(PARSE(&c, "version", "extra"), -EINVAL);
+	assert_error_mentions("'version' takes no arguments");
 }
 
 static void test_reparse_after_error(void **state)
