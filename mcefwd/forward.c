@@ -68,9 +68,12 @@ static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)
 	struct fwd_vcpu *f = &v->fwd;
 
 	if (f->q_tail - f->q_head >= FWD_QUEUE) {
+		int code = ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
+
 		f->q_overflows++;
-		vm_diag(v->vm, "vcpu-%u: event queue full: lost %s at %p",
-			v->id, ev->code == BUS_MCEERR_AR ? "AR" : "AO", ev->addr);
+		vm_diag(v->vm, "vcpu-%u: event queue full: lost %s at %p", v->id,
+			code == BUS_MCEERR_AR ? "AR" : code == BUS_MCEERR_AO ? "AO" :
+			code == FWD_CODE_BROADCAST ? "broadcast" : "notice", ev->addr);
 		return;
 	}
 	f->queue[f->q_tail++ % FWD_QUEUE] = *ev;
@@ -146,7 +149,7 @@ static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_eve
 	pthread_mutex_unlock(&vm->lock);
 	if (done) {
 		if ((ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) != FWD_CODE_NOTICE) {
-			vm->fwd.undeliverable++;
+			atomic_fetch_add_explicit(&vm->fwd.undeliverable, 1, memory_order_relaxed);
 			vm_diag(vm, "vcpu-%u has finished: the %s at %p cannot be delivered to it",
 				i, (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == FWD_CODE_BROADCAST ?
 				"broadcast" : "AO", ev->addr);
@@ -159,7 +162,7 @@ static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_eve
 		return;
 	}
 	if (!ring_mpsc_push(&v->fwd.inbox, ev)) {
-		vm->fwd.unroutable++;
+		atomic_fetch_add_explicit(&vm->fwd.unroutable, 1, memory_order_relaxed);
 		vm_diag(vm, "vcpu-%u: inbox full: event at %p lost", i, ev->addr);
 		return;
 	}
@@ -521,7 +524,8 @@ void forward_reset(struct vm *vm)
 
 unsigned long forward_lost(const struct vm *vm)
 {
-	unsigned long n = ring_mpsc_overflows(&vm->fwd.process) + vm->fwd.unroutable +
+	/* A full inbox counts its loss in the ring (unroutable is the same event). */
+	unsigned long n = ring_mpsc_overflows(&vm->fwd.process) +
 			  vm->fwd.lost_overflow;
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {

@@ -97,8 +97,9 @@ struct fwd_vm {
 	struct { uint64_t gpa; unsigned int vcpu; } owners[FWD_MAX_OWNERS];
 	/* The guest CPU's family and model (CPUID 1), for the broadcast rule. */
 	unsigned int family, model;
-	unsigned long unroutable;	/* a full inbox: lost */
-	unsigned long undeliverable;	/* for a vCPU that had finished: reported */
+	/* Bumped by any vCPU thread's fan-out and by the main thread. */
+	atomic_ulong unroutable;	/* a full inbox: lost */
+	atomic_ulong undeliverable;	/* for a vCPU that had finished: reported */
 };
 
 const char *fwd_emulated_name(enum fwd_emulated e);

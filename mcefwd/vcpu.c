@@ -400,6 +400,33 @@ static void vcpu_stopped(struct vcpu *v)
 	vcpu_finish(v, VCPU_STOPPED, "stopped by the host");
 }
 
+void vcpu_wait_reset(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	/*
+	 * Another vCPU is resetting the VM: park for its pause, so this
+	 * vCPU's guest does not run on, and come back once it is done.
+	 */
+	pthread_mutex_lock(&vm->lock);
+	while (atomic_load(&vm->resetting)) {
+		if (vm->pause_requested && !v->paused) {
+			unsigned int resume = vm->resume_seq;
+
+			v->paused = true;
+			v->parked_seq = vm->pause_seq;
+			v->pauses++;
+			pthread_cond_broadcast(&vm->parked);
+			while (vm->resume_seq == resume)
+				pthread_cond_wait(&vm->go, &vm->lock);
+			v->paused = false;
+			continue;
+		}
+		pthread_cond_wait(&vm->go, &vm->lock);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void vcpu_park(struct vcpu *v)
 {
 	struct vm *vm = v->vm;

@@ -94,6 +94,8 @@ int vcpu_start(struct vcpu *v);
  * registers, so the guest resumes at the accessing instruction.
  */
 int vcpu_abort_mmio(struct vcpu *v);
+/* On v's thread, while another vCPU resets the VM: park for it, then return. */
+void vcpu_wait_reset(struct vcpu *v);
 /* After a KVM_EXIT_IO/MMIO: lets KVM complete it (RIP moves on). 0/-errno. */
 int vcpu_complete_exit(struct vcpu *v);
 

@@ -276,6 +276,8 @@ void vm_pause_all(struct vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_requested = true;
 	vm->pause_seq++;
+	/* A vCPU waiting in vcpu_wait_reset() parks now. */
+	pthread_cond_broadcast(&vm->go);
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i] != self)
@@ -322,8 +324,10 @@ int vm_reset(struct vm *vm)
 	 * served by it (it parks when the first pauses everyone, and is
 	 * restarted with the rest). Waiting for each other would deadlock.
 	 */
-	if (atomic_exchange(&vm->resetting, true))
+	if (atomic_exchange(&vm->resetting, true)) {
+		vcpu_wait_reset(vcpu_self);
 		return 0;
+	}
 	vm_pause_all(vm);
 	/*
 	 * A reset discards what is still pending, as hardware does: events
@@ -371,8 +375,9 @@ int vm_reset(struct vm *vm)
 	vm_diag(vm, "reset: %u poisoned range(s) replaced with fresh zeroed memory, boot %u",
 		replaced, vm->boots);
 out:
-	vm_resume_all(vm);
+	/* Cleared before the resume, so a vCPU waiting in vcpu_wait_reset() ends. */
 	atomic_store(&vm->resetting, false);
+	vm_resume_all(vm);
 	return r;
 }
 

@@ -114,6 +114,8 @@ if [ "$VALGRIND" = 1 ]; then
 					MCEFWD_WRAPPER="$VG" tests/integration/run.sh
 				run_one valgrind/integration/inject env B="$B" \
 					MCEFWD_WRAPPER="$VG" tests/integration/inject.sh
+				run_one valgrind/integration/badinput env B="$B" \
+					MCEFWD_WRAPPER="$VG" tests/integration/badinput.sh
 				run_one helgrind/integration env B="$B" tests/integration/helgrind.sh
 				for t in $(integ_bins); do
 					run_one "valgrind/integration/$(basename "$t")" $VG "$t"

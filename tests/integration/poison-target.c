@@ -22,11 +22,12 @@ int main(void)
 	char *guard = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int mfd = memfd_create("poison-target", MFD_CLOEXEC);
 	int ffd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	char *memfd, *file, *heap = malloc(64);
+	/* sbrk, not malloc: ASan's malloc serves from anonymous mappings. */
+	char *memfd, *file, *heap = sbrk(pg);
 	volatile char stack = 1;
 
 	if (anon == MAP_FAILED || untouched == MAP_FAILED || guard == MAP_FAILED ||
-	    mfd < 0 || ftruncate(mfd, pg) || ffd < 0 || !heap)
+	    mfd < 0 || ftruncate(mfd, pg) || ffd < 0 || heap == (void *)-1)
 		return 1;
 	memfd = mmap(NULL, pg, prot, MAP_SHARED, mfd, 0);
 	file = mmap(NULL, pg, PROT_READ, MAP_PRIVATE, ffd, 0);

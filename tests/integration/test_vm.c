@@ -37,14 +37,26 @@ static int count_fds(void)
 	return n;
 }
 
+/* vCPU threads (all named vcpu-N): TSan starts a thread of its own. */
 static int count_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
+	char path[300], comm[32];
 	int n = 0;
 	struct dirent *e;
 
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
+	while (d && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "vcpu-", 5))
+			n++;
+		if (f)
+			fclose(f);
+	}
 	if (d)
 		closedir(d);
 	return n;
