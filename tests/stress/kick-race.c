@@ -22,10 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "guest-payloads/abi.h"
 #include "mcefwd/error.h"
@@ -34,6 +31,7 @@
 #include "mcefwd/payload.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
+#include "tests/stress/common.h"
 
 /*
  * A kick not taken after this long was lost: a spinning guest never exits.
@@ -61,16 +59,7 @@ struct race {
 	unsigned int max_delay_us;
 	struct race_vcpu v[MCEFWD_MAX_VCPUS];
 	atomic_int failed;
-	time_t deadline;
 };
-
-static long long race_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static uint64_t race_rand(uint64_t *s)
 {
@@ -82,9 +71,9 @@ static uint64_t race_rand(uint64_t *s)
 
 static void race_spin_ns(long long ns)
 {
-	long long end = race_now_ns() + ns;
+	long long end = stress_now_ns() + ns;
 
-	while (race_now_ns() < end)
+	while (stress_now_ns() < end)
 		;
 }
 
@@ -93,28 +82,13 @@ static void race_pause(long long since)
 {
 	struct timespec ts = { 0, 20000 };
 
-	if (race_now_ns() - since > RACE_SPIN_NS)
+	if (stress_now_ns() - since > RACE_SPIN_NS)
 		nanosleep(&ts, NULL);
 }
 
 static void race_dump(struct race *r, const char *why)
 {
-	char pid[16];
-	pid_t child;
-
-	printf("# %s: every thread's stack follows\n", why);
-	fflush(stdout);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	child = fork();
-	if (child == 0) {
-		dup2(STDOUT_FILENO, STDERR_FILENO);
-		execlp("gdb", "gdb", "-batch", "-nx", "-ex", "thread apply all bt", "-p", pid,
-		       (char *)NULL);
-		printf("# gdb is not installed (apt-get install gdb): no stacks\n");
-		_exit(127);
-	}
-	if (child > 0)
-		waitpid(child, NULL, 0);
+	stress_dump_stacks(why);
 	for (unsigned int i = 0; i < r->nr_vcpus; i++)
 		printf("# vcpu-%u: %lu of %lu kicks taken, requests 0x%x, %llu entries\n", i,
 		       r->v[i].done, r->v[i].quota, atomic_load(&r->vm.vcpus[i]->requests),
@@ -122,17 +96,9 @@ static void race_dump(struct race *r, const char *why)
 	fflush(stdout);
 }
 
-static void *race_watchdog(void *arg)
+static void race_hung(void *arg)
 {
-	struct race *r = arg;
-
-	while (time(NULL) < r->deadline)
-		sleep(1);
-	race_dump(r, "watchdog: the kick race hung");
-	printf("not ok 1 - kick race: hung\n");
-	fflush(stdout);
-	_exit(1);
-	return NULL;
+	race_dump(arg, "watchdog: the kick race hung");
 }
 
 /* Right before KVM_RUN: count the entry, then wait a random moment. */
@@ -143,7 +109,7 @@ static int race_before_run(struct vcpu *v)
 
 	long long pause = (long long)(race_rand(&rv->rng) % (r->max_delay_us * 500ULL + 1));
 
-	atomic_store(&rv->ioctl_at, race_now_ns() + pause);
+	atomic_store(&rv->ioctl_at, stress_now_ns() + pause);
 	atomic_fetch_add(&rv->entries, 1);
 	race_spin_ns(pause);
 	return 0;
@@ -153,11 +119,11 @@ static int race_before_run(struct vcpu *v)
 static bool race_wait_taken(struct vcpu *v, long long since, long long *took)
 {
 	while (atomic_load(&v->requests)) {
-		if (race_now_ns() - since > RACE_LOST_NS)
+		if (stress_now_ns() - since > RACE_LOST_NS)
 			return false;
 		race_pause(since);
 	}
-	*took = race_now_ns() - since;
+	*took = stress_now_ns() - since;
 	return true;
 }
 
@@ -176,9 +142,9 @@ static void *race_kicker(void *arg)
 		long long t0, took;
 
 		/* Until the vCPU is on its way into KVM_RUN again since the last kick. */
-		t0 = race_now_ns();
+		t0 = stress_now_ns();
 		while (atomic_load(&rv->entries) == entries) {
-			if (race_now_ns() - t0 > RACE_LOST_NS) {
+			if (stress_now_ns() - t0 > RACE_LOST_NS) {
 				printf("# vcpu-%u: did not come back to KVM_RUN after kick %lu\n",
 				       v->id, rv->done);
 				atomic_store(&r->failed, 1);
@@ -188,7 +154,7 @@ static void *race_kicker(void *arg)
 		}
 		race_spin_ns((long long)(race_rand(&rv->krng) % (r->max_delay_us * 1000ULL + 1)));
 		entries = atomic_load(&rv->entries);
-		t0 = race_now_ns();
+		t0 = stress_now_ns();
 		kick(v, VCPU_REQ_WORK);
 		rv->early += t0 < atomic_load(&rv->ioctl_at);
 		if (!race_wait_taken(v, t0, &took)) {
@@ -224,7 +190,6 @@ int main(int argc, char **argv)
 	struct vm_config cfg;
 	struct payload p;
 	struct kvm kvm;
-	pthread_t wd;
 	long long t0;
 	int opt;
 
@@ -289,12 +254,12 @@ int main(int argc, char **argv)
 		r->v[i].rng = seed * 2654435761UL + 2 * i + 1;
 		r->v[i].krng = seed * 40503UL + 2 * i + 7;
 	}
-	r->deadline = time(NULL) + (time_t)secs;
-	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-	pthread_create(&wd, NULL, race_watchdog, r);
-	pthread_detach(wd);
+	if (stress_watchdog_start("kick race", time(NULL) + (time_t)secs, race_hung, r) < 0) {
+		printf("not ok 1 - kick race: cannot start the watchdog\n");
+		return 1;
+	}
 
-	t0 = race_now_ns();
+	t0 = stress_now_ns();
 	if (vm_start(&r->vm) < 0) {
 		printf("not ok 1 - kick race: %s\n", error_get());
 		return 1;
@@ -323,7 +288,7 @@ int main(int argc, char **argv)
 	printf("%s 1 - kick race: %lu of %lu kicks taken on %lu vCPUs (%s, kick=%s), 0-%lu us after the requests check, %lu before the KVM_RUN ioctl, seed %lu: kick to take %.1f us mean, %.1f ms max, in %.1f s\n",
 	       atomic_load(&r->failed) ? "not ok" : "ok", done, kicks, vcpus, payload,
 	       kick_mode_name(kick_mode), delay, early, seed,
-	       done ? sum_ns / 1000.0 / done : 0.0, max_ns / 1e6, (race_now_ns() - t0) / 1e9);
+	       done ? sum_ns / 1000.0 / done : 0.0, max_ns / 1e6, (stress_now_ns() - t0) / 1e9);
 	opt = atomic_load(&r->failed) ? 1 : 0;
 	vm_destroy(&r->vm);
 	kvm_close(&kvm);

@@ -25,14 +25,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +43,7 @@
 #include "mcefwd/payload.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
+#include "tests/stress/common.h"
 
 /* Must match guest-payloads/stress-storm.c. */
 struct storm_count {
@@ -80,10 +78,7 @@ struct storm {
 
 static long storm_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (long)(stress_now_ns() / 1000000);
 }
 
 static uint64_t storm_load(const uint64_t *p)
@@ -126,22 +121,7 @@ static uint64_t storm_primaries(struct storm *s)
 /* Every thread's stack (gdb), then what the guests and mcefwd counted. */
 static void storm_dump(struct storm *s, const char *why)
 {
-	char pid[16];
-	pid_t child;
-
-	printf("# %s: every thread's stack follows\n", why);
-	fflush(stdout);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	child = fork();
-	if (child == 0) {
-		dup2(STDOUT_FILENO, STDERR_FILENO);
-		execlp("gdb", "gdb", "-batch", "-nx", "-ex", "thread apply all bt", "-p", pid,
-		       (char *)NULL);
-		printf("# gdb is not installed (apt-get install gdb): no stacks\n");
-		_exit(127);
-	}
-	if (child > 0)
-		waitpid(child, NULL, 0);
+	stress_dump_stacks(why);
 	for (unsigned int i = 0; i < s->nr_vcpus; i++) {
 		const struct storm_count *c = &s->counts[i];
 
@@ -158,18 +138,9 @@ static void storm_dump(struct storm *s, const char *why)
 	fflush(stdout);
 }
 
-static void *storm_watchdog(void *arg)
+static void storm_hung(void *arg)
 {
-	struct storm *s = arg;
-
-	/* The main loop reports a stall itself; this is for a hang in mcefwd. */
-	while (time(NULL) < s->deadline + 30)
-		sleep(1);
-	storm_dump(s, "watchdog: the storm hung");
-	printf("not ok 1 - storm: hung\n");
-	fflush(stdout);
-	_exit(1);
-	return NULL;
+	storm_dump(arg, "watchdog: the storm hung");
 }
 
 /*
@@ -505,7 +476,6 @@ int main(int argc, char **argv)
 	enum kick_mode kick = KICK_IMMEDIATE;
 	struct storm *s = calloc(1, sizeof(*s));
 	char why[512], target[16];
-	pthread_t wd;
 	struct kvm kvm;
 	long t0;
 	int opt, bad;
@@ -565,10 +535,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	s->deadline = time(NULL) + (time_t)secs;
-	/* gdb, forked from here, may attach to us whatever Yama says. */
-	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-	pthread_create(&wd, NULL, storm_watchdog, s);
-	pthread_detach(wd);
+	/* The main loop reports a stall itself; the watchdog is for a hang in mcefwd. */
+	if (stress_watchdog_start("storm", s->deadline + 30, storm_hung, s) < 0) {
+		printf("not ok 1 - storm: cannot start the watchdog\n");
+		return 1;
+	}
 
 	t0 = storm_now_ms();
 	if (vm_start(&s->vm) < 0) {
