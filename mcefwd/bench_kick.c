@@ -172,19 +172,29 @@ static int bench_kick_wait_all_back(struct vm *vm, struct bench_kick_state *k,
 	return 0;
 }
 
+/*
+ * Allocates the state for nr vCPUs and starts a "spin" VM on it, all
+ * vCPUs back in KVM_RUN; on failure nothing is left allocated or running.
+ */
 static int bench_kick_vm_start(struct bench_ctx *c, struct vm *vm, struct vm_ops *ops,
-			       struct bench_kick_state *k, unsigned int nr, enum kick_mode mode)
+			       struct bench_kick_state **kp, unsigned int nr,
+			       enum kick_mode mode)
 {
+	struct bench_kick_state *k = bench_kick_state_alloc(nr);
 	int r;
 
+	*kp = NULL;
+	if (!k)
+		return error_set(ENOMEM, "out of memory");
 	ops->before_run = bench_kick_before_run;
 	ops->priv = k;
 	r = bench_vm_create(c, vm, "spin", nr, mode, ops);
 	if (r < 0)
-		return r;
+		goto fail;
 	if (vm->cfg.kick != mode) {
 		vm_destroy(vm);
-		return error_set(ENOTSUP, "KVM_CAP_IMMEDIATE_EXIT is missing");
+		r = error_set(ENOTSUP, "KVM_CAP_IMMEDIATE_EXIT is missing");
+		goto fail;
 	}
 	r = vm_start(vm);
 	if (r == 0)
@@ -192,7 +202,12 @@ static int bench_kick_vm_start(struct bench_ctx *c, struct vm *vm, struct vm_ops
 	if (r < 0) {
 		vm_stop_and_join(vm);
 		vm_destroy(vm);
+		goto fail;
 	}
+	*kp = k;
+	return 0;
+fail:
+	bench_kick_state_free(k);
 	return r;
 }
 
@@ -242,16 +257,9 @@ int bench_kick_run(struct bench_ctx *c, struct bench_result *res)
 
 			if (c->quick && nr > BENCH_QUICK_MAX_VCPUS)
 				continue;
-			k = bench_kick_state_alloc(nr);
-			if (!k) {
-				r = error_set(ENOMEM, "out of memory");
+			r = bench_kick_vm_start(c, &vm, &ops, &k, nr, bench_kick_modes[m]);
+			if (r < 0)
 				break;
-			}
-			r = bench_kick_vm_start(c, &vm, &ops, k, nr, bench_kick_modes[m]);
-			if (r < 0) {
-				bench_kick_state_free(k);
-				break;
-			}
 			/* Many vCPUs on few CPUs take scheduler ticks a kick: a time box, not a hang. */
 			deadline = bench_now_ns() + (c->rounds ? UINT64_MAX / 2 : KICK_BUDGET_NS);
 			for (n = 0; n < rounds && r == 0 &&
@@ -399,16 +407,9 @@ int bench_pause_run(struct bench_ctx *c, struct bench_result *res)
 			med[0][m][s] = med[1][m][s] = NAN;
 			if (c->quick && nr > BENCH_QUICK_MAX_VCPUS)
 				continue;
-			k = bench_kick_state_alloc(nr);
-			if (!k) {
-				r = error_set(ENOMEM, "out of memory");
+			r = bench_kick_vm_start(c, &vm, &ops, &k, nr, bench_kick_modes[m]);
+			if (r < 0)
 				break;
-			}
-			r = bench_kick_vm_start(c, &vm, &ops, k, nr, bench_kick_modes[m]);
-			if (r < 0) {
-				bench_kick_state_free(k);
-				break;
-			}
 			/* A time box per part, unless --rounds asked for an exact count. */
 			budget = c->rounds ? UINT64_MAX / 2 : PAUSE_BUDGET_NS;
 			deadline = bench_now_ns() + budget;

@@ -351,8 +351,12 @@ static const char *mcg_cap_bit_name(unsigned int bit)
 	return NULL;
 }
 
-/* "MCG_LMCE_P (bit 27), bit 40" */
-static void sb_cap_bits_verbose(struct sbuf *sb, uint64_t bits)
+/*
+ * The set bits of an MCG_CAP value by name, unknown ones as "bit N":
+ * verbose "MCG_LMCE_P (bit 27), bit 40", short "MCG_CTL_P|MCG_SER_P"
+ * (and "none" when no bit is set).
+ */
+static void sb_cap_bits(struct sbuf *sb, uint64_t bits, bool verbose)
 {
 	const char *name;
 	unsigned int bit;
@@ -362,34 +366,16 @@ static void sb_cap_bits_verbose(struct sbuf *sb, uint64_t bits)
 		if (!(bits & (1ULL << bit)))
 			continue;
 		name = mcg_cap_bit_name(bit);
-		sb_printf(sb, "%s", first ? "" : ", ");
-		if (name)
+		sb_printf(sb, "%s", first ? "" : verbose ? ", " : "|");
+		if (name && verbose)
 			sb_printf(sb, "%s (bit %u)", name, bit);
-		else
-			sb_printf(sb, "bit %u", bit);
-		first = false;
-	}
-}
-
-/* "MCG_CTL_P|MCG_SER_P" */
-static void sb_cap_bits_short(struct sbuf *sb, uint64_t bits)
-{
-	const char *name;
-	unsigned int bit;
-	bool first = true;
-
-	for (bit = 0; bit < 64; bit++) {
-		if (!(bits & (1ULL << bit)))
-			continue;
-		name = mcg_cap_bit_name(bit);
-		sb_printf(sb, "%s", first ? "" : "|");
-		if (name)
+		else if (name)
 			sb_printf(sb, "%s", name);
 		else
 			sb_printf(sb, "bit %u", bit);
 		first = false;
 	}
-	if (first)
+	if (first && !verbose)
 		sb_printf(sb, "none");
 }
 
@@ -420,10 +406,10 @@ int mce_cap_check(uint64_t requested, uint64_t supported,
 	}
 	if (bad) {
 		sb_printf(&sb, "%s", ok ? "" : "; ");
-		sb_cap_bits_verbose(&sb, bad);
+		sb_cap_bits(&sb, bad, true);
 		sb_printf(&sb, " %s not supported by this host's KVM (supported: ",
 			  bad & (bad - 1) ? "are" : "is");
-		sb_cap_bits_short(&sb, supported & ~fields);
+		sb_cap_bits(&sb, supported & ~fields, false);
 		sb_printf(&sb, ")");
 		ok = false;
 	}
@@ -436,7 +422,8 @@ size_t mce_mcg_cap_describe(uint64_t mcg_cap, char *buf, size_t len)
 	struct sbuf sb;
 
 	sb_init(&sb, buf, len);
-	sb_cap_bits_short(&sb, mcg_cap & ~(MCE_MCG_CAP_COUNT_MASK | MCE_MCG_EXT_CNT_MASK));
+	sb_cap_bits(&sb, mcg_cap & ~(MCE_MCG_CAP_COUNT_MASK | MCE_MCG_EXT_CNT_MASK),
+		    false);
 	if (banks)
 		sb_printf(&sb, ", %u bank%s", banks, banks == 1 ? "" : "s");
 	return sb.pos;

@@ -400,6 +400,26 @@ static void vcpu_stopped(struct vcpu *v)
 	vcpu_finish(v, VCPU_STOPPED, "stopped by the host");
 }
 
+/*
+ * Park for the pause in progress until its resume.  Called with vm->lock
+ * held and vm->pause_requested set.  It waits for this pause's resume,
+ * not for pause_requested to fall: the next pause may already have begun
+ * when this thread wakes.
+ */
+static void vcpu_park_locked(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	unsigned int resume = vm->resume_seq;
+
+	v->paused = true;
+	v->parked_seq = vm->pause_seq;
+	v->pauses++;
+	pthread_cond_broadcast(&vm->parked);
+	while (vm->resume_seq == resume)
+		pthread_cond_wait(&vm->go, &vm->lock);
+	v->paused = false;
+}
+
 void vcpu_wait_reset(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -411,15 +431,7 @@ void vcpu_wait_reset(struct vcpu *v)
 	pthread_mutex_lock(&vm->lock);
 	while (atomic_load(&vm->resetting)) {
 		if (vm->pause_requested && !v->paused) {
-			unsigned int resume = vm->resume_seq;
-
-			v->paused = true;
-			v->parked_seq = vm->pause_seq;
-			v->pauses++;
-			pthread_cond_broadcast(&vm->parked);
-			while (vm->resume_seq == resume)
-				pthread_cond_wait(&vm->go, &vm->lock);
-			v->paused = false;
+			vcpu_park_locked(v);
 			continue;
 		}
 		pthread_cond_wait(&vm->go, &vm->lock);
@@ -433,19 +445,8 @@ static void vcpu_park(struct vcpu *v)
 
 	pthread_mutex_lock(&vm->lock);
 	/* A stale request (the pause already ended) parks nobody. */
-	if (vm->pause_requested) {
-		unsigned int resume = vm->resume_seq;
-
-		v->paused = true;
-		v->parked_seq = vm->pause_seq;
-		v->pauses++;
-		pthread_cond_broadcast(&vm->parked);
-		/* Wait for this pause's resume, not for pause_requested: the
-		 * next pause may already have begun when this thread wakes. */
-		while (vm->resume_seq == resume)
-			pthread_cond_wait(&vm->go, &vm->lock);
-		v->paused = false;
-	}
+	if (vm->pause_requested)
+		vcpu_park_locked(v);
 	pthread_mutex_unlock(&vm->lock);
 }
 
