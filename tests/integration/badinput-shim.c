@@ -25,6 +25,8 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
+#include "tests/integration/procself.h"
+
 static const struct {
 	const char *name;
 	long cap;
@@ -96,31 +98,6 @@ __attribute__((constructor)) static void shim_start(void)
 		closedir(d);
 }
 
-/* Threads named vcpu-N: mcefwd names every thread it starts so. */
-static int shim_vcpu_threads(void)
-{
-	char path[300], comm[32];
-	struct dirent *e;
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-
-	while (d && (e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "re");
-		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "vcpu-", 5))
-			n++;
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* Whether a library whose path holds name is mapped. */
 static int shim_mapped(const char *name)
 {
@@ -152,7 +129,7 @@ __attribute__((destructor)) static void shim_audit(void)
 	if (d)
 		closedir(d);
 	fprintf(out, "threads %d\n", threads);
-	fprintf(out, "vcpu-threads %d\n", shim_vcpu_threads());
+	fprintf(out, "vcpu-threads %d\n", procself_vcpu_threads());
 	if (shim_mapped("libtsan"))
 		fprintf(out, "sanitizer tsan\n");
 	d = opendir("/proc/self/fd");

@@ -20,6 +20,7 @@
 #include "mcefwd/payload.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
+#include "tests/integration/procself.h"
 
 static struct kvm kvm;
 static bool have_kvm;
@@ -32,31 +33,6 @@ static int count_fds(void)
 
 	while (d && readdir(d))
 		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
-/* vCPU threads (all named vcpu-N): TSan starts a thread of its own. */
-static int count_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	char path[300], comm[32];
-	int n = 0;
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "re");
-		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "vcpu-", 5))
-			n++;
-		if (f)
-			fclose(f);
-	}
 	if (d)
 		closedir(d);
 	return n;
@@ -93,7 +69,7 @@ static unsigned int paused_count(struct vm *vm)
 /* Every round, every vCPU must be parked when vm_pause_all returns. */
 static void pause_rounds(const char *payload, unsigned int nr, enum kick_mode kick)
 {
-	int fds = count_fds(), threads = count_threads();
+	int fds = count_fds(), threads = procself_vcpu_threads();
 	struct vm vm;
 
 	if (!have_kvm) {
@@ -117,7 +93,7 @@ static void pause_rounds(const char *payload, unsigned int nr, enum kick_mode ki
 	assert_int_equal(atomic_load(&vm.nr_running), 0);
 	vm_destroy(&vm);
 	/* Nothing left behind: no vCPU thread, no fd. */
-	assert_int_equal(count_threads(), threads);
+	assert_int_equal(procself_vcpu_threads(), threads);
 	assert_int_equal(count_fds(), fds);
 }
 

@@ -16,6 +16,7 @@
 #include "mcefwd/boot.h"
 #include "mcefwd/error.h"
 #include "mcefwd/mem.h"
+#include "tests/unit/fixture.h"
 
 #define SZ_2M		(2ULL << 20)
 #define SZ_1G		(1ULL << 30)
@@ -37,43 +38,12 @@
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
 
-struct fixture {
-	struct guest_mem mem;
-	uint8_t *ram;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->ram = calloc(1, RAM_SIZE);
-	if (!f->ram) {
-		free(f);
-		return -1;
-	}
-	mem_init_table(&f->mem);
-	f->mem.ram_size = RAM_SIZE;
-	if (mem_slot_add(&f->mem, 0, RAM_SIZE, f->ram)) {
-		free(f->ram);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return fx_ram_setup(state, RAM_SIZE);
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	free(f->ram);
-	free(f);
-	return 0;
-}
-
-static const uint64_t *table(struct fixture *f, uint64_t gpa)
+static const uint64_t *table(struct fx_ram *f, uint64_t gpa)
 {
 	const uint64_t *t = mem_gpa_to_hva(&f->mem, gpa, MCEFWD_PAGE_SIZE);
 
@@ -89,7 +59,7 @@ static void assert_entry(const uint64_t *t, unsigned int i, uint64_t want)
 }
 
 /* Walks the tables like the MMU: the gpa gva maps to, or ~0 if not present. */
-static uint64_t walk(struct fixture *f, uint64_t gva)
+static uint64_t walk(struct fx_ram *f, uint64_t gva)
 {
 	uint64_t e;
 
@@ -112,7 +82,7 @@ static uint64_t walk(struct fixture *f, uint64_t gva)
 
 static void test_page_tables_8m(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	const uint64_t *pml4, *pdpt, *pd, *pt0, *pt1;
 
 	assert_int_equal(boot_setup_memory(&f->mem), 0);
@@ -156,7 +126,7 @@ static void test_page_tables_8m(void **state)
 
 static void test_identity_map_walk(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	static const uint64_t mapped[] = {
 		0x1000, MCEFWD_GPA_GDT, MCEFWD_GPA_PML4 + 8, MCEFWD_GPA_LOAD,
 		MCEFWD_GPA_LOAD_END - 1, MCEFWD_GPA_TEST, MCEFWD_GPA_TEST + 0x1234,
@@ -193,7 +163,7 @@ static void test_identity_map_walk(void **state)
 
 static void test_gdt(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	const uint64_t *gdt;
 	struct kvm_sregs s;
 	uint64_t code, data, tss, tss_base;
@@ -236,7 +206,7 @@ static void test_gdt(void **state)
 
 static void test_ram_sizes_rejected(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	static const uint64_t bad[] = {
 		0, SZ_2M, 6ULL << 20, MCEFWD_RAM_MIN - SZ_2M, 9ULL << 20,
 		MCEFWD_RAM_MIN + 0x1000, 65ULL << 20, MCEFWD_RAM_MAX + SZ_2M,
@@ -260,7 +230,7 @@ static void test_ram_sizes_rejected(void **state)
 
 static void test_tables_outside_ram(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct guest_mem m;
 
 	(void)f;
@@ -274,7 +244,7 @@ static void test_tables_outside_ram(void **state)
 
 static void test_page_directories_per_gib(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	const uint64_t *pdpt, *pd1, *pd2;
 
 	/*
@@ -373,7 +343,7 @@ static void test_regs(void **state)
 	assert_int_equal(r.rsp % 16, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_ram_teardown)
 
 int main(void)
 {

@@ -23,11 +23,9 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 #include <cmocka.h>
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
 
 #include "inject/inject.h"
+#include "tests/unit/fixture.h"
 
 /* For the raw check of the kernel behaviour uffd.c relies on (uapi values). */
 #ifndef UFFD_FEATURE_POISON
@@ -135,31 +133,6 @@ static void *map_anon(size_t len)
 
 	assert_true(p != MAP_FAILED);
 	return p;
-}
-
-/*
- * Valgrind (3.19) takes any SIGBUS with a kernel si_code (> 0) that arrives
- * while it runs a syscall for a fault in itself and aborts ("VALGRIND
- * INTERNAL ERROR: received a signal 7"), blocked or not: a self-sent
- * BUS_MCEERR_AR cannot be observed under it.
- */
-static bool under_valgrind(void)
-{
-#ifdef RUNNING_ON_VALGRIND
-	if (RUNNING_ON_VALGRIND)
-		return true;
-#endif
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload && strstr(preload, "vgpreload");
-}
-
-static bool signal_deliverable(void)
-{
-	if (!under_valgrind())
-		return true;
-	print_message("skip: valgrind aborts on a self-sent SIGBUS with a kernel si_code\n");
-	return false;
 }
 
 static bool uffd_usable(void)
@@ -399,7 +372,7 @@ static void check_signal_self(int code)
 static void test_signal_self_ar(void **state)
 {
 	(void)state;
-	if (!signal_deliverable())
+	if (!fx_signal_deliverable())
 		skip();
 	check_signal_self(BUS_MCEERR_AR);
 }
@@ -407,7 +380,7 @@ static void test_signal_self_ar(void **state)
 static void test_signal_self_ao(void **state)
 {
 	(void)state;
-	if (!signal_deliverable())
+	if (!fx_signal_deliverable())
 		skip();
 	check_signal_self(BUS_MCEERR_AO);
 }
@@ -446,7 +419,7 @@ static void test_signal_self_hits_calling_thread(void **state)
 	pthread_t t;
 
 	(void)state;
-	if (!signal_deliverable())
+	if (!fx_signal_deliverable())
 		skip();
 	bus_install();
 	assert_int_equal(pthread_create(&t, NULL, signal_thread, &r), 0);

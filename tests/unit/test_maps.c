@@ -18,53 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
 
 #include "inject/maps.h"
 #include "inject/pagemap.h"
 #include "mcefwd/error.h"
+#include "tests/unit/fixture.h"
 
 #define PS 4096
-
-static bool under_valgrind(void)
-{
-#ifdef RUNNING_ON_VALGRIND
-	if (RUNNING_ON_VALGRIND)
-		return true;
-#endif
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload && strstr(preload, "vgpreload");
-}
-
-/* tests/fixtures/NAME, from $MCEFWD_SRCDIR if set, else the repo root (cwd). */
-static char *fixture(const char *name)
-{
-	const char *dir = getenv("MCEFWD_SRCDIR");
-	char path[4096];
-	char *buf;
-	long len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s%stests/fixtures/%s", dir ? dir : "", dir ? "/" : "",
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("%s: %s (run from the repo root or set MCEFWD_SRCDIR)", path,
-			 strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	assert_true(len > 0);
-	rewind(f);
-	buf = malloc((size_t)len + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static const struct maps_entry *by_path(const struct maps_entry *e, size_t n, const char *path)
 {
@@ -265,7 +225,7 @@ static void test_parse_line_long_path(void **state)
 
 static void test_parse_fixture_cat(void **state)
 {
-	char *text = fixture("maps-cat.txt");
+	char *text = fx_fixture_text("maps-cat.txt");
 	struct maps_entry e[64];
 	size_t n, kinds[MAPS_KIND_COUNT] = { 0 };
 
@@ -294,8 +254,8 @@ static void test_parse_fixture_cat(void **state)
 
 static void test_parse_fixture_guest(void **state)
 {
-	char *text = fixture("maps-guest.txt");
-	char *mounts = fixture("mounts-hugetlbfs.txt");
+	char *text = fx_fixture_text("maps-guest.txt");
+	char *mounts = fx_fixture_text("mounts-hugetlbfs.txt");
 	struct maps_entry e[64];
 	size_t n, guards = 0;
 
@@ -411,7 +371,7 @@ static void test_find(void **state)
 
 static void test_hugetlbfs_fixture(void **state)
 {
-	char *mounts = fixture("mounts-hugetlbfs.txt");
+	char *mounts = fx_fixture_text("mounts-hugetlbfs.txt");
 
 	(void)state;
 	assert_true(maps_path_on_hugetlbfs("/tmp/mcefwd-huge/guest", mounts));
@@ -562,7 +522,7 @@ static void test_maps_read_self(void **state)
 	m = maps_find(e, n, (uintptr_t)&on_stack);
 	assert_non_null(m);
 	/* Valgrind runs the client on a stack of its own making. */
-	if (!under_valgrind())
+	if (!fx_under_valgrind())
 		assert_int_equal(m->kind, MAPS_STACK);
 
 	m = maps_find(e, n, (uintptr_t)&test_maps_read_self);

@@ -26,27 +26,17 @@
 
 #include "inject/inject.h"
 #include "mcefwd/error.h"
+#include "tests/unit/fixture.h"
 
 #define MF_KNOB "/proc/sys/vm/memory_failure_recovery"
 #define EINJ_TABLE "/sys/firmware/acpi/tables/EINJ"
 
 /* ---- helpers ---- */
 
-static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup_tmp(void **state)
 {
 	(void)state;
-	strcpy(tmp, "/tmp/mcefwd-methods.XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
+	return fx_tmp_setup("methods");
 }
 
 /* Fake roots must never outlive a test, failed or not. */
@@ -55,30 +45,7 @@ static int teardown_tmp(void **state)
 	(void)state;
 	inject_set_debugfs_root(NULL);
 	inject_set_proc_root(NULL);
-	return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static __attribute__((format(printf, 1, 2))) const char *tpath(const char *fmt, ...)
-{
-	static char buf[32][256];
-	static int next;
-	char *p = buf[next++ % 32];
-	int n = snprintf(p, 256, "%s/", tmp);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p + n, 256 - n, fmt, ap);
-	va_end(ap);
-	return p;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	return fx_tmp_teardown();
 }
 
 static void assert_file(const char *path, const char *want)
@@ -195,11 +162,11 @@ static void test_pfn_lookup_gone_process(void **state)
 
 static void fake_hwpoison(void)
 {
-	make_dir(tpath("debug"));
-	make_dir(tpath("debug/hwpoison"));
-	write_file(tpath("debug/hwpoison/corrupt-pfn"), "");
-	write_file(tpath("debug/hwpoison/unpoison-pfn"), "");
-	assert_int_equal(inject_set_debugfs_root(tpath("debug")), 0);
+	make_dir(fx_tpath("debug"));
+	make_dir(fx_tpath("debug/hwpoison"));
+	fx_write_file(fx_tpath("debug/hwpoison/corrupt-pfn"), "");
+	fx_write_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "");
+	assert_int_equal(inject_set_debugfs_root(fx_tpath("debug")), 0);
 }
 
 static void test_pfn_poison_writes_hex_line(void **state)
@@ -207,18 +174,18 @@ static void test_pfn_poison_writes_hex_line(void **state)
 	(void)state;
 	fake_hwpoison();
 	assert_int_equal(inject_pfn_poison(0x1a2b3c), 0);
-	assert_file(tpath("debug/hwpoison/corrupt-pfn"), "0x1a2b3c\n");
-	assert_file(tpath("debug/hwpoison/unpoison-pfn"), "");
+	assert_file(fx_tpath("debug/hwpoison/corrupt-pfn"), "0x1a2b3c\n");
+	assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "");
 	assert_true(inject_pfn_can_unpoison());
 	assert_int_equal(inject_pfn_unpoison(0x1a2b3c), 0);
-	assert_file(tpath("debug/hwpoison/unpoison-pfn"), "0x1a2b3c\n");
-	assert_int_equal(unlink(tpath("debug/hwpoison/unpoison-pfn")), 0);
+	assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "0x1a2b3c\n");
+	assert_int_equal(unlink(fx_tpath("debug/hwpoison/unpoison-pfn")), 0);
 	assert_false(inject_pfn_can_unpoison());
 }
 
 static void test_pfn_poison_without_debugfs(void **state)
 {
-	const char *root = tpath("notmounted");
+	const char *root = fx_tpath("notmounted");
 	char want[320];
 
 	(void)state;
@@ -241,10 +208,10 @@ static void test_pfn_poison_write_refused(void **state)
 {
 	(void)state;
 	/* What the kernel answers for a frame it will not take: an errno on write. */
-	make_dir(tpath("debug"));
-	make_dir(tpath("debug/hwpoison"));
-	assert_int_equal(symlink("/dev/full", tpath("debug/hwpoison/corrupt-pfn")), 0);
-	assert_int_equal(inject_set_debugfs_root(tpath("debug")), 0);
+	make_dir(fx_tpath("debug"));
+	make_dir(fx_tpath("debug/hwpoison"));
+	assert_int_equal(symlink("/dev/full", fx_tpath("debug/hwpoison/corrupt-pfn")), 0);
+	assert_int_equal(inject_set_debugfs_root(fx_tpath("debug")), 0);
 	assert_int_equal(inject_pfn_poison(0x42), -ENOSPC);
 	assert_contains(error_get(), "writing 0x42 to ");
 	assert_contains(error_get(), "corrupt-pfn");
@@ -255,17 +222,17 @@ static void test_pfn_poison_write_refused(void **state)
 static void test_hardware_corrupted(void **state)
 {
 	(void)state;
-	make_dir(tpath("proc"));
-	assert_int_equal(inject_set_proc_root(tpath("proc")), 0);
+	make_dir(fx_tpath("proc"));
+	assert_int_equal(inject_set_proc_root(fx_tpath("proc")), 0);
 	assert_int_equal(inject_hardware_corrupted_kb(), -1);
-	write_file(tpath("proc/meminfo"), "MemTotal:       16384 kB\n"
+	fx_write_file(fx_tpath("proc/meminfo"), "MemTotal:       16384 kB\n"
 					  "HardwareCorrupted:    12 kB\n"
 					  "AnonHugePages:      0 kB\n");
 	assert_int_equal(inject_hardware_corrupted_kb(), 12);
-	write_file(tpath("proc/meminfo"), "MemTotal:       16384 kB\n"
+	fx_write_file(fx_tpath("proc/meminfo"), "MemTotal:       16384 kB\n"
 					  "HardwareCorrupted:     0 kB\n");
 	assert_int_equal(inject_hardware_corrupted_kb(), 0);
-	write_file(tpath("proc/meminfo"), "MemTotal:       16384 kB\n");
+	fx_write_file(fx_tpath("proc/meminfo"), "MemTotal:       16384 kB\n");
 	assert_int_equal(inject_hardware_corrupted_kb(), -1);
 
 	/* The real one: the line exists exactly with CONFIG_MEMORY_FAILURE. */
@@ -309,13 +276,13 @@ static const char *const einj_files[] = {
 
 static void fake_einj(const char *types)
 {
-	make_dir(tpath("debug"));
-	make_dir(tpath("debug/apei"));
-	make_dir(tpath("debug/apei/einj"));
-	write_file(tpath("debug/apei/einj/available_error_type"), types);
+	make_dir(fx_tpath("debug"));
+	make_dir(fx_tpath("debug/apei"));
+	make_dir(fx_tpath("debug/apei/einj"));
+	fx_write_file(fx_tpath("debug/apei/einj/available_error_type"), types);
 	for (size_t i = 0; i < sizeof(einj_files) / sizeof(einj_files[0]); i++)
-		write_file(tpath("debug/apei/einj/%s", einj_files[i]), "");
-	assert_int_equal(inject_set_debugfs_root(tpath("debug")), 0);
+		fx_write_file(fx_tpath("debug/apei/einj/%s", einj_files[i]), "");
+	assert_int_equal(inject_set_debugfs_root(fx_tpath("debug")), 0);
 }
 
 /* The files closed after writing, in order, as inotify queued them. */
@@ -352,7 +319,7 @@ static void test_einj_memory_write_sequence(void **state)
 	fake_einj(einj_types);
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	assert_true(ifd >= 0);
-	assert_true(inotify_add_watch(ifd, tpath("debug/apei/einj"), IN_CLOSE_WRITE) >= 0);
+	assert_true(inotify_add_watch(ifd, fx_tpath("debug/apei/einj"), IN_CLOSE_WRITE) >= 0);
 
 	assert_int_equal(inject_einj_memory(0x12345678), 0);
 	n = written_order(ifd, names, 16);
@@ -360,13 +327,13 @@ static void test_einj_memory_write_sequence(void **state)
 	assert_int_equal(n, 5);
 	for (size_t i = 0; i < n; i++)
 		assert_string_equal(names[i], want[i]);
-	assert_file(tpath("debug/apei/einj/error_type"), "0x10\n");
-	assert_file(tpath("debug/apei/einj/param1"), "0x12345678\n");
-	assert_file(tpath("debug/apei/einj/param2"), "0xfffffffffffff000\n");
-	assert_file(tpath("debug/apei/einj/flags"), "0x2\n");
-	assert_file(tpath("debug/apei/einj/error_inject"), "1\n");
-	assert_file(tpath("debug/apei/einj/param3"), "");
-	assert_file(tpath("debug/apei/einj/notrigger"), "");
+	assert_file(fx_tpath("debug/apei/einj/error_type"), "0x10\n");
+	assert_file(fx_tpath("debug/apei/einj/param1"), "0x12345678\n");
+	assert_file(fx_tpath("debug/apei/einj/param2"), "0xfffffffffffff000\n");
+	assert_file(fx_tpath("debug/apei/einj/flags"), "0x2\n");
+	assert_file(fx_tpath("debug/apei/einj/error_inject"), "1\n");
+	assert_file(fx_tpath("debug/apei/einj/param3"), "");
+	assert_file(fx_tpath("debug/apei/einj/notrigger"), "");
 }
 
 static void test_einj_memory_refusals_write_nothing(void **state)
@@ -378,14 +345,14 @@ static void test_einj_memory_refusals_write_nothing(void **state)
 	fake_einj("0x00000008\tMemory Correctable\n");
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	assert_true(ifd >= 0);
-	assert_true(inotify_add_watch(ifd, tpath("debug/apei/einj"), IN_CLOSE_WRITE) >= 0);
+	assert_true(inotify_add_watch(ifd, fx_tpath("debug/apei/einj"), IN_CLOSE_WRITE) >= 0);
 
 	/* The firmware does not offer memory uncorrectable non-fatal. */
 	assert_int_equal(inject_einj_memory(0x1000), -EOPNOTSUPP);
 	assert_contains(error_get(), "0x10");
 	/* ACPI 4.0 firmware without the parameter extension. */
-	write_file(tpath("debug/apei/einj/available_error_type"), einj_types);
-	assert_int_equal(unlink(tpath("debug/apei/einj/param1")), 0);
+	fx_write_file(fx_tpath("debug/apei/einj/available_error_type"), einj_types);
+	assert_int_equal(unlink(fx_tpath("debug/apei/einj/param1")), 0);
 	assert_int_equal(inject_einj_memory(0x1000), -EOPNOTSUPP);
 	assert_contains(error_get(), "einj.param_extension=1");
 	/* Only the test's own rewrite of available_error_type was seen. */
@@ -394,8 +361,8 @@ static void test_einj_memory_refusals_write_nothing(void **state)
 	close(ifd);
 
 	/* No apei/einj at all, and no debugfs either. */
-	make_dir(tpath("empty"));
-	assert_int_equal(inject_set_debugfs_root(tpath("empty")), 0);
+	make_dir(fx_tpath("empty"));
+	assert_int_equal(inject_set_debugfs_root(fx_tpath("empty")), 0);
 	assert_int_equal(inject_einj_memory(0x1000), -ENOENT);
 	assert_contains(error_get(), "mount -t debugfs none");
 }

@@ -20,43 +20,18 @@
 #include "mcefwd/error.h"
 #include "mcefwd/mem.h"
 #include "mcefwd/ucall.h"
+#include "tests/unit/fixture.h"
 
 #define RAM_SIZE	0x10000ULL
 #define VCPU		2u
 
-struct fixture {
-	struct guest_mem mem;
-	uint8_t *ram;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->ram = calloc(1, RAM_SIZE);
-	mem_init_table(&f->mem);
-	if (!f->ram || mem_slot_add(&f->mem, 0, RAM_SIZE, f->ram)) {
-		free(f->ram);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	free(f->ram);
-	free(f);
-	return 0;
+	return fx_ram_setup(state, RAM_SIZE);
 }
 
 /* Writes r into guest RAM at gpa byte by byte, as a guest may. */
-static void put_record(struct fixture *f, uint64_t gpa, const struct mcefwd_ucall *r)
+static void put_record(struct fx_ram *f, uint64_t gpa, const struct mcefwd_ucall *r)
 {
 	memcpy(f->ram + gpa, r, sizeof(*r));
 }
@@ -71,7 +46,7 @@ static void record(struct mcefwd_ucall *r, uint32_t type)
 
 static void test_print_at_odd_gpas(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall r, out;
 
 	record(&r, MCEFWD_UCALL_PRINT);
@@ -89,7 +64,7 @@ static void test_print_at_odd_gpas(void **state)
 
 static void test_mce_and_report_at_odd_gpas(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall r, out;
 
 	record(&r, MCEFWD_UCALL_MCE);
@@ -113,7 +88,7 @@ static void test_mce_and_report_at_odd_gpas(void **state)
 /* The fuzzer's input: garbage at an odd gpa is refused, not read as a struct. */
 static void test_garbage_at_odd_gpa(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall out;
 
 	memset(f->ram + 0x41f5, 0xf5, sizeof(out));
@@ -123,9 +98,9 @@ static void test_garbage_at_odd_gpa(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_print_at_odd_gpas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mce_and_report_at_odd_gpas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_at_odd_gpa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_at_odd_gpas, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_mce_and_report_at_odd_gpas, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_at_odd_gpa, setup, fx_ram_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include "inject/maps.h"
 #include "inject/pagemap.h"
 #include "inject/safety.h"
+#include "tests/unit/fixture.h"
 
 #define PS 4096
 #define VICTIM 4321
@@ -516,37 +517,11 @@ static void test_rule_names(void **state)
 
 /* ---- on a real capture (tests/fixtures) ---- */
 
-static char *fixture_text(const char *name)
-{
-	const char *dir = getenv("MCEFWD_SRCDIR");
-	char path[4096];
-	char *buf;
-	long len;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s%stests/fixtures/%s", dir ? dir : "", dir ? "/" : "",
-		 name);
-	fp = fopen(path, "r");
-	if (!fp)
-		fail_msg("%s: %s (run from the repo root or set MCEFWD_SRCDIR)", path,
-			 strerror(errno));
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	len = ftell(fp);
-	assert_true(len > 0);
-	rewind(fp);
-	buf = malloc((size_t)len + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
-	buf[len] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 static void test_captured_process(void **state)
 {
 	struct fixture *f = *state;
-	char *maps = fixture_text("maps-guest.txt");
-	char *mounts = fixture_text("mounts-hugetlbfs.txt");
+	char *maps = fx_fixture_text("maps-guest.txt");
+	char *mounts = fx_fixture_text("mounts-hugetlbfs.txt");
 	static const struct {
 		uint64_t addr;
 		enum safety_rule rule;

@@ -26,38 +26,12 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 #include <cmocka.h>
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
 
 #include "mcefwd/sigbus.h"
+#include "tests/unit/fixture.h"
 
 #define ADDR_AR		((void *)0x7f0012345000UL)
 #define ADDR_AO		((void *)0x7f00abcde000UL)
-
-/*
- * Valgrind (3.19) aborts on any SIGBUS with a kernel si_code (> 0) sent to
- * itself ("VALGRIND INTERNAL ERROR: received a signal 7"): those cases
- * cannot run under it. See tests/unit/test_inject.c.
- */
-static bool under_valgrind(void)
-{
-#ifdef RUNNING_ON_VALGRIND
-	if (RUNNING_ON_VALGRIND)
-		return true;
-#endif
-	const char *preload = getenv("LD_PRELOAD");
-
-	return preload && strstr(preload, "vgpreload");
-}
-
-static bool signal_deliverable(void)
-{
-	if (!under_valgrind())
-		return true;
-	print_message("skip: valgrind aborts on a self-sent SIGBUS with a kernel si_code\n");
-	return false;
-}
 
 /* SIGBUS to the calling thread, as the kernel would fill it in. */
 static int send_sigbus(int code, void *addr, short lsb)
@@ -116,7 +90,7 @@ static void test_vcpu_ar_to_ring(void **state)
 	uint64_t seq;
 
 	(void)state;
-	if (!signal_deliverable()) {
+	if (!fx_signal_deliverable()) {
 		free(ring);
 		free(run);
 		skip();
@@ -162,7 +136,7 @@ static void test_vcpu_ring_overflow(void **state)
 	uint64_t last_seq = 0;
 
 	(void)state;
-	if (!signal_deliverable()) {
+	if (!fx_signal_deliverable()) {
 		free(ring);
 		free(run);
 		skip();
@@ -221,7 +195,7 @@ static void test_ao_other_thread_to_process(void **state)
 	int efd;
 
 	(void)state;
-	if (!signal_deliverable()) {
+	if (!fx_signal_deliverable()) {
 		free(vring);
 		free(pring);
 		free(run);
@@ -269,7 +243,7 @@ static void test_ao_handler_keeps_errno(void **state)
 	int fd;
 
 	(void)state;
-	if (!signal_deliverable()) {
+	if (!fx_signal_deliverable()) {
 		free(pring);
 		skip();
 	}
@@ -319,7 +293,7 @@ static void test_ao_without_vm_is_counted(void **state)
 	char msg[256];
 
 	(void)state;
-	if (!signal_deliverable())
+	if (!fx_signal_deliverable())
 		skip();
 	install();
 	sigbus_set_process(NULL, -1);
@@ -387,7 +361,7 @@ static void test_ar_not_vcpu_kills(void **state)
 	struct death d;
 
 	(void)state;
-	if (!signal_deliverable())
+	if (!fx_signal_deliverable())
 		skip();
 	install();
 	run_child(child_ar_not_vcpu, &d);
@@ -411,7 +385,7 @@ static void test_other_code_kills(void **state)
 	struct death d;
 
 	(void)state;
-	if (!signal_deliverable())
+	if (!fx_signal_deliverable())
 		skip();
 	install();
 	run_child(child_adrerr_on_vcpu, &d);
@@ -433,7 +407,7 @@ static void test_user_sigbus_kills(void **state)
 	struct death d;
 
 	(void)state;
-	if (under_valgrind()) {
+	if (fx_under_valgrind()) {
 		/* It routes it "via queue" to the process and never delivers it. */
 		print_message("skip: valgrind never delivers a sigqueue'd SIGBUS\n");
 		skip();

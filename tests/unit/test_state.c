@@ -23,27 +23,17 @@
 #include "inject/inject.h"
 #include "inject/state.h"
 #include "mcefwd/error.h"
+#include "tests/unit/fixture.h"
 
 #define BOOT_A "11111111-2222-3333-4444-555555555555"
 #define BOOT_B "66666666-7777-8888-9999-000000000000"
 
 /* ---- helpers ---- */
 
-static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup_tmp(void **state)
 {
 	(void)state;
-	strcpy(tmp, "/tmp/mcefwd-state.XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
+	return fx_tmp_setup("state");
 }
 
 /* Fake roots must never outlive a test, failed or not. */
@@ -53,30 +43,7 @@ static int teardown_tmp(void **state)
 	inject_set_debugfs_root(NULL);
 	inject_set_proc_root(NULL);
 	unsetenv("MCEFWD_STATE");
-	return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static __attribute__((format(printf, 1, 2))) const char *tpath(const char *fmt, ...)
-{
-	static char buf[32][256];
-	static int next;
-	char *p = buf[next++ % 32];
-	int n = snprintf(p, 256, "%s/", tmp);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p + n, 256 - n, fmt, ap);
-	va_end(ap);
-	return p;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	return fx_tmp_teardown();
 }
 
 /* The file's contents; the caller frees. */
@@ -132,11 +99,11 @@ static void make_dir(const char *path)
 /* A fake debugfs whose hwpoison/unpoison-pfn is an empty regular file. */
 static const char *fake_debugfs_with_unpoison(void)
 {
-	const char *root = tpath("debug");
+	const char *root = fx_tpath("debug");
 
 	make_dir(root);
-	make_dir(tpath("debug/hwpoison"));
-	write_file(tpath("debug/hwpoison/unpoison-pfn"), "");
+	make_dir(fx_tpath("debug/hwpoison"));
+	fx_write_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "");
 	assert_int_equal(inject_set_debugfs_root(root), 0);
 	return root;
 }
@@ -284,7 +251,7 @@ static void test_parse_too_many(void **state)
 
 static void test_open_creates_0600_in_0700_dirs(void **state)
 {
-	const char *path = tpath("var/lib/mcefwd/state");
+	const char *path = fx_tpath("var/lib/mcefwd/state");
 	struct state_entry out[2];
 	struct state *s;
 	struct stat st;
@@ -295,9 +262,9 @@ static void test_open_creates_0600_in_0700_dirs(void **state)
 	umask(old);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(stat(tpath("var/lib/mcefwd"), &st), 0);
+	assert_int_equal(stat(fx_tpath("var/lib/mcefwd"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
-	assert_int_equal(stat(tpath("var"), &st), 0);
+	assert_int_equal(stat(fx_tpath("var"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_int_equal(state_record_poison(s, &(struct state_entry){.pfn = 0x42,
 								      .pid = 1,
@@ -331,9 +298,9 @@ static void test_open_refuses_symlink(void **state)
 	struct state *s = (struct state *)1;
 
 	(void)state;
-	write_file(tpath("target"), "");
-	assert_int_equal(symlink(tpath("target"), tpath("link")), 0);
-	assert_int_equal(state_open(tpath("link"), &s), -ELOOP);
+	fx_write_file(fx_tpath("target"), "");
+	assert_int_equal(symlink(fx_tpath("target"), fx_tpath("link")), 0);
+	assert_int_equal(state_open(fx_tpath("link"), &s), -ELOOP);
 	assert_null(s);
 	assert_contains(error_get(), "symlink");
 }
@@ -344,7 +311,7 @@ static void test_record_refuses_frameless_methods(void **state)
 	struct state *s;
 
 	(void)state;
-	assert_int_equal(state_open(tpath("state"), &s), 0);
+	assert_int_equal(state_open(fx_tpath("state"), &s), 0);
 	assert_int_equal(state_record_poison(s, &e), -EINVAL);
 	assert_contains(error_get(), "signal poisons no page frame");
 	e.method = INJECT_UFFD;
@@ -354,7 +321,7 @@ static void test_record_refuses_frameless_methods(void **state)
 	assert_int_equal(state_record_poison(s, &e), -EINVAL);
 	state_close(s);
 	{
-		char *text = read_file(tpath("state"));
+		char *text = read_file(fx_tpath("state"));
 
 		assert_string_equal(text, "");
 		free(text);
@@ -363,7 +330,7 @@ static void test_record_refuses_frameless_methods(void **state)
 
 static void test_writer_killed_between_records(void **state)
 {
-	const char *path = tpath("state");
+	const char *path = fx_tpath("state");
 	struct state_entry out[4];
 	unsigned int torn = 9;
 	int status;
@@ -400,13 +367,13 @@ static void test_writer_killed_between_records(void **state)
 
 static void test_open_ends_torn_line(void **state)
 {
-	const char *path = tpath("state");
+	const char *path = fx_tpath("state");
 	struct state_entry out[4], e = entry(0x3000, 3, INJECT_PFN);
 	unsigned int torn = 0;
 	struct state *s;
 
 	(void)state;
-	write_file(path, "poisoned pfn=0x1000 pid=1 addr=0x1000 size=4096 method=pfn time=1\n"
+	fx_write_file(path, "poisoned pfn=0x1000 pid=1 addr=0x1000 size=4096 method=pfn time=1\n"
 			 "poisoned pfn=0x20");
 	assert_int_equal(state_open(path, &s), 0);
 	assert_int_equal(state_record_poison(s, &e), 0);
@@ -438,8 +405,8 @@ static void test_default_path(void **state)
 	assert_string_equal(state_default_path(), "/var/lib/mcefwd/state");
 	setenv("MCEFWD_STATE", "", 1);
 	assert_string_equal(state_default_path(), "/var/lib/mcefwd/state");
-	setenv("MCEFWD_STATE", tpath("elsewhere/state"), 1);
-	assert_string_equal(state_default_path(), tpath("elsewhere/state"));
+	setenv("MCEFWD_STATE", fx_tpath("elsewhere/state"), 1);
+	assert_string_equal(state_default_path(), fx_tpath("elsewhere/state"));
 }
 
 /* ---- replay ---- */
@@ -456,7 +423,7 @@ static void record(const char *path, const struct state_entry *e, size_t n)
 
 static void test_replay_into_unpoison_pfn(void **state)
 {
-	const char *path = tpath("state");
+	const char *path = fx_tpath("state");
 	struct state_entry e[3] = {
 	    entry(0x1234, 10, INJECT_PFN),
 	    entry(0x5678, 10, INJECT_HWPOISON),
@@ -483,7 +450,7 @@ static void test_replay_into_unpoison_pfn(void **state)
 	assert_int_equal(res.nr_left, 0);
 	assert_int_equal(res.torn, 0);
 	state_replay_free(&res);
-	text = read_file(tpath("debug/hwpoison/unpoison-pfn"));
+	text = read_file(fx_tpath("debug/hwpoison/unpoison-pfn"));
 	/* Each write lands at offset 0 of the regular file: the last one shows. */
 	assert_string_equal(text, "0x9abc\n");
 	free(text);
@@ -493,7 +460,7 @@ static void test_replay_into_unpoison_pfn(void **state)
 	assert_int_equal(parse_file(path, out, 4, NULL), 0);
 
 	/* Nothing left to do: nothing written anywhere. */
-	write_file(tpath("debug/hwpoison/unpoison-pfn"), "");
+	fx_write_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "");
 	text = read_file(path);
 	assert_int_equal(state_replay(path, &res), 0);
 	assert_int_equal(res.poisoned, 0);
@@ -502,7 +469,7 @@ static void test_replay_into_unpoison_pfn(void **state)
 	state_replay_free(&res);
 	{
 		char *after = read_file(path),
-		     *fake = read_file(tpath("debug/hwpoison/unpoison-pfn"));
+		     *fake = read_file(fx_tpath("debug/hwpoison/unpoison-pfn"));
 
 		assert_string_equal(after, text);
 		assert_string_equal(fake, "");
@@ -514,7 +481,7 @@ static void test_replay_into_unpoison_pfn(void **state)
 
 static void test_replay_single_write_is_exact(void **state)
 {
-	const char *path = tpath("state");
+	const char *path = fx_tpath("state");
 	struct state_entry e = entry(0x1234, 10, INJECT_PFN);
 	struct state_replay_result res;
 	char *text;
@@ -525,14 +492,14 @@ static void test_replay_single_write_is_exact(void **state)
 	assert_int_equal(state_replay(path, &res), 0);
 	assert_int_equal(res.unpoisoned, 1);
 	state_replay_free(&res);
-	text = read_file(tpath("debug/hwpoison/unpoison-pfn"));
+	text = read_file(fx_tpath("debug/hwpoison/unpoison-pfn"));
 	assert_string_equal(text, "0x1234\n");
 	free(text);
 }
 
 static void test_replay_lists_what_it_cannot_clear(void **state)
 {
-	const char *path = tpath("state"), *root = tpath("nodebug");
+	const char *path = fx_tpath("state"), *root = fx_tpath("nodebug");
 	struct state_entry e[2] = {entry(0x1234, 10, INJECT_PFN), entry(0x5678, 0, INJECT_EINJ)};
 	struct state_replay_result res;
 	char want[512], *before, *after;
@@ -568,16 +535,16 @@ static void test_replay_lists_what_it_cannot_clear(void **state)
 
 static void test_replay_failed_unpoison_is_left(void **state)
 {
-	const char *path = tpath("state");
+	const char *path = fx_tpath("state");
 	struct state_entry e = entry(0x1234, 10, INJECT_EINJ);
 	struct state_replay_result res;
 
 	(void)state;
 	/* A directory where the file should be: the write fails, EISDIR. */
-	make_dir(tpath("debug"));
-	make_dir(tpath("debug/hwpoison"));
-	make_dir(tpath("debug/hwpoison/unpoison-pfn"));
-	assert_int_equal(inject_set_debugfs_root(tpath("debug")), 0);
+	make_dir(fx_tpath("debug"));
+	make_dir(fx_tpath("debug/hwpoison"));
+	make_dir(fx_tpath("debug/hwpoison/unpoison-pfn"));
+	assert_int_equal(inject_set_debugfs_root(fx_tpath("debug")), 0);
 	record(path, &e, 1);
 	assert_int_equal(state_replay(path, &res), 0);
 	assert_int_equal(res.unpoisoned, 0);
@@ -590,20 +557,20 @@ static void test_replay_failed_unpoison_is_left(void **state)
 
 static void test_replay_frames_of_an_earlier_boot(void **state)
 {
-	const char *path = tpath("state");
+	const char *path = fx_tpath("state");
 	struct state_replay_result res;
 	char *text;
 
 	(void)state;
-	make_dir(tpath("proc"));
-	make_dir(tpath("proc/sys"));
-	make_dir(tpath("proc/sys/kernel"));
-	make_dir(tpath("proc/sys/kernel/random"));
-	write_file(tpath("proc/sys/kernel/random/boot_id"), BOOT_B "\n");
-	assert_int_equal(inject_set_proc_root(tpath("proc")), 0);
-	make_dir(tpath("nodebug"));
-	assert_int_equal(inject_set_debugfs_root(tpath("nodebug")), 0);
-	write_file(
+	make_dir(fx_tpath("proc"));
+	make_dir(fx_tpath("proc/sys"));
+	make_dir(fx_tpath("proc/sys/kernel"));
+	make_dir(fx_tpath("proc/sys/kernel/random"));
+	fx_write_file(fx_tpath("proc/sys/kernel/random/boot_id"), BOOT_B "\n");
+	assert_int_equal(inject_set_proc_root(fx_tpath("proc")), 0);
+	make_dir(fx_tpath("nodebug"));
+	assert_int_equal(inject_set_debugfs_root(fx_tpath("nodebug")), 0);
+	fx_write_file(
 	    path, "poisoned pfn=0x1 pid=1 addr=0x1000 size=4096 method=pfn time=1 boot=" BOOT_A "\n"
 		  "poisoned pfn=0x2 pid=1 addr=0x2000 size=4096 method=pfn time=2 boot=" BOOT_B "\n"
 		  "poisoned pfn=0x3 pid=1 addr=0x3000 size=4096 method=pfn time=3\n");
@@ -624,17 +591,17 @@ static void test_replay_missing_and_malformed(void **state)
 	struct state_replay_result res;
 
 	(void)state;
-	assert_int_equal(state_replay(tpath("absent"), &res), 0);
+	assert_int_equal(state_replay(fx_tpath("absent"), &res), 0);
 	assert_int_equal(res.poisoned, 0);
 	assert_int_equal(res.nr_left, 0);
 	assert_null(res.left);
 	state_replay_free(&res);
-	assert_int_equal(access(tpath("absent"), F_OK), -1);
+	assert_int_equal(access(fx_tpath("absent"), F_OK), -1);
 
-	write_file(tpath("bad"), "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\n"
+	fx_write_file(fx_tpath("bad"), "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\n"
 				 "poisoned pfn=0x2 pid=1\n");
-	assert_int_equal(state_replay(tpath("bad"), &res), -EINVAL);
-	assert_contains(error_get(), tpath("bad"));
+	assert_int_equal(state_replay(fx_tpath("bad"), &res), -EINVAL);
+	assert_contains(error_get(), fx_tpath("bad"));
 	assert_contains(error_get(), "line 2");
 	state_replay_free(&res);
 }

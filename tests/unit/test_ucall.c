@@ -15,48 +15,19 @@
 #include "mcefwd/error.h"
 #include "mcefwd/mem.h"
 #include "mcefwd/ucall.h"
+#include "tests/unit/fixture.h"
 
 #define RAM_SIZE	0x10000ULL
 #define GPA		0x1000ULL
 #define VCPU		3u
 
-struct fixture {
-	struct guest_mem mem;
-	uint8_t *ram;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->ram = calloc(1, RAM_SIZE);
-	if (!f->ram) {
-		free(f);
-		return -1;
-	}
-	mem_init_table(&f->mem);
-	if (mem_slot_add(&f->mem, 0, RAM_SIZE, f->ram)) {
-		free(f->ram);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	free(f->ram);
-	free(f);
-	return 0;
+	return fx_ram_setup(state, RAM_SIZE);
 }
 
 /* The guest's record at gpa, written the way a guest would. */
-static struct mcefwd_ucall *guest_record(struct fixture *f, uint64_t gpa, uint32_t type)
+static struct mcefwd_ucall *guest_record(struct fx_ram *f, uint64_t gpa, uint32_t type)
 {
 	struct mcefwd_ucall *u = mem_gpa_to_hva(&f->mem, gpa, sizeof(*u));
 
@@ -74,7 +45,7 @@ static void assert_error_mentions(const char *what)
 		fail_msg("error \"%s\" does not mention \"%s\"", error_get(), what);
 }
 
-static int decode(struct fixture *f, uint64_t gpa, unsigned int vcpu,
+static int decode(struct fx_ram *f, uint64_t gpa, unsigned int vcpu,
 		  struct mcefwd_ucall *out)
 {
 	error_clear();
@@ -83,7 +54,7 @@ static int decode(struct fixture *f, uint64_t gpa, unsigned int vcpu,
 
 static void test_print_valid(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, MCEFWD_UCALL_PRINT);
 	struct mcefwd_ucall out;
 
@@ -100,7 +71,7 @@ static void test_print_valid(void **state)
 
 static void test_print_unterminated(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, MCEFWD_UCALL_PRINT);
 	struct mcefwd_ucall out;
 
@@ -118,7 +89,7 @@ static void test_print_unterminated(void **state)
 
 static void test_bad_magic(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, MCEFWD_UCALL_PRINT);
 	struct mcefwd_ucall out;
 
@@ -137,7 +108,7 @@ static void test_bad_magic(void **state)
 
 static void test_bad_type(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, 0);
 	struct mcefwd_ucall out;
 
@@ -160,7 +131,7 @@ static void test_bad_type(void **state)
 
 static void test_wrong_vcpu(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall out;
 
 	guest_record(f, GPA, MCEFWD_UCALL_HELLO);
@@ -174,7 +145,7 @@ static void test_wrong_vcpu(void **state)
 
 static void test_outside_ram(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	const uint64_t last = RAM_SIZE - sizeof(struct mcefwd_ucall);
 	struct mcefwd_ucall out;
 
@@ -196,7 +167,7 @@ static void test_outside_ram(void **state)
 
 static void test_report(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, MCEFWD_UCALL_REPORT);
 	struct mcefwd_ucall out;
 
@@ -231,7 +202,7 @@ static void test_report(void **state)
 
 static void test_mce_banks(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, MCEFWD_UCALL_MCE);
 	struct mcefwd_ucall out;
 
@@ -258,7 +229,7 @@ static void test_mce_banks(void **state)
 
 static void test_copy_is_stable(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_ram *f = *state;
 	struct mcefwd_ucall *g = guest_record(f, GPA, MCEFWD_UCALL_EXCEPTION);
 	struct mcefwd_ucall out, snapshot;
 
@@ -277,15 +248,15 @@ static void test_copy_is_stable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_print_valid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_print_unterminated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_magic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_vcpu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outside_ram, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_report, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mce_banks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_is_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_valid, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_print_unterminated, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_magic, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_type, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_vcpu, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_outside_ram, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_report, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_mce_banks, setup, fx_ram_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_is_stable, setup, fx_ram_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
