@@ -64,6 +64,14 @@ static const struct payload payload_info[] = {
 	{ .name = "bench-null", .summary = "mcefwd bench: the smallest guest, for start-up time" },
 	{ .name = "idle", .default_vcpus = 1,
 	  .summary = "halts forever: the watchdog must stop it" },
+	{ .name = "bad-console",
+	  .summary = "floods the console, case N by --vcpus N (1-5): must be stopped at 64 KiB" },
+	{ .name = "bad-ucall",
+	  .summary = "abuses the ucall port, case N by --vcpus N (1-10): must be stopped, not trusted" },
+	{ .name = "bad-reset",
+	  .summary = "every vCPU asks for a reset at once: they must be served in turn" },
+	{ .name = "stress-storm",
+	  .summary = "guest side of the storm (tests/stress/storm): counts every #MC by kind" },
 };
 
 unsigned int payload_count(void)

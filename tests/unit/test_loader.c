@@ -409,6 +409,29 @@ static void test_truncated_and_empty(void **state)
 	assert_int_equal(entry, NO_ENTRY);
 }
 
+/* Every built-in payload can be fetched and has a line in 'mcefwd list'. */
+static void test_every_payload_described(void **state)
+{
+	unsigned int n = payload_count();
+	struct payload p;
+
+	(void)state;
+	assert_true(n > 0);
+	assert_null(payload_name(n));
+	for (unsigned int i = 0; i < n; i++) {
+		const char *name = payload_name(i);
+
+		assert_non_null(name);
+		assert_int_equal(payload_get(name, &p), 0);
+		assert_string_equal(p.name, name);
+		assert_true(p.image_len > 0);
+		if (!p.summary || !p.summary[0])
+			fail_msg("payload '%s' has no summary for 'mcefwd list' (mcefwd/payload.c)",
+				 name);
+	}
+	assert_int_equal(payload_get("no-such-payload", &p), -ENOENT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -432,6 +455,7 @@ int main(void)
 		T(test_vaddr_not_paddr),
 		T(test_entry_outside_exec_segment),
 		T(test_truncated_and_empty),
+		cmocka_unit_test(test_every_payload_described),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
