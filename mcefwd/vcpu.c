@@ -453,15 +453,18 @@ static void vcpu_park(struct vcpu *v)
 /* Handles requests; false when the vCPU must leave its loop. */
 static bool vcpu_requests(struct vcpu *v)
 {
-	unsigned int req = kick_take(v);
+	for (;;) {
+		unsigned int req = kick_take(v);
 
-	if (req & VCPU_REQ_STOP) {
-		vcpu_stopped(v);
-		return false;
-	}
-	if (req & VCPU_REQ_PAUSE)
+		if (req & VCPU_REQ_STOP) {
+			vcpu_stopped(v);
+			return false;
+		}
+		if (!(req & VCPU_REQ_PAUSE))
+			return true;
+		/* Back from a pause: a stop asked meanwhile comes first. */
 		vcpu_park(v);
-	return true;
+	}
 }
 
 static void vcpu_exit(struct vcpu *v)
@@ -517,6 +520,17 @@ static void vcpu_loop(struct vcpu *v)
 	int r;
 
 	while (v->res.outcome == VCPU_RUNNING) {
+		/*
+		 * Requests first, then the rings and inbox they announce. A
+		 * producer pushes, then kicks: a kick taken here had its event
+		 * pushed before, and the service below finds it; a kick after
+		 * this take leaves its bit set for the check before KVM_RUN.
+		 * The other order lost a kick that landed between the service
+		 * and the take: its event waited in the inbox for an exit a
+		 * spinning guest never made.
+		 */
+		if (!vcpu_requests(v))
+			break;
 		if (forward_vcpu_service(v) < 0) {
 			if (v->res.outcome == VCPU_RUNNING) {
 				snprintf(why, sizeof(why), "forwarding: %s", error_get());
@@ -524,8 +538,6 @@ static void vcpu_loop(struct vcpu *v)
 			}
 			break;
 		}
-		if (!vcpu_requests(v))
-			break;
 		if (ops && ops->before_run && ops->before_run(v) < 0) {
 			snprintf(why, sizeof(why), "%s", error_get());
 			vcpu_fail(v, why);
@@ -588,12 +600,13 @@ static void *vcpu_thread(void *arg)
 		vcpu_fail(v, "numa_run_on_node failed");
 	forward_vcpu_attach(v);
 	vcpu_loop(v);
-	forward_vcpu_detach(v);
 
+	/* done before the detach: from here on, no event is routed here. */
 	pthread_mutex_lock(&vm->lock);
 	v->done = true;
 	pthread_cond_broadcast(&vm->parked);
 	pthread_mutex_unlock(&vm->lock);
+	forward_vcpu_detach(v);
 	atomic_fetch_sub(&vm->nr_running, 1);
 	if (write(vm->event_fd, &one, sizeof(one)) < 0) {
 		/* The counter cannot overflow here; nothing else to do. */
