@@ -41,10 +41,46 @@ void forward_vcpu_attach(struct vcpu *v)
 	sigbus_set_vcpu_ring(&v->fwd.ring, v->run, &v->requests, VCPU_REQ_WORK);
 }
 
+/* Whether ev would reach the guest: anything but a notice. */
+static bool forward_delivers(const struct sigbus_event *ev)
+{
+	return (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) != FWD_CODE_NOTICE;
+}
+
+/* Counts and reports events this vCPU will never deliver, and why. */
+static void forward_undelivered(struct vcpu *v, unsigned long n, const void *first,
+				const char *why)
+{
+	if (!n)
+		return;
+	atomic_fetch_add_explicit(&v->vm->fwd.undeliverable, n, memory_order_relaxed);
+	vm_diag(v->vm, "vcpu-%u: %lu event(s) cannot be delivered (the first at %p): %s",
+		v->id, n, first, why);
+}
+
 void forward_vcpu_detach(struct vcpu *v)
 {
-	(void)v;
+	struct fwd_vcpu *f = &v->fwd;
+	struct sigbus_event ev;
+	const void *first = NULL;
+	unsigned long n = 0;
+
 	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
+	/*
+	 * What arrived after the vCPU's last look: v->done is set, so
+	 * nothing more is routed here (forward_route checks it under
+	 * vm->lock, where it pushes). Nothing is dropped unsaid.
+	 */
+	while (ring_spsc_pop(&f->ring, &ev) || ring_mpsc_pop(&f->inbox, &ev)) {
+		if (forward_delivers(&ev) && !n++)
+			first = ev.addr;
+	}
+	for (; f->q_head != f->q_tail; f->q_head++) {
+		ev = f->queue[f->q_head % FWD_QUEUE];
+		if (forward_delivers(&ev) && !n++)
+			first = ev.addr;
+	}
+	forward_undelivered(v, n, first, "its vCPU has finished");
 }
 
 void forward_raise_ar(struct vcpu *v, void *hva, bool emulated)
@@ -142,13 +178,24 @@ static bool forward_lmce_enabled(struct vcpu *v)
 static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_event *ev)
 {
 	struct vcpu *v = vm->vcpus[i];
-	bool done;
+	bool done, pushed;
 
+	if (v == vcpu_self) {
+		/* Our own queue, from our own thread, which is still running. */
+		forward_queue(v, ev);
+		return;
+	}
+	/*
+	 * The push under the lock that guards done: the vCPU sets done, then
+	 * drains its inbox (forward_vcpu_detach), so an event is either
+	 * drained there or refused here, never left behind unsaid.
+	 */
 	pthread_mutex_lock(&vm->lock);
 	done = v->done;
+	pushed = !done && ring_mpsc_push(&v->fwd.inbox, ev);
 	pthread_mutex_unlock(&vm->lock);
 	if (done) {
-		if ((ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) != FWD_CODE_NOTICE) {
+		if (forward_delivers(ev)) {
 			atomic_fetch_add_explicit(&vm->fwd.undeliverable, 1, memory_order_relaxed);
 			vm_diag(vm, "vcpu-%u has finished: the %s at %p cannot be delivered to it",
 				i, (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == FWD_CODE_BROADCAST ?
@@ -156,12 +203,7 @@ static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_eve
 		}
 		return;
 	}
-	if (v == vcpu_self) {
-		/* Our own inbox, from our own thread: no one else pushes then. */
-		forward_queue(v, ev);
-		return;
-	}
-	if (!ring_mpsc_push(&v->fwd.inbox, ev)) {
+	if (!pushed) {
 		atomic_fetch_add_explicit(&vm->fwd.unroutable, 1, memory_order_relaxed);
 		vm_diag(vm, "vcpu-%u: inbox full: event at %p lost", i, ev->addr);
 		return;
@@ -513,7 +555,17 @@ void forward_reset(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
+		const void *first = NULL;
+		unsigned long n = 0;
 
+		for (; f->q_head != f->q_tail; f->q_head++) {
+			const struct sigbus_event *ev = &f->queue[f->q_head % FWD_QUEUE];
+
+			if (forward_delivers(ev) && !n++)
+				first = ev->addr;
+		}
+		forward_undelivered(vm->vcpus[i], n, first,
+				    "the reset replaced the memory they were about");
 		f->q_head = f->q_tail = 0;
 		f->waiting_mcip = f->release_gate = false;
 		f->done = f->injected = f->done_at_halt = 0;

@@ -99,7 +99,8 @@ struct fwd_vm {
 	unsigned int family, model;
 	/* Bumped by any vCPU thread's fan-out and by the main thread. */
 	atomic_ulong unroutable;	/* a full inbox: lost */
-	atomic_ulong undeliverable;	/* for a vCPU that had finished: reported */
+	/* Never delivered (the vCPU had finished, or a reset came first): reported. */
+	atomic_ulong undeliverable;
 };
 
 const char *fwd_emulated_name(enum fwd_emulated e);

@@ -5,6 +5,8 @@
  * Skips, saying why, where /dev/kvm cannot be opened.
  */
 #include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,9 +17,11 @@
 #include <cmocka.h>
 
 #include "mcefwd/error.h"
+#include "mcefwd/forward.h"
 #include "mcefwd/kick.h"
 #include "mcefwd/mce.h"
 #include "mcefwd/payload.h"
+#include "mcefwd/ring.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
 #include "tests/integration/procself.h"
@@ -210,6 +214,52 @@ static void test_stop_while_paused(void **state)
 	vm_destroy(&vm);
 }
 
+/*
+ * Events still waiting for a vCPU when it stops are counted and reported,
+ * never dropped unsaid: an AO and a broadcast left in its inbox during a
+ * pause, then a stop, which it honours before serving anything. The
+ * notice beside them injects nothing and is not counted.
+ */
+static void test_stop_reports_undelivered(void **state)
+{
+	const struct sigbus_event evs[] = {
+		{ .code = BUS_MCEERR_AO | FWD_FROM_MAIN, .lsb = 12, .addr = (void *)0x1000 },
+		{ .code = FWD_CODE_BROADCAST | FWD_NO_FANOUT, .addr = (void *)0x2000 },
+		{ .code = FWD_CODE_NOTICE | FWD_NO_FANOUT, .addr = (void *)0x3000 },
+	};
+	char line[512];
+	bool said = false;
+	struct vm vm;
+
+	(void)state;
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		skip();
+	}
+	start_vm(&vm, "spin", 2, KICK_IMMEDIATE);
+	vm.diag = tmpfile();
+	assert_non_null(vm.diag);
+	vm_pause_all(&vm);
+	for (unsigned int i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		assert_true(ring_mpsc_push(&vm.vcpus[1]->fwd.inbox, &evs[i]));
+	kick(vm.vcpus[1], VCPU_REQ_WORK);
+	vm_stop_and_join(&vm);
+	assert_int_equal(vm.vcpus[1]->res.outcome, VCPU_STOPPED);
+	assert_int_equal(vm.vcpus[1]->fwd.injected, 0);
+	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 2);
+	rewind(vm.diag);
+	while (fgets(line, sizeof(line), vm.diag))
+		said |= strstr(line, "vcpu-1: 2 event(s) cannot be delivered (the first at 0x1000): its vCPU has finished") != NULL;
+	assert_true(said);
+	/* vcpu-0 had nothing waiting: nothing said of it. */
+	rewind(vm.diag);
+	while (fgets(line, sizeof(line), vm.diag))
+		assert_null(strstr(line, "vcpu-0: "));
+	fclose(vm.diag);
+	vm.diag = stdout;
+	vm_destroy(&vm);
+}
+
 /* A vCPU that asks for an unsupported MCG_CAP is refused before any thread. */
 static void test_bad_mcg_cap_refused(void **state)
 {
@@ -241,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_pause_halted_sigmask),
 		cmocka_unit_test(test_pause_after_finish),
 		cmocka_unit_test(test_stop_while_paused),
+		cmocka_unit_test(test_stop_reports_undelivered),
 		cmocka_unit_test(test_pause_stress_64_immediate),
 		cmocka_unit_test(test_pause_stress_64_sigmask),
 		cmocka_unit_test(test_bad_mcg_cap_refused),
