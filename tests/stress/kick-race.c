@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The kick race (issue 9): KICKS kicks, one kicker thread per vCPU, each
- * fired at a random offset from the moment its vCPU is about to enter
- * KVM_RUN: while it is still checking its requests, between the check and
- * the ioctl, while KVM enters the guest, once the guest runs (spin) or
- * while the vCPU sleeps on its halt (idle). The vCPU itself adds a random
- * pause right before KVM_RUN to move its side of the window too. No kick
- * may be lost: each must be taken (its request bit cleared by the vCPU)
- * within 10 s, though a spinning guest never exits on its own. A lost
- * kick, or any hang, prints every thread's stack and fails.
+ * The kick race (issue 9): KICKS kicks, one kicker thread per vCPU. Each
+ * kick carries work, as mcefwd's own do: the kicker puts an event (a
+ * notice, which injects nothing) in the vCPU's inbox, then kicks it. Half
+ * the kicks are fired at a random offset from the moment the vCPU is
+ * about to enter KVM_RUN: while it is still checking its requests, between
+ * the check and the ioctl, while KVM enters the guest, once the guest runs
+ * (spin) or while the vCPU sleeps on its halt (idle). The other half
+ * follow the previous kick's work at once, landing while the vCPU is
+ * still on its way round its loop from that exit: draining its inbox,
+ * taking its requests. The vCPU itself adds a random pause right before
+ * KVM_RUN to move its side of the window too. No kick may be lost: its
+ * event must be handled (the vCPU's mailbox counts it) within 10 s,
+ * though a spinning guest never exits on its own. A lost kick, or any
+ * hang, prints every thread's stack and fails.
  *
  *   kick-race [-n KICKS] [-v VCPUS] [-k immediate|sigmask] [-p spin|idle]
  *             [-d MAX_DELAY_US] [-s SEED] [-t SECONDS]
@@ -26,9 +31,11 @@
 
 #include "guest-payloads/abi.h"
 #include "mcefwd/error.h"
+#include "mcefwd/forward.h"
 #include "mcefwd/kick.h"
 #include "mcefwd/mce.h"
 #include "mcefwd/payload.h"
+#include "mcefwd/ring.h"
 #include "mcefwd/vcpu.h"
 #include "mcefwd/vm.h"
 #include "tests/stress/common.h"
@@ -44,7 +51,8 @@
 struct race_vcpu {
 	atomic_ullong entries;		/* before_run calls: about to enter KVM_RUN */
 	atomic_llong ioctl_at;		/* when this entry's KVM_RUN ioctl starts */
-	unsigned long early;		/* kicks that landed before it */
+	unsigned long early;		/* at-entry kicks that landed before it */
+	unsigned long follow;		/* kicks right behind the previous one's work */
 	uint64_t rng;			/* this vCPU's own, for its pre-entry pause */
 	pthread_t kicker;
 	unsigned long quota, done;
@@ -115,10 +123,11 @@ static int race_before_run(struct vcpu *v)
 	return 0;
 }
 
-/* Waits until the vCPU took every request; false after RACE_LOST_NS. */
-static bool race_wait_taken(struct vcpu *v, long long since, long long *took)
+/* Waits until the vCPU handled `want` events; false after RACE_LOST_NS. */
+static bool race_wait_done(const struct mcefwd_mailbox *mb, uint64_t want, long long since,
+			   long long *took)
 {
-	while (atomic_load(&v->requests)) {
+	while (__atomic_load_n(&mb->events_done, __ATOMIC_ACQUIRE) < want) {
 		if (stress_now_ns() - since > RACE_LOST_NS)
 			return false;
 		race_pause(since);
@@ -132,6 +141,9 @@ static void *race_kicker(void *arg)
 	struct vcpu *v = arg;
 	struct race *r = v->vm->ops->priv;
 	struct race_vcpu *rv = &r->v[v->id];
+	const struct mcefwd_mailbox *mb = mem_gpa_to_hva(&v->vm->mem,
+		MCEFWD_GPA_MAILBOX + v->id * sizeof(*mb), sizeof(*mb));
+	const struct sigbus_event notice = { .code = FWD_CODE_NOTICE | FWD_NO_FANOUT };
 	unsigned long long entries = 0;
 	char name[16];
 
@@ -139,11 +151,12 @@ static void *race_kicker(void *arg)
 	pthread_setname_np(pthread_self(), name);
 
 	for (rv->done = 0; rv->done < rv->quota && !atomic_load(&r->failed); rv->done++) {
+		bool at_entry = race_rand(&rv->krng) & 1;
 		long long t0, took;
 
 		/* Until the vCPU is on its way into KVM_RUN again since the last kick. */
 		t0 = stress_now_ns();
-		while (atomic_load(&rv->entries) == entries) {
+		while (at_entry && atomic_load(&rv->entries) == entries) {
 			if (stress_now_ns() - t0 > RACE_LOST_NS) {
 				printf("# vcpu-%u: did not come back to KVM_RUN after kick %lu\n",
 				       v->id, rv->done);
@@ -155,11 +168,21 @@ static void *race_kicker(void *arg)
 		race_spin_ns((long long)(race_rand(&rv->krng) % (r->max_delay_us * 1000ULL + 1)));
 		entries = atomic_load(&rv->entries);
 		t0 = stress_now_ns();
-		kick(v, VCPU_REQ_WORK);
-		rv->early += t0 < atomic_load(&rv->ioctl_at);
-		if (!race_wait_taken(v, t0, &took)) {
-			printf("# vcpu-%u: kick %lu lost: its request is still pending after 10 s\n",
+		/* What forward_route() does: the event first, then the kick. */
+		if (!ring_mpsc_push(&v->fwd.inbox, &notice)) {
+			printf("# vcpu-%u: inbox full at kick %lu, with one event in flight\n",
 			       v->id, rv->done + 1);
+			atomic_store(&r->failed, 1);
+			return NULL;
+		}
+		kick(v, VCPU_REQ_WORK);
+		if (at_entry)
+			rv->early += t0 < atomic_load(&rv->ioctl_at);
+		else
+			rv->follow++;
+		if (!race_wait_done(mb, rv->done + 1, t0, &took)) {
+			printf("# vcpu-%u: kick %lu lost: its event is still unhandled after 10 s (requests 0x%x)\n",
+			       v->id, rv->done + 1, atomic_load(&v->requests));
 			rv->lost++;
 			atomic_store(&r->failed, 1);
 			return NULL;
@@ -180,7 +203,7 @@ static void race_usage(void)
 int main(int argc, char **argv)
 {
 	unsigned long kicks = 2000, vcpus = 4, delay = 20, secs = 120, seed = 0;
-	unsigned long done = 0, early = 0;
+	unsigned long done = 0, early = 0, follow = 0;
 	long long max_ns = 0, sum_ns = 0;
 	const char *payload = "spin";
 	enum kick_mode kick_mode = KICK_IMMEDIATE;
@@ -270,6 +293,7 @@ int main(int argc, char **argv)
 		pthread_join(r->v[i].kicker, NULL);
 		done += r->v[i].done;
 		early += r->v[i].early;
+		follow += r->v[i].follow;
 		sum_ns += r->v[i].sum_ns;
 		if (r->v[i].max_ns > max_ns)
 			max_ns = r->v[i].max_ns;
@@ -285,9 +309,9 @@ int main(int argc, char **argv)
 			atomic_store(&r->failed, 1);
 		}
 	}
-	printf("%s 1 - kick race: %lu of %lu kicks taken on %lu vCPUs (%s, kick=%s), 0-%lu us after the requests check, %lu before the KVM_RUN ioctl, seed %lu: kick to take %.1f us mean, %.1f ms max, in %.1f s\n",
+	printf("%s 1 - kick race: %lu of %lu kicks' events handled on %lu vCPUs (%s, kick=%s), %lu at 0-%lu us after the requests check (%lu before the KVM_RUN ioctl), %lu right behind the previous event, seed %lu: kick to handled %.1f us mean, %.1f ms max, in %.1f s\n",
 	       atomic_load(&r->failed) ? "not ok" : "ok", done, kicks, vcpus, payload,
-	       kick_mode_name(kick_mode), delay, early, seed,
+	       kick_mode_name(kick_mode), done - follow, delay, early, follow, seed,
 	       done ? sum_ns / 1000.0 / done : 0.0, max_ns / 1e6, (stress_now_ns() - t0) / 1e9);
 	opt = atomic_load(&r->failed) ? 1 : 0;
 	vm_destroy(&r->vm);

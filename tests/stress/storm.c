@@ -125,13 +125,15 @@ static void storm_dump(struct storm *s, const char *why)
 	for (unsigned int i = 0; i < s->nr_vcpus; i++) {
 		const struct storm_count *c = &s->counts[i];
 
-		printf("# vcpu-%u: AR sent %llu seen %llu, AO seen %llu, broadcasts seen %llu, other %llu; mcefwd finished %llu of %llu events for it\n",
+		printf("# vcpu-%u: AR sent %llu seen %llu, AO seen %llu, broadcasts seen %llu, other %llu; mcefwd finished %llu of %llu events for it; %s, requests 0x%x\n",
 		       i, (unsigned long long)atomic_load(&s->ar_sent[i]),
 		       (unsigned long long)storm_load(&c->ar), (unsigned long long)storm_load(&c->ao),
 		       (unsigned long long)storm_load(&c->bcast),
 		       (unsigned long long)storm_load(&c->other),
 		       (unsigned long long)storm_load(&s->mailbox[i].events_done),
-		       (unsigned long long)storm_primaries(s));
+		       (unsigned long long)storm_primaries(s),
+		       atomic_load(&s->held[i]) ? "held back for a backlog" : "not held",
+		       atomic_load(&s->vm.vcpus[i]->requests));
 	}
 	printf("# AO sent %llu; mcefwd counted %lu lost\n", (unsigned long long)s->ao_sent,
 	       forward_lost(&s->vm));
@@ -152,6 +154,8 @@ static void storm_hung(void *arg)
  * any vCPU has more than STORM_FANOUT_BACKLOG of them to go. -L does not.
  */
 #define STORM_FANOUT_BACKLOG	16
+/* Here a storm sees thousands of events a second: a minute of none is a hang. */
+#define STORM_STALL_MS		60000
 
 static bool storm_backlogged(struct storm *s)
 {
@@ -160,9 +164,13 @@ static bool storm_backlogged(struct storm *s)
 	if (s->allow_loss)
 		return false;
 	primaries = storm_primaries(s);
-	for (unsigned int j = 0; j < s->nr_vcpus; j++)
-		if (primaries - storm_load(&s->mailbox[j].events_done) >= STORM_FANOUT_BACKLOG)
+	for (unsigned int j = 0; j < s->nr_vcpus; j++) {
+		/* mcefwd counts an event done once injected, the guest once taken. */
+		uint64_t done = storm_load(&s->mailbox[j].events_done);
+
+		if (done < primaries && primaries - done >= STORM_FANOUT_BACKLOG)
 			return true;
+	}
 	return false;
 }
 
@@ -342,8 +350,13 @@ static bool storm_main_loop(struct storm *s)
 		/* Overflowing on purpose: once quiet, the rest was lost (judged after). */
 		if (all_sent && s->allow_loss && storm_now_ms() - last_change > 2000)
 			return true;
+		/* Nothing seen for a minute is a hang, however slow the host. */
+		if (storm_now_ms() - last_change > STORM_STALL_MS) {
+			storm_dump(s, "the storm stalled: no event seen by a guest for 60 s");
+			return false;
+		}
 	}
-	storm_dump(s, "the storm stalled: events neither seen nor counted lost");
+	storm_dump(s, "the storm ran out of time: events neither seen nor counted lost");
 	return false;
 }
 
