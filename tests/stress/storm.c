@@ -238,7 +238,10 @@ static uint64_t storm_bcast_due(struct storm *s, unsigned int j)
 	return due;
 }
 
-/* Events due and not (yet) seen by a guest, broadcasts included. */
+/*
+ * Events due and not (yet) seen by a guest, broadcasts included, from the
+ * live counts: exact once the guests have stopped (the judge's use).
+ */
 static uint64_t storm_missing(struct storm *s)
 {
 	uint64_t due = 0, seen = 0;
@@ -252,6 +255,34 @@ static uint64_t storm_missing(struct storm *s)
 		seen += storm_load(&c->ar) + storm_load(&c->ao) + storm_load(&c->bcast);
 	}
 	return due > seen ? due - seen : 0;
+}
+
+/*
+ * Whether every guest has seen all it will ever be due, judged against
+ * the final numbers (the quotas), not live counts: from live counts, an
+ * AR injected but not yet counted by its guest owes no broadcasts yet, so
+ * the storm could be called done with those still on their way.
+ */
+static bool storm_complete(struct storm *s)
+{
+	for (unsigned int j = 0; j < s->nr_vcpus; j++) {
+		const struct storm_count *c = &s->counts[j];
+		uint64_t ao_due = s->ao_target == FWD_AO_ALL || (int)j == s->ao_target ?
+				  s->ao_quota : 0;
+		uint64_t bcast_due = 0;
+
+		for (unsigned int i = 0; i < s->nr_vcpus && s->bcast; i++) {
+			if (i == j)
+				continue;
+			bcast_due += s->ar_quota[i];
+			if (s->ao_target != FWD_AO_ALL && (int)i == s->ao_target)
+				bcast_due += s->ao_quota;
+		}
+		if (storm_load(&c->ar) < s->ar_quota[j] || storm_load(&c->ao) < ao_due ||
+		    storm_load(&c->bcast) < bcast_due)
+			return false;
+	}
+	return true;
 }
 
 static int storm_setup(struct storm *s, struct kvm *kvm, enum kick_mode kick)
@@ -345,7 +376,7 @@ static bool storm_main_loop(struct storm *s)
 			last_seen = storm_seen_total(s);
 			last_change = storm_now_ms();
 		}
-		if (all_sent && !storm_missing(s))
+		if (all_sent && storm_complete(s))
 			return true;
 		/* Overflowing on purpose: once quiet, the rest was lost (judged after). */
 		if (all_sent && s->allow_loss && storm_now_ms() - last_change > 2000)
