@@ -47,10 +47,22 @@ static bool forward_delivers(const struct sigbus_event *ev)
 	return (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) != FWD_CODE_NOTICE;
 }
 
-/* Counts and reports events this vCPU will never deliver, and why. */
-static void forward_undelivered(struct vcpu *v, unsigned long n, const void *first,
-				const char *why)
+void forward_discard_pending(struct vcpu *v, bool ring, const char *why)
 {
+	struct fwd_vcpu *f = &v->fwd;
+	struct sigbus_event ev;
+	const void *first = NULL;
+	unsigned long n = 0;
+
+	while ((ring && ring_spsc_pop(&f->ring, &ev)) || ring_mpsc_pop(&f->inbox, &ev)) {
+		if (forward_delivers(&ev) && !n++)
+			first = ev.addr;
+	}
+	for (; f->q_head != f->q_tail; f->q_head++) {
+		ev = f->queue[f->q_head % FWD_QUEUE];
+		if (forward_delivers(&ev) && !n++)
+			first = ev.addr;
+	}
 	if (!n)
 		return;
 	atomic_fetch_add_explicit(&v->vm->fwd.undeliverable, n, memory_order_relaxed);
@@ -60,27 +72,13 @@ static void forward_undelivered(struct vcpu *v, unsigned long n, const void *fir
 
 void forward_vcpu_detach(struct vcpu *v)
 {
-	struct fwd_vcpu *f = &v->fwd;
-	struct sigbus_event ev;
-	const void *first = NULL;
-	unsigned long n = 0;
-
 	sigbus_set_vcpu_ring(NULL, NULL, NULL, 0);
 	/*
 	 * What arrived after the vCPU's last look: v->done is set, so
 	 * nothing more is routed here (forward_route checks it under
 	 * vm->lock, where it pushes). Nothing is dropped unsaid.
 	 */
-	while (ring_spsc_pop(&f->ring, &ev) || ring_mpsc_pop(&f->inbox, &ev)) {
-		if (forward_delivers(&ev) && !n++)
-			first = ev.addr;
-	}
-	for (; f->q_head != f->q_tail; f->q_head++) {
-		ev = f->queue[f->q_head % FWD_QUEUE];
-		if (forward_delivers(&ev) && !n++)
-			first = ev.addr;
-	}
-	forward_undelivered(v, n, first, "its vCPU has finished");
+	forward_discard_pending(v, true, "its vCPU has finished");
 }
 
 void forward_raise_ar(struct vcpu *v, void *hva, bool emulated)
@@ -555,17 +553,7 @@ void forward_reset(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
-		const void *first = NULL;
-		unsigned long n = 0;
 
-		for (; f->q_head != f->q_tail; f->q_head++) {
-			const struct sigbus_event *ev = &f->queue[f->q_head % FWD_QUEUE];
-
-			if (forward_delivers(ev) && !n++)
-				first = ev->addr;
-		}
-		forward_undelivered(vm->vcpus[i], n, first,
-				    "the reset replaced the memory they were about");
 		f->q_head = f->q_tail = 0;
 		f->waiting_mcip = f->release_gate = false;
 		f->done = f->injected = f->done_at_halt = 0;

@@ -111,6 +111,14 @@ void forward_vcpu_attach(struct vcpu *v);
 void forward_vcpu_detach(struct vcpu *v);
 
 /*
+ * Empties what waits for v (its inbox and queue; with ring, its SIGBUS
+ * ring too), adds what would have reached the guest to undeliverable and
+ * says so in one line ending in why. Only while v's thread cannot touch
+ * them: it has finished, or it is paused.
+ */
+void forward_discard_pending(struct vcpu *v, bool ring, const char *why);
+
+/*
  * On the vCPU thread after KVM_RUN returned and before re-entering: moves
  * stowed and routed events into the queue and injects the next one if the
  * guest is ready for it. Returns 0, or -errno when the VM must stop (AR

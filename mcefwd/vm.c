@@ -333,16 +333,8 @@ int vm_reset(struct vm *vm)
 	 * A reset discards what is still pending, as hardware does: events
 	 * routed to a vCPU but not yet injected go, and are said to.
 	 */
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct sigbus_event ev;
-		unsigned int dropped = 0;
-
-		while (ring_mpsc_pop(&vm->vcpus[i]->fwd.inbox, &ev))
-			dropped++;
-		dropped += vm->vcpus[i]->fwd.q_tail - vm->vcpus[i]->fwd.q_head;
-		if (dropped)
-			vm_diag(vm, "reset: %u event(s) pending for vcpu-%u discarded", dropped, i);
-	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		forward_discard_pending(vm->vcpus[i], false, "a reset discards what is pending");
 	pthread_mutex_lock(&vm->lock);
 	nr = vm->fwd.nr_lost;
 	memcpy(lost, vm->fwd.lost, nr * sizeof(lost[0]));

@@ -214,6 +214,38 @@ static void test_stop_while_paused(void **state)
 	vm_destroy(&vm);
 }
 
+/* A running VM whose diagnostics go to a temporary file, for diag_has(). */
+static bool start_vm_diag(struct vm *vm, const char *payload, unsigned int nr)
+{
+	if (!have_kvm) {
+		print_message("# SKIP %s\n", kvm_why);
+		return false;
+	}
+	start_vm(vm, payload, nr, KICK_IMMEDIATE);
+	vm->diag = tmpfile();
+	assert_non_null(vm->diag);
+	return true;
+}
+
+/* Whether a line of the VM's diagnostics holds text. */
+static bool diag_has(struct vm *vm, const char *text)
+{
+	char line[512];
+
+	rewind(vm->diag);
+	while (fgets(line, sizeof(line), vm->diag))
+		if (strstr(line, text))
+			return true;
+	return false;
+}
+
+static void destroy_vm_diag(struct vm *vm)
+{
+	fclose(vm->diag);
+	vm->diag = stdout;
+	vm_destroy(vm);
+}
+
 /*
  * Events still waiting for a vCPU when it stops are counted and reported,
  * never dropped unsaid: an AO and a broadcast left in its inbox during a
@@ -227,18 +259,11 @@ static void test_stop_reports_undelivered(void **state)
 		{ .code = FWD_CODE_BROADCAST | FWD_NO_FANOUT, .addr = (void *)0x2000 },
 		{ .code = FWD_CODE_NOTICE | FWD_NO_FANOUT, .addr = (void *)0x3000 },
 	};
-	char line[512];
-	bool said = false;
 	struct vm vm;
 
 	(void)state;
-	if (!have_kvm) {
-		print_message("# SKIP %s\n", kvm_why);
+	if (!start_vm_diag(&vm, "spin", 2))
 		skip();
-	}
-	start_vm(&vm, "spin", 2, KICK_IMMEDIATE);
-	vm.diag = tmpfile();
-	assert_non_null(vm.diag);
 	vm_pause_all(&vm);
 	for (unsigned int i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		assert_true(ring_mpsc_push(&vm.vcpus[1]->fwd.inbox, &evs[i]));
@@ -247,17 +272,37 @@ static void test_stop_reports_undelivered(void **state)
 	assert_int_equal(vm.vcpus[1]->res.outcome, VCPU_STOPPED);
 	assert_int_equal(vm.vcpus[1]->fwd.injected, 0);
 	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 2);
-	rewind(vm.diag);
-	while (fgets(line, sizeof(line), vm.diag))
-		said |= strstr(line, "vcpu-1: 2 event(s) cannot be delivered (the first at 0x1000): its vCPU has finished") != NULL;
-	assert_true(said);
+	assert_true(diag_has(&vm, "vcpu-1: 2 event(s) cannot be delivered (the first at 0x1000): its vCPU has finished"));
 	/* vcpu-0 had nothing waiting: nothing said of it. */
-	rewind(vm.diag);
-	while (fgets(line, sizeof(line), vm.diag))
-		assert_null(strstr(line, "vcpu-0: "));
-	fclose(vm.diag);
-	vm.diag = stdout;
-	vm_destroy(&vm);
+	assert_false(diag_has(&vm, "vcpu-0: "));
+	destroy_vm_diag(&vm);
+}
+
+/* A reset discards what is pending for a vCPU, and says how much. */
+static void test_reset_reports_discarded(void **state)
+{
+	const struct sigbus_event evs[] = {
+		{ .code = BUS_MCEERR_AO | FWD_FROM_MAIN, .lsb = 12, .addr = (void *)0x1000 },
+		{ .code = FWD_CODE_NOTICE | FWD_NO_FANOUT, .addr = (void *)0x3000 },
+	};
+	struct vm vm;
+
+	(void)state;
+	if (!start_vm_diag(&vm, "spin", 2))
+		skip();
+	/* In its guest, which never exits on its own: it will not look at its inbox. */
+	for (int i = 0; i < 5000 && !atomic_load(&vm.vcpus[1]->in_run); i++)
+		usleep(1000);
+	assert_true(atomic_load(&vm.vcpus[1]->in_run));
+	for (unsigned int i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		assert_true(ring_mpsc_push(&vm.vcpus[1]->fwd.inbox, &evs[i]));
+	/* The pause takes the vCPU straight to its park: nothing is served. */
+	assert_int_equal(vm_reset(&vm), 0);
+	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 1);
+	vm_stop_and_join(&vm);
+	assert_int_equal(vm.vcpus[1]->fwd.injected, 0);
+	assert_true(diag_has(&vm, "vcpu-1: 1 event(s) cannot be delivered (the first at 0x1000): a reset discards what is pending"));
+	destroy_vm_diag(&vm);
 }
 
 /* A vCPU that asks for an unsupported MCG_CAP is refused before any thread. */
@@ -292,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_pause_after_finish),
 		cmocka_unit_test(test_stop_while_paused),
 		cmocka_unit_test(test_stop_reports_undelivered),
+		cmocka_unit_test(test_reset_reports_discarded),
 		cmocka_unit_test(test_pause_stress_64_immediate),
 		cmocka_unit_test(test_pause_stress_64_sigmask),
 		cmocka_unit_test(test_bad_mcg_cap_refused),
