@@ -52,7 +52,7 @@ void forward_discard_pending(struct vcpu *v, bool ring, const char *why)
 	struct fwd_vcpu *f = &v->fwd;
 	struct sigbus_event ev;
 	const void *first = NULL;
-	unsigned long n = 0;
+	unsigned long n = 0, bcast;
 
 	while ((ring && ring_spsc_pop(&f->ring, &ev)) || ring_mpsc_pop(&f->inbox, &ev)) {
 		if (forward_delivers(&ev) && !n++)
@@ -63,11 +63,18 @@ void forward_discard_pending(struct vcpu *v, bool ring, const char *why)
 		if (forward_delivers(&ev) && !n++)
 			first = ev.addr;
 	}
-	if (!n)
+	bcast = f->bcast_owed + atomic_exchange(&f->fanout_bcast, 0);
+	f->bcast_owed = 0;
+	atomic_exchange(&f->fanout_notice, 0);	/* notices inject nothing */
+	if (!n && !bcast)
 		return;
-	atomic_fetch_add_explicit(&v->vm->fwd.undeliverable, n, memory_order_relaxed);
-	vm_diag(v->vm, "vcpu-%u: %lu event(s) cannot be delivered (the first at %p): %s",
-		v->id, n, first, why);
+	atomic_fetch_add_explicit(&v->vm->fwd.undeliverable, n + bcast, memory_order_relaxed);
+	if (!n)
+		vm_diag(v->vm, "vcpu-%u: %lu broadcast(s) cannot be delivered: %s", v->id, bcast,
+			why);
+	else
+		vm_diag(v->vm, "vcpu-%u: %lu event(s) cannot be delivered (the first at %p%s): %s",
+			v->id, n + bcast, first, bcast ? ", and broadcasts" : "", why);
 }
 
 void forward_vcpu_detach(struct vcpu *v)
@@ -219,14 +226,27 @@ static void forward_fanout(struct vcpu *v, const struct fwd_entry *e)
 	struct vm *vm = v->vm;
 	bool bcast = e->verdict == MCE_INJECT &&
 		mce_wants_broadcast(vm->cfg.fwd.profile, vm->fwd.family, vm->fwd.model, e->lmce);
-	struct sigbus_event out = {
-		.code = (bcast ? FWD_CODE_BROADCAST : FWD_CODE_NOTICE) | FWD_NO_FANOUT,
-		.addr = e->ev.addr, .seq = e->ev.seq,
-	};
 
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (i != v->id)
-			forward_route(vm, i, &out);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *to = vm->vcpus[i];
+		bool done;
+
+		if (i == v->id)
+			continue;
+		/* Under the lock that guards done, as forward_route pushes. */
+		pthread_mutex_lock(&vm->lock);
+		done = to->done;
+		if (!done)
+			atomic_fetch_add(bcast ? &to->fwd.fanout_bcast : &to->fwd.fanout_notice, 1);
+		pthread_mutex_unlock(&vm->lock);
+		if (!done) {
+			kick(to, VCPU_REQ_WORK);
+		} else if (bcast) {
+			atomic_fetch_add_explicit(&vm->fwd.undeliverable, 1, memory_order_relaxed);
+			vm_diag(vm, "vcpu-%u has finished: the broadcast for %p cannot be delivered to it",
+				i, e->ev.addr);
+		}
+	}
 }
 
 /* Where the guest will take the #MC: RIP once any pending exit is done. */
@@ -434,16 +454,24 @@ int forward_vcpu_service(struct vcpu *v)
 	uint64_t mcg_status = 0;
 	int r;
 
+	unsigned long notices;
+
 	while (ring_spsc_pop(&f->ring, &ev))
 		forward_queue(v, &ev);
 	while (ring_mpsc_pop(&f->inbox, &ev))
 		forward_queue(v, &ev);
+	notices = atomic_exchange(&f->fanout_notice, 0);
+	if (notices) {
+		f->done += notices;
+		forward_mailbox(v);
+	}
+	f->bcast_owed += atomic_exchange(&f->fanout_bcast, 0);
 	/*
-	 * One injection per guest entry; what injects nothing (a notice, an
-	 * ignored error) is handled at once, so nothing behind it waits for
-	 * the guest's next exit.
+	 * One injection per guest entry, the queue before the broadcasts
+	 * owed; what injects nothing (a notice, an ignored error) is handled
+	 * at once, so nothing behind it waits for the guest's next exit.
 	 */
-	while (f->q_head != f->q_tail) {
+	while (f->q_head != f->q_tail || f->bcast_owed) {
 		if (f->waiting_mcip && !f->release_gate) {
 			r = forward_mcg_status(v, &mcg_status);
 			if (r < 0)
@@ -453,12 +481,22 @@ int forward_vcpu_service(struct vcpu *v)
 		}
 		f->waiting_mcip = false;
 		f->release_gate = false;
-		ev = f->queue[f->q_head++ % FWD_QUEUE];
+		if (f->q_head != f->q_tail) {
+			ev = f->queue[f->q_head++ % FWD_QUEUE];
+		} else {
+			f->bcast_owed--;
+			ev = (struct sigbus_event){ .code = FWD_CODE_BROADCAST | FWD_NO_FANOUT };
+		}
 		r = forward_event(v, &ev);
 		if (r < 0 || f->waiting_mcip)
 			return r;
 	}
 	return 0;
+}
+
+bool forward_vcpu_pending(const struct vcpu *v)
+{
+	return v->fwd.q_head != v->fwd.q_tail || v->fwd.bcast_owed;
 }
 
 bool forward_vcpu_has_work(struct vcpu *v)
@@ -471,7 +509,7 @@ bool forward_vcpu_has_work(struct vcpu *v)
 	 * mailbox just before, so let it look again before sleeping.
 	 */
 	f->done_at_halt = f->done;
-	return news || f->q_head != f->q_tail;
+	return news || forward_vcpu_pending(v);
 }
 
 void forward_vcpu_release(struct vcpu *v)
@@ -555,6 +593,7 @@ void forward_reset(struct vm *vm)
 		struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
 
 		f->q_head = f->q_tail = 0;
+		f->bcast_owed = 0;
 		f->waiting_mcip = f->release_gate = false;
 		f->done = f->injected = f->done_at_halt = 0;
 		f->last_gpa = f->last_rip = 0;

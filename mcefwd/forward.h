@@ -9,6 +9,7 @@
 #ifndef MCEFWD_FORWARD_H
 #define MCEFWD_FORWARD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -65,6 +66,14 @@ struct fwd_entry {
 struct fwd_vcpu {
 	struct ring_spsc ring;		/* stowed by the SIGBUS handler on this thread */
 	struct ring_mpsc inbox;		/* routed here by the main thread and other vCPUs */
+	/*
+	 * Fan-out from other vCPUs, counted, not queued: every broadcast is
+	 * the same bank-1 error and a notice only counts, so a vCPU kept off
+	 * a CPU for long owes any number of them and loses none. Added to
+	 * (under vm->lock) by the vCPU that took the error; taken by this one.
+	 */
+	atomic_ulong fanout_bcast, fanout_notice;
+	unsigned long bcast_owed;	/* broadcasts taken, not yet injected */
 	struct sigbus_event queue[FWD_QUEUE];
 	unsigned int q_head, q_tail;
 	unsigned long q_overflows;
@@ -128,6 +137,8 @@ int forward_vcpu_service(struct vcpu *v);
 
 /* Events queued and not yet handled: a halted vCPU must not sleep on them. */
 bool forward_vcpu_has_work(struct vcpu *v);
+/* Whether events drained from the rings wait for injection (this vCPU's thread). */
+bool forward_vcpu_pending(const struct vcpu *v);
 /*
  * The guest asked for the next error (or halted) while MCIP is still set:
  * inject the next one anyway, as QEMU would; KVM then shuts the guest down.

@@ -91,6 +91,8 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	v->id = id;
 	ring_spsc_init(&v->fwd.ring);
 	ring_mpsc_init(&v->fwd.inbox);
+	atomic_init(&v->fwd.fanout_bcast, 0);
+	atomic_init(&v->fwd.fanout_notice, 0);
 	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
 	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (r < 0)
@@ -484,7 +486,7 @@ static void vcpu_exit(struct vcpu *v)
 		 */
 		if (!forward_vcpu_has_work(v))
 			kick_wait(v);
-		else if (v->fwd.q_head != v->fwd.q_tail)
+		else if (forward_vcpu_pending(v))
 			forward_vcpu_release(v);
 		return;
 	case KVM_EXIT_INTR:

@@ -249,8 +249,9 @@ static void destroy_vm_diag(struct vm *vm)
 /*
  * Events still waiting for a vCPU when it stops are counted and reported,
  * never dropped unsaid: an AO and a broadcast left in its inbox during a
- * pause, then a stop, which it honours before serving anything. The
- * notice beside them injects nothing and is not counted.
+ * pause, two broadcasts owed by fan-out, then a stop, which it honours
+ * before serving anything. The notices beside them inject nothing and are
+ * not counted.
  */
 static void test_stop_reports_undelivered(void **state)
 {
@@ -267,12 +268,14 @@ static void test_stop_reports_undelivered(void **state)
 	vm_pause_all(&vm);
 	for (unsigned int i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		assert_true(ring_mpsc_push(&vm.vcpus[1]->fwd.inbox, &evs[i]));
+	atomic_fetch_add(&vm.vcpus[1]->fwd.fanout_bcast, 2);
+	atomic_fetch_add(&vm.vcpus[1]->fwd.fanout_notice, 1);
 	kick(vm.vcpus[1], VCPU_REQ_WORK);
 	vm_stop_and_join(&vm);
 	assert_int_equal(vm.vcpus[1]->res.outcome, VCPU_STOPPED);
 	assert_int_equal(vm.vcpus[1]->fwd.injected, 0);
-	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 2);
-	assert_true(diag_has(&vm, "vcpu-1: 2 event(s) cannot be delivered (the first at 0x1000): its vCPU has finished"));
+	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 4);
+	assert_true(diag_has(&vm, "vcpu-1: 4 event(s) cannot be delivered (the first at 0x1000, and broadcasts): its vCPU has finished"));
 	/* vcpu-0 had nothing waiting: nothing said of it. */
 	assert_false(diag_has(&vm, "vcpu-0: "));
 	destroy_vm_diag(&vm);

@@ -71,8 +71,6 @@ struct storm {
 	/* vCPUs whose guest can take an #MC: none may get one before all can. */
 	atomic_uint nr_ready;
 	bool ready[MCEFWD_MAX_VCPUS];		/* by vCPU i's thread only */
-	/* vCPU i held its ARs back for a backlog elsewhere: kick it once clear. */
-	atomic_bool held[MCEFWD_MAX_VCPUS];
 	time_t deadline;
 };
 
@@ -125,15 +123,15 @@ static void storm_dump(struct storm *s, const char *why)
 	for (unsigned int i = 0; i < s->nr_vcpus; i++) {
 		const struct storm_count *c = &s->counts[i];
 
-		printf("# vcpu-%u: AR sent %llu seen %llu, AO seen %llu, broadcasts seen %llu, other %llu; mcefwd finished %llu of %llu events for it; %s, requests 0x%x\n",
+		printf("# vcpu-%u: AR sent %llu seen %llu, AO seen %llu, broadcasts seen %llu, other %llu; mcefwd finished %llu of %llu events for it; requests 0x%x, broadcasts owed %lu\n",
 		       i, (unsigned long long)atomic_load(&s->ar_sent[i]),
 		       (unsigned long long)storm_load(&c->ar), (unsigned long long)storm_load(&c->ao),
 		       (unsigned long long)storm_load(&c->bcast),
 		       (unsigned long long)storm_load(&c->other),
 		       (unsigned long long)storm_load(&s->mailbox[i].events_done),
 		       (unsigned long long)storm_primaries(s),
-		       atomic_load(&s->held[i]) ? "held back for a backlog" : "not held",
-		       atomic_load(&s->vm.vcpus[i]->requests));
+		       atomic_load(&s->vm.vcpus[i]->requests),
+		       atomic_load(&s->vm.vcpus[i]->fwd.fanout_bcast));
 	}
 	printf("# AO sent %llu; mcefwd counted %lu lost\n", (unsigned long long)s->ao_sent,
 	       forward_lost(&s->vm));
@@ -148,31 +146,12 @@ static void storm_hung(void *arg)
 /*
  * Each primary event one vCPU took fans out to every other vCPU: QEMU's
  * bank-1 broadcast, or (no broadcast: AMD) a notice for its mailbox.
- * mcefwd queues both with no back-pressure, so a vCPU descheduled for a
- * while (more vCPU threads than host CPUs) would collect more than its
- * inbox and queue hold; the paced storm holds its producers back while
- * any vCPU has more than STORM_FANOUT_BACKLOG of them to go. -L does not.
+ * mcefwd counts those per vCPU rather than queueing them, so however long
+ * a vCPU is kept off a CPU (more vCPU threads than host CPUs) it owes
+ * them all and loses none: the storm does not pace its producers for it.
  */
-#define STORM_FANOUT_BACKLOG	16
 /* Here a storm sees thousands of events a second: a minute of none is a hang. */
 #define STORM_STALL_MS		60000
-
-static bool storm_backlogged(struct storm *s)
-{
-	uint64_t primaries;
-
-	if (s->allow_loss)
-		return false;
-	primaries = storm_primaries(s);
-	for (unsigned int j = 0; j < s->nr_vcpus; j++) {
-		/* mcefwd counts an event done once injected, the guest once taken. */
-		uint64_t done = storm_load(&s->mailbox[j].events_done);
-
-		if (done < primaries && primaries - done >= STORM_FANOUT_BACKLOG)
-			return true;
-	}
-	return false;
-}
 
 /* On every vCPU thread right before KVM_RUN: its ARs, WINDOW at a time. */
 static int storm_before_run(struct vcpu *v)
@@ -190,12 +169,7 @@ static int storm_before_run(struct vcpu *v)
 
 	if (atomic_load(&s->nr_ready) < s->nr_vcpus)
 		return 0;	/* a broadcast now would shut a starting vCPU down */
-	if (sent < s->ar_quota[v->id] && sent - done < s->window && storm_backlogged(s)) {
-		/* The guest will not exit on its own: the main loop kicks us. */
-		atomic_store(&s->held[v->id], true);
-		return 0;
-	}
-	while (sent < s->ar_quota[v->id] && sent - done < s->window && !storm_backlogged(s)) {
+	while (sent < s->ar_quota[v->id] && sent - done < s->window) {
 		unsigned int k = v->id * 37 + (unsigned int)sent;
 		void *hva = mem_gpa_to_hva(&v->vm->mem, storm_gpa(k), MCEFWD_PAGE_SIZE);
 		int r = inject_signal_self(BUS_MCEERR_AR, hva, 12);
@@ -353,7 +327,7 @@ static bool storm_main_loop(struct storm *s)
 		if (atomic_load(&s->fail_before_run) || atomic_load(&s->vm.nr_running) < s->nr_vcpus)
 			return false;	/* a vCPU ended: the judge says why */
 		while (atomic_load(&s->nr_ready) == s->nr_vcpus && s->ao_sent < s->ao_quota &&
-		       s->ao_sent - seen < s->window && !storm_backlogged(s)) {
+		       s->ao_sent - seen < s->window) {
 			uint64_t gpa = storm_gpa((unsigned int)s->ao_sent * 7 + 5);
 			int r = inject_signal_self(BUS_MCEERR_AO,
 						   mem_gpa_to_hva(&s->vm.mem, gpa, 1), 12);
@@ -365,13 +339,8 @@ static bool storm_main_loop(struct storm *s)
 			s->ao_addr_sum += gpa;
 			s->ao_sent++;
 		}
-		for (unsigned int i = 0; i < s->nr_vcpus; i++) {
+		for (unsigned int i = 0; i < s->nr_vcpus; i++)
 			all_sent &= atomic_load(&s->ar_sent[i]) == s->ar_quota[i];
-			if (atomic_load(&s->held[i]) && !storm_backlogged(s)) {
-				atomic_store(&s->held[i], false);
-				kick(s->vm.vcpus[i], VCPU_REQ_WORK);
-			}
-		}
 		if (storm_seen_total(s) != last_seen) {
 			last_seen = storm_seen_total(s);
 			last_change = storm_now_ms();
