@@ -111,7 +111,7 @@ static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)
 	if (f->q_tail - f->q_head >= FWD_QUEUE) {
 		int code = ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
 
-		f->q_overflows++;
+		atomic_fetch_add_explicit(&f->q_overflows, 1, memory_order_relaxed);
 		vm_diag(v->vm, "vcpu-%u: event queue full: lost %s at %p", v->id,
 			code == BUS_MCEERR_AR ? "AR" : code == BUS_MCEERR_AO ? "AO" :
 			code == FWD_CODE_BROADCAST ? "broadcast" : "notice", ev->addr);
@@ -611,7 +611,7 @@ unsigned long forward_lost(const struct vm *vm)
 		const struct fwd_vcpu *f = &vm->vcpus[i]->fwd;
 
 		n += ring_spsc_overflows(&f->ring) + ring_mpsc_overflows(&f->inbox) +
-		     f->q_overflows;
+		     atomic_load_explicit(&f->q_overflows, memory_order_relaxed);
 	}
 	return n;
 }

@@ -76,7 +76,7 @@ struct fwd_vcpu {
 	unsigned long bcast_owed;	/* broadcasts taken, not yet injected */
 	struct sigbus_event queue[FWD_QUEUE];
 	unsigned int q_head, q_tail;
-	unsigned long q_overflows;
+	atomic_ulong q_overflows;	/* bumped by this vCPU only, read by anyone */
 	bool waiting_mcip;		/* injected; the next waits for MCIP clear */
 	bool release_gate;		/* the guest asked for more: inject anyway */
 	unsigned int nr_log;

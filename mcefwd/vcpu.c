@@ -93,6 +93,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	ring_mpsc_init(&v->fwd.inbox);
 	atomic_init(&v->fwd.fanout_bcast, 0);
 	atomic_init(&v->fwd.fanout_notice, 0);
+	atomic_init(&v->fwd.q_overflows, 0);
 	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
 	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (r < 0)
