@@ -153,23 +153,34 @@ static void storm_hung(void *arg)
 /* Here a storm sees thousands of events a second: a minute of none is a hang. */
 #define STORM_STALL_MS		60000
 
-/* On every vCPU thread right before KVM_RUN: its ARs, WINDOW at a time. */
-static int storm_before_run(struct vcpu *v)
+/*
+ * Whether vCPU i may send another AR: it has some left, and fewer than
+ * WINDOW in flight (sent, neither seen by its guest nor counted lost).
+ */
+static bool storm_ar_room(struct storm *s, unsigned int i, uint64_t sent)
 {
-	struct storm *s = v->vm->ops->priv;
-	const struct storm_count *c = &s->counts[v->id];
-	uint64_t sent = atomic_load(&s->ar_sent[v->id]);
+	const struct vcpu *v = s->vm.vcpus[i];
 	/*
 	 * A lost event never shows up in the guest: it frees its slot too.
 	 * The queue's losses are of every kind: counted only when losing is
 	 * the point (-L), else a loss stalls the storm, which then fails.
+	 * Then they may count AOs too, and done pass sent.
 	 */
-	uint64_t done = storm_load(&c->ar) + ring_spsc_overflows(&v->fwd.ring) +
-			(s->allow_loss ? v->fwd.q_overflows : 0);
+	uint64_t done = storm_load(&s->counts[i].ar) + ring_spsc_overflows(&v->fwd.ring) +
+			(s->allow_loss ? atomic_load(&v->fwd.q_overflows) : 0);
+
+	return sent < s->ar_quota[i] && (done >= sent || sent - done < s->window);
+}
+
+/* On every vCPU thread right before KVM_RUN: its ARs, WINDOW at a time. */
+static int storm_before_run(struct vcpu *v)
+{
+	struct storm *s = v->vm->ops->priv;
+	uint64_t sent = atomic_load(&s->ar_sent[v->id]);
 
 	if (atomic_load(&s->nr_ready) < s->nr_vcpus)
 		return 0;	/* a broadcast now would shut a starting vCPU down */
-	while (sent < s->ar_quota[v->id] && sent - done < s->window) {
+	while (storm_ar_room(s, v->id, sent)) {
 		unsigned int k = v->id * 37 + (unsigned int)sent;
 		void *hva = mem_gpa_to_hva(&v->vm->mem, storm_gpa(k), MCEFWD_PAGE_SIZE);
 		int r = inject_signal_self(BUS_MCEERR_AR, hva, 12);
@@ -316,9 +327,18 @@ static bool storm_main_loop(struct storm *s)
 	long last_change = storm_now_ms();
 
 	while (time(NULL) < s->deadline) {
-		/* Only the process ring loses AOs alone: see storm_before_run. */
+		/*
+		 * Only the process ring loses AOs alone. A vCPU's inbox and
+		 * queue lose every kind: counted here too only when losing is
+		 * the point (-L), where an AO lost there would otherwise hold
+		 * its window slot for ever (as in storm_before_run).
+		 */
 		uint64_t seen = storm_ao_seen(s) + ring_mpsc_overflows(&s->vm.fwd.process);
 		bool all_sent = s->ao_sent == s->ao_quota;
+
+		for (unsigned int i = 0; i < s->nr_vcpus && s->allow_loss; i++)
+			seen += ring_mpsc_overflows(&s->vm.vcpus[i]->fwd.inbox) +
+				atomic_load(&s->vm.vcpus[i]->fwd.q_overflows);
 
 		if (poll(&pfd, 1, 1) > 0 && read(s->vm.event_fd, &count, sizeof(count)) < 0 &&
 		    errno != EAGAIN)
@@ -327,7 +347,7 @@ static bool storm_main_loop(struct storm *s)
 		if (atomic_load(&s->fail_before_run) || atomic_load(&s->vm.nr_running) < s->nr_vcpus)
 			return false;	/* a vCPU ended: the judge says why */
 		while (atomic_load(&s->nr_ready) == s->nr_vcpus && s->ao_sent < s->ao_quota &&
-		       s->ao_sent - seen < s->window) {
+		       (seen >= s->ao_sent || s->ao_sent - seen < s->window)) {
 			uint64_t gpa = storm_gpa((unsigned int)s->ao_sent * 7 + 5);
 			int r = inject_signal_self(BUS_MCEERR_AO,
 						   mem_gpa_to_hva(&s->vm.mem, gpa, 1), 12);
@@ -339,8 +359,17 @@ static bool storm_main_loop(struct storm *s)
 			s->ao_addr_sum += gpa;
 			s->ao_sent++;
 		}
-		for (unsigned int i = 0; i < s->nr_vcpus; i++)
-			all_sent &= atomic_load(&s->ar_sent[i]) == s->ar_quota[i];
+		for (unsigned int i = 0; i < s->nr_vcpus; i++) {
+			uint64_t sent = atomic_load(&s->ar_sent[i]);
+
+			all_sent &= sent == s->ar_quota[i];
+			/*
+			 * With -L every AR of a vCPU's window may be lost: its
+			 * guest then takes nothing and never exits to send more.
+			 */
+			if (s->allow_loss && storm_ar_room(s, i, sent))
+				kick(s->vm.vcpus[i], VCPU_REQ_WORK);
+		}
 		if (storm_seen_total(s) != last_seen) {
 			last_seen = storm_seen_total(s);
 			last_change = storm_now_ms();
@@ -373,7 +402,7 @@ static int storm_judge(struct storm *s, char *why, size_t len)
 		const struct fwd_vcpu *f = &s->vm.vcpus[i]->fwd;
 
 		lost += ring_spsc_overflows(&f->ring) + ring_mpsc_overflows(&f->inbox) +
-			f->q_overflows;
+			atomic_load(&f->q_overflows);
 	}
 	if (forward_lost(&s->vm) + s->vm.fwd.undeliverable != lost) {
 		printf("# mcefwd reports %lu event(s) lost, %lu were\n",
@@ -461,7 +490,7 @@ static void storm_show_losses(struct storm *s)
 
 		printf("# vcpu-%u lost: %lu to its full SIGBUS ring, %lu to its full inbox, %lu to its full queue\n",
 		       i, ring_spsc_overflows(&f->ring), ring_mpsc_overflows(&f->inbox),
-		       f->q_overflows);
+		       atomic_load(&f->q_overflows));
 	}
 	printf("# lost: %lu to the full process ring; %lu unroutable, %lu undeliverable\n",
 	       ring_mpsc_overflows(&s->vm.fwd.process), s->vm.fwd.unroutable,
