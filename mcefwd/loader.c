@@ -86,12 +86,11 @@ int loader_load_elf(const void *img, size_t len, struct guest_mem *mem,
 	return 0;
 }
 
-int loader_find_symbol(const void *img, size_t len, const char *name,
-		       uint64_t *value)
+int loader_for_each_symbol(const void *img, size_t len,
+			   int (*fn)(const char *name, uint64_t value, void *ctx), void *ctx)
 {
 	const uint8_t *bytes = img;
 	const Elf64_Ehdr *eh;
-	size_t name_len = strlen(name);
 	int r;
 
 	r = loader_check_header(img, len, &eh);
@@ -113,18 +112,49 @@ int loader_find_symbol(const void *img, size_t len, const char *name,
 		if (!range_ok(strsh.sh_offset, strsh.sh_size, len))
 			continue;
 		for (uint64_t j = 0; j < sh.sh_size / sizeof(Elf64_Sym); j++) {
+			const char *name;
 			Elf64_Sym sym;
 
 			memcpy(&sym, bytes + sh.sh_offset + j * sizeof(sym), sizeof(sym));
-			if (sym.st_name >= strsh.sh_size ||
-			    strsh.sh_size - sym.st_name <= name_len)
+			if (sym.st_name >= strsh.sh_size)
 				continue;
-			if (!memcmp(bytes + strsh.sh_offset + sym.st_name, name,
-				    name_len + 1)) {
-				*value = sym.st_value;
-				return 0;
-			}
+			name = (const char *)bytes + strsh.sh_offset + sym.st_name;
+			/* Only a name whose NUL lies inside the string table. */
+			if (!memchr(name, 0, strsh.sh_size - sym.st_name))
+				continue;
+			r = fn(name, sym.st_value, ctx);
+			if (r)
+				return r;
 		}
 	}
-	return -ENOENT;
+	return 0;
+}
+
+struct find_symbol {
+	const char *name;
+	uint64_t value;
+};
+
+static int find_symbol_fn(const char *name, uint64_t value, void *ctx)
+{
+	struct find_symbol *f = ctx;
+
+	if (strcmp(name, f->name))
+		return 0;
+	f->value = value;
+	return 1;
+}
+
+int loader_find_symbol(const void *img, size_t len, const char *name,
+		       uint64_t *value)
+{
+	struct find_symbol f = { .name = name };
+	int r = loader_for_each_symbol(img, len, find_symbol_fn, &f);
+
+	if (r < 0)
+		return r;
+	if (!r)
+		return -ENOENT;
+	*value = f.value;
+	return 0;
 }

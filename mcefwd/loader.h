@@ -16,6 +16,14 @@
 int loader_load_elf(const void *img, size_t len, struct guest_mem *mem,
 		    uint64_t *entry);
 
+/*
+ * Calls fn with the name and value of every symbol in img's .symtab (each
+ * name NUL-terminated inside its string table) until fn returns non-zero,
+ * which it then returns; 0 when all were seen, -errno for a bad image.
+ */
+int loader_for_each_symbol(const void *img, size_t len,
+			   int (*fn)(const char *name, uint64_t value, void *ctx), void *ctx);
+
 /* Value of a symbol in img's .symtab; 0 and *value set, or -ENOENT. */
 int loader_find_symbol(const void *img, size_t len, const char *name,
 		       uint64_t *value);

@@ -696,27 +696,40 @@ static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 	}
 }
 
-/* One line for the table after the suite: what the guest ended up seeing. */
+/*
+ * Whether a payload symbol labels the load that touches a poisoned page:
+ * the guests name each such instruction NAME_load or NAME_loadN.
+ */
+static int scn_is_load_label(const char *name, uint64_t value, void *ctx)
+{
+	const char *p = strstr(name, "_load");
+
+	if (value != *(const uint64_t *)ctx)
+		return 0;
+	for (; p; p = strstr(p + 1, "_load")) {
+		const char *tail = p + strlen("_load");
+
+		while (*tail >= '0' && *tail <= '9')
+			tail++;
+		if (!*tail)
+			return 1;
+	}
+	return 0;
+}
+
 /* Where the #MC landed, in words that do not change between builds. */
 static void scn_rip_words(struct vm *vm, const struct vcpu *v0,
 			  const struct mcefwd_mce_record *m, char *buf, size_t len)
 {
-	static const char *const labels[] = {
-		"mce_ar_load", "mce_nested_load1", "mce_overflow_load1", "mce_no_cr4_load",
-		"mce_bank_disabled_load", "mce_broadcast_load", "mce_reset_load", "mce_lmce_load",
-		"mce_overflow_load2", "mce_nested_load2",
-	};
-	uint64_t at;
+	uint64_t rip = m->rip;
 
 	if (!m->seq) {
 		snprintf(buf, len, "none (no #MC)");
 		return;
 	}
-	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
-		if (!loader_find_symbol(vm->image, vm->image_len, labels[i], &at) && at == m->rip) {
-			snprintf(buf, len, "the faulting load");
-			return;
-		}
+	if (loader_for_each_symbol(vm->image, vm->image_len, scn_is_load_label, &rip) == 1) {
+		snprintf(buf, len, "the faulting load");
+		return;
 	}
 	for (unsigned int i = 0; i < v0->fwd.nr_log; i++) {
 		if (v0->fwd.log[i].verdict == MCE_INJECT && v0->fwd.log[i].rip == m->rip) {

@@ -197,7 +197,9 @@ static inline void rt_test_page_touch(unsigned int i)
  * Defines uint64_t load(const volatile void *p), a single movq from p at
  * the global symbol @load, with the global symbol @after right behind it,
  * so the host can match an #MC's RIP against nm. Top-level asm, so the
- * compiler can neither duplicate the labels nor move the load.
+ * compiler can neither duplicate the labels nor move the load. Name it
+ * NAME_load or NAME_loadN: the scenario table calls an #MC at a symbol so
+ * named "the faulting load" (scn_rip_words in mcefwd/scenario.c).
  */
 #define RT_DEFINE_LOAD(load, after)					\
 	uint64_t load(const volatile void *p);				\

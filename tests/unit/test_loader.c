@@ -409,6 +409,49 @@ static void test_truncated_and_empty(void **state)
 	assert_int_equal(entry, NO_ENTRY);
 }
 
+struct sym_walk {
+	unsigned int seen, stop_at;
+	bool saw_ud2, saw_start;
+	uint64_t ud2;
+};
+
+static int sym_walk_fn(const char *name, uint64_t value, void *ctx)
+{
+	struct sym_walk *w = ctx;
+
+	assert_non_null(name);
+	w->seen++;
+	if (!strcmp(name, "fault_ud2")) {
+		w->saw_ud2 = true;
+		w->ud2 = value;
+	}
+	w->saw_start |= !strcmp(name, "_start");
+	return w->seen == w->stop_at ? 7 : 0;
+}
+
+/* The walk sees every symbol find_symbol finds, and stops when told. */
+static void test_for_each_symbol(void **state)
+{
+	struct sym_walk all = { 0 }, some = { .stop_at = 2 };
+	struct payload fault;
+	uint64_t value;
+
+	(void)state;
+	assert_int_equal(payload_get("fault", &fault), 0);
+	assert_int_equal(loader_for_each_symbol(fault.image, fault.image_len, sym_walk_fn, &all), 0);
+	assert_true(all.saw_ud2 && all.saw_start);
+	assert_int_equal(loader_find_symbol(fault.image, fault.image_len, "fault_ud2", &value), 0);
+	assert_int_equal(all.ud2, value);
+	assert_true(all.seen > 2);
+	/* A non-zero return ends the walk and is what the walk returns. */
+	assert_int_equal(loader_for_each_symbol(fault.image, fault.image_len, sym_walk_fn, &some), 7);
+	assert_int_equal(some.seen, 2);
+	/* Not an image: an error, and no call. */
+	some = (struct sym_walk){ 0 };
+	assert_int_equal(loader_for_each_symbol(fault.image, 16, sym_walk_fn, &some), -ENOEXEC);
+	assert_int_equal(some.seen, 0);
+}
+
 /* Every built-in payload can be fetched and has a line in 'mcefwd list'. */
 static void test_every_payload_described(void **state)
 {
@@ -456,6 +499,7 @@ int main(void)
 		T(test_entry_outside_exec_segment),
 		T(test_truncated_and_empty),
 		cmocka_unit_test(test_every_payload_described),
+		cmocka_unit_test(test_for_each_symbol),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
