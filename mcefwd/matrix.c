@@ -112,11 +112,6 @@ static void matrix_md_row(FILE *out, const struct matrix_cell *c)
 		(unsigned long)o->misc, o->rip, o->vcpus);
 }
 
-static void matrix_json_str(FILE *out, const char *s)
-{
-	caps_json_string(out, s);
-}
-
 static void matrix_json_cell(FILE *out, const struct matrix_cell *c, bool last)
 {
 	const struct run_observation *o = &c->res.obs;
@@ -126,19 +121,19 @@ static void matrix_json_cell(FILE *out, const struct matrix_cell *c, bool last)
 		c->res.status == KTAP_PASS ? "pass" : c->res.status == KTAP_SKIP ? "skip" : "fail");
 	if (c->res.status != KTAP_PASS) {
 		fputs(", \"reason\": ", out);
-		matrix_json_str(out, c->res.reason);
+		caps_json_string(out, c->res.reason);
 	}
 	if (o->valid) {
 		fputs(", \"outcome\": ", out);
-		matrix_json_str(out, o->outcome);
+		caps_json_string(out, o->outcome);
 		fprintf(out, ", \"records\": %u, \"mcg_status\": %lu, \"bank\": %u, \"status\": %lu, \"addr\": %lu, \"misc\": %lu, \"rip\": ",
 			o->nr_mce, (unsigned long)o->mcg_status, o->bank,
 			(unsigned long)o->status, (unsigned long)o->addr, (unsigned long)o->misc);
-		matrix_json_str(out, o->rip);
+		caps_json_string(out, o->rip);
 		fputs(", \"vcpus\": ", out);
-		matrix_json_str(out, o->vcpus);
+		caps_json_string(out, o->vcpus);
 		fputs(", \"note\": ", out);
-		matrix_json_str(out, o->note);
+		caps_json_string(out, o->note);
 	}
 	fprintf(out, "}%s\n", last ? "" : ",");
 }
@@ -164,9 +159,9 @@ static void matrix_fingerprint(FILE *out, const struct kvm *kvm, bool md)
 		return;
 	}
 	fputs("  \"host\": {\"kernel\": ", out);
-	matrix_json_str(out, u.release);
+	caps_json_string(out, u.release);
 	fputs(", \"cpu\": ", out);
-	matrix_json_str(out, cpu);
+	caps_json_string(out, cpu);
 	fprintf(out, ", \"vendor\": \"%s\", \"kvm_api\": %d, \"mce_banks\": %d, \"mcg_cap_supported\": %llu, \"immediate_exit\": %d, \"mcefwd\": \"%s\", \"date\": \"%s\"},\n",
 		kvm->caps.vendor, kvm->caps.api_version, kvm->caps.mce_banks,
 		(unsigned long long)kvm->caps.mcg_cap_supported, kvm->caps.immediate_exit,
@@ -261,9 +256,9 @@ int matrix_main(struct kvm *kvm, const struct run_opts *base, enum matrix_format
 
 		if (fmt == MATRIX_JSON) {
 			fputs("    {\"name\": ", out);
-			matrix_json_str(out, sc->name);
+			caps_json_string(out, sc->name);
 			fputs(", \"summary\": ", out);
-			matrix_json_str(out, sc->summary);
+			caps_json_string(out, sc->summary);
 			fputs(", \"runs\": [\n", out);
 			for (unsigned int j = 0; j < per; j++, i++)
 				matrix_json_cell(out, &cells[i], j + 1 == per);
