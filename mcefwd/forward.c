@@ -41,10 +41,22 @@ void forward_vcpu_attach(struct vcpu *v)
 	sigbus_set_vcpu_ring(&v->fwd.ring, v->run, &v->requests, VCPU_REQ_WORK);
 }
 
+/* What ev is, without the routing flags: BUS_MCEERR_AR/AO or FWD_CODE_*. */
+static int fwd_code(const struct sigbus_event *ev)
+{
+	return ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
+}
+
+static const char *fwd_code_name(int code)
+{
+	return code == BUS_MCEERR_AR ? "AR" : code == BUS_MCEERR_AO ? "AO" :
+	       code == FWD_CODE_BROADCAST ? "broadcast" : "notice";
+}
+
 /* Whether ev would reach the guest: anything but a notice. */
 static bool forward_delivers(const struct sigbus_event *ev)
 {
-	return (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) != FWD_CODE_NOTICE;
+	return fwd_code(ev) != FWD_CODE_NOTICE;
 }
 
 void forward_discard_pending(struct vcpu *v, bool ring, const char *why)
@@ -109,12 +121,9 @@ static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)
 	struct fwd_vcpu *f = &v->fwd;
 
 	if (f->q_tail - f->q_head >= FWD_QUEUE) {
-		int code = ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
-
 		atomic_fetch_add_explicit(&f->q_overflows, 1, memory_order_relaxed);
 		vm_diag(v->vm, "vcpu-%u: event queue full: lost %s at %p", v->id,
-			code == BUS_MCEERR_AR ? "AR" : code == BUS_MCEERR_AO ? "AO" :
-			code == FWD_CODE_BROADCAST ? "broadcast" : "notice", ev->addr);
+			fwd_code_name(fwd_code(ev)), ev->addr);
 		return;
 	}
 	f->queue[f->q_tail++ % FWD_QUEUE] = *ev;
@@ -122,13 +131,19 @@ static void forward_queue(struct vcpu *v, const struct sigbus_event *ev)
 
 static void forward_mailbox(struct vcpu *v)
 {
-	struct mcefwd_mailbox *mb = mem_gpa_to_hva(&v->vm->mem,
-		MCEFWD_GPA_MAILBOX + v->id * sizeof(*mb), sizeof(*mb));
+	struct mcefwd_mailbox *mb = vm_mailbox(v->vm, v->id);
 
 	if (!mb)
 		return;
 	__atomic_store_n(&mb->events_injected, v->fwd.injected, __ATOMIC_RELEASE);
 	__atomic_store_n(&mb->events_done, v->fwd.done, __ATOMIC_RELEASE);
+}
+
+/* n more events finished for this vCPU, and its guest's mailbox says so. */
+static void forward_note_done(struct vcpu *v, unsigned long n)
+{
+	v->fwd.done += n;
+	forward_mailbox(v);
 }
 
 static struct fwd_entry *forward_log(struct vcpu *v)
@@ -179,10 +194,32 @@ static bool forward_lmce_enabled(struct vcpu *v)
 	return forward_read_msr(v, MSR_IA32_MCG_EXT_CTL, &ext) == 0 && (ext & 1);
 }
 
-/* Hands ev to vCPU i's inbox and kicks it; quietly skips a finished vCPU's notice. */
+/*
+ * What one vCPU's error fans out to the others (a broadcast, a notice) is
+ * counted, not queued: every broadcast is the same bank-1 error and a
+ * notice only counts, so a vCPU kept off a CPU for long owes any number
+ * of them and loses none. Anything else goes through its inbox, which
+ * may be full (false).
+ */
+static bool forward_hand_over(struct vcpu *v, int code, const struct sigbus_event *ev)
+{
+	switch (code) {
+	case FWD_CODE_BROADCAST:
+		atomic_fetch_add(&v->fwd.fanout_bcast, 1);
+		return true;
+	case FWD_CODE_NOTICE:
+		atomic_fetch_add(&v->fwd.fanout_notice, 1);
+		return true;
+	default:
+		return ring_mpsc_push(&v->fwd.inbox, ev);
+	}
+}
+
+/* Hands ev to vCPU i and kicks it; quietly skips a finished vCPU's notice. */
 static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_event *ev)
 {
 	struct vcpu *v = vm->vcpus[i];
+	int code = fwd_code(ev);
 	bool done, pushed;
 
 	if (v == vcpu_self) {
@@ -191,20 +228,19 @@ static void forward_route(struct vm *vm, unsigned int i, const struct sigbus_eve
 		return;
 	}
 	/*
-	 * The push under the lock that guards done: the vCPU sets done, then
-	 * drains its inbox (forward_vcpu_detach), so an event is either
-	 * drained there or refused here, never left behind unsaid.
+	 * Handed over under the lock that guards done: the vCPU sets done,
+	 * then drains what waits for it (forward_vcpu_detach), so an event is
+	 * either drained there or refused here, never left behind unsaid.
 	 */
 	pthread_mutex_lock(&vm->lock);
 	done = v->done;
-	pushed = !done && ring_mpsc_push(&v->fwd.inbox, ev);
+	pushed = !done && forward_hand_over(v, code, ev);
 	pthread_mutex_unlock(&vm->lock);
 	if (done) {
 		if (forward_delivers(ev)) {
 			atomic_fetch_add_explicit(&vm->fwd.undeliverable, 1, memory_order_relaxed);
 			vm_diag(vm, "vcpu-%u has finished: the %s at %p cannot be delivered to it",
-				i, (ev->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == FWD_CODE_BROADCAST ?
-				"broadcast" : "AO", ev->addr);
+				i, fwd_code_name(code), ev->addr);
 		}
 		return;
 	}
@@ -226,27 +262,14 @@ static void forward_fanout(struct vcpu *v, const struct fwd_entry *e)
 	struct vm *vm = v->vm;
 	bool bcast = e->verdict == MCE_INJECT &&
 		mce_wants_broadcast(vm->cfg.fwd.profile, vm->fwd.family, vm->fwd.model, e->lmce);
+	struct sigbus_event out = {
+		.code = (bcast ? FWD_CODE_BROADCAST : FWD_CODE_NOTICE) | FWD_NO_FANOUT,
+		.addr = e->ev.addr, .seq = e->ev.seq,
+	};
 
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *to = vm->vcpus[i];
-		bool done;
-
-		if (i == v->id)
-			continue;
-		/* Under the lock that guards done, as forward_route pushes. */
-		pthread_mutex_lock(&vm->lock);
-		done = to->done;
-		if (!done)
-			atomic_fetch_add(bcast ? &to->fwd.fanout_bcast : &to->fwd.fanout_notice, 1);
-		pthread_mutex_unlock(&vm->lock);
-		if (!done) {
-			kick(to, VCPU_REQ_WORK);
-		} else if (bcast) {
-			atomic_fetch_add_explicit(&vm->fwd.undeliverable, 1, memory_order_relaxed);
-			vm_diag(vm, "vcpu-%u has finished: the broadcast for %p cannot be delivered to it",
-				i, e->ev.addr);
-		}
-	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (i != v->id)
+			forward_route(vm, i, &out);
 }
 
 /* Where the guest will take the #MC: RIP once any pending exit is done. */
@@ -277,9 +300,8 @@ static int forward_set_mce(struct vcpu *v, struct fwd_entry *e)
 	if (r < 0)
 		return r;
 	v->fwd.injected++;
-	v->fwd.done++;
 	v->fwd.waiting_mcip = true;
-	forward_mailbox(v);
+	forward_note_done(v, 1);
 	return 0;
 }
 
@@ -307,8 +329,6 @@ static int forward_broadcast(struct vcpu *v, const struct sigbus_event *ev)
 		(unsigned long long)e->mce.mcg_status, (unsigned long)e->rip);
 	return 0;
 }
-
-
 
 uint64_t forward_loss_unit(unsigned int lsb, size_t backing_page)
 {
@@ -356,17 +376,15 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	const struct sigbus_event *ev = &evc;
 	bool fanout = !(evc.code & FWD_NO_FANOUT);
 	enum mce_kind kind;
-	const char *kname = (ev_in->code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == BUS_MCEERR_AO ?
-			    "BUS_MCEERR_AO" : "BUS_MCEERR_AR";
+	const char *kname = fwd_code(ev_in) == BUS_MCEERR_AO ? "BUS_MCEERR_AO" : "BUS_MCEERR_AR";
 	unsigned int lsb = ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
 	void *hva = (void *)((uintptr_t)ev->addr & ~((1UL << lsb) - 1));
 	struct fwd_entry *e;
 	int r;
 
-	evc.code &= ~(FWD_NO_FANOUT | FWD_FROM_MAIN);
+	evc.code = fwd_code(&evc);
 	if (evc.code == FWD_CODE_NOTICE) {
-		v->fwd.done++;
-		forward_mailbox(v);
+		forward_note_done(v, 1);
 		return 0;
 	}
 	if (evc.code == FWD_CODE_BROADCAST)
@@ -400,8 +418,7 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 		vm_diag(v->vm, "vcpu-%u: %s at %s %p ignored: %s", v->id, kname,
 			e->in_ram ? "guest page of host address" : "host address",
 			ev->addr, e->reason);
-		v->fwd.done++;
-		forward_mailbox(v);
+		forward_note_done(v, 1);
 		if (fanout)
 			forward_fanout(v, e);
 		return 0;
@@ -452,19 +469,16 @@ int forward_vcpu_service(struct vcpu *v)
 	struct fwd_vcpu *f = &v->fwd;
 	struct sigbus_event ev;
 	uint64_t mcg_status = 0;
-	int r;
-
 	unsigned long notices;
+	int r;
 
 	while (ring_spsc_pop(&f->ring, &ev))
 		forward_queue(v, &ev);
 	while (ring_mpsc_pop(&f->inbox, &ev))
 		forward_queue(v, &ev);
 	notices = atomic_exchange(&f->fanout_notice, 0);
-	if (notices) {
-		f->done += notices;
-		forward_mailbox(v);
-	}
+	if (notices)
+		forward_note_done(v, notices);
 	f->bcast_owed += atomic_exchange(&f->fanout_bcast, 0);
 	/*
 	 * One injection per guest entry, the queue before the broadcasts

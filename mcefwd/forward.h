@@ -30,11 +30,12 @@ enum fwd_emulated { FWD_EMULATED_FAIL, FWD_EMULATED_FORWARD };
 #define FWD_AO_OWNER	(-2)	/* the vCPU that last reported touching the page */
 
 /*
- * Events that never came from a SIGBUS, passed between vCPUs in the same
- * rings: the broadcast bank-1 error QEMU gives every other vCPU on Intel,
- * and a notice that an event was handled elsewhere (so a guest waiting on
- * its mailbox goes on). FWD_NO_FANOUT marks an event routed to every vCPU
- * already, so none passes it on.
+ * Events that never came from a SIGBUS, passed between vCPUs: the
+ * broadcast bank-1 error QEMU gives every other vCPU on Intel, and a
+ * notice that an event was handled elsewhere (so a guest waiting on its
+ * mailbox goes on). Routing counts them (fanout_bcast, fanout_notice);
+ * one met in an inbox is handled as well. FWD_NO_FANOUT marks an event
+ * routed to every vCPU already, so none passes it on.
  */
 #define FWD_CODE_BROADCAST	0x100
 #define FWD_CODE_NOTICE		0x101
