@@ -355,8 +355,7 @@ int vm_reset(struct vm *vm)
 	vm->boots++;
 	for (unsigned int i = 0; i < vm->nr_vcpus && r == 0; i++) {
 		struct vcpu *v = vm->vcpus[i];
-		struct mcefwd_mailbox *mb = mem_gpa_to_hva(&vm->mem,
-			MCEFWD_GPA_MAILBOX + i * sizeof(*mb), sizeof(*mb));
+		struct mcefwd_mailbox *mb = vm_mailbox(vm, i);
 
 		if (mb)
 			*mb = (struct mcefwd_mailbox){ .boots = vm->boots };
@@ -371,6 +370,12 @@ out:
 	atomic_store(&vm->resetting, false);
 	vm_resume_all(vm);
 	return r;
+}
+
+struct mcefwd_mailbox *vm_mailbox(struct vm *vm, unsigned int i)
+{
+	return mem_gpa_to_hva(&vm->mem, MCEFWD_GPA_MAILBOX + i * sizeof(struct mcefwd_mailbox),
+			      sizeof(struct mcefwd_mailbox));
 }
 
 void vm_diag(struct vm *vm, const char *fmt, ...)

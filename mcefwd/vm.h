@@ -15,6 +15,7 @@
 
 struct vcpu;
 struct mcefwd_ucall;
+struct mcefwd_mailbox;
 
 enum kick_mode { KICK_IMMEDIATE, KICK_SIGMASK };
 
@@ -111,6 +112,9 @@ void vm_resume_all(struct vm *vm);
  * the boot in every mailbox. 0 or -errno.
  */
 int vm_reset(struct vm *vm);
+
+/* vCPU i's mailbox in guest RAM (guest-payloads/abi.h), or NULL if RAM lacks it. */
+struct mcefwd_mailbox *vm_mailbox(struct vm *vm, unsigned int i);
 
 void vm_diag(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -141,8 +141,7 @@ static void *race_kicker(void *arg)
 	struct vcpu *v = arg;
 	struct race *r = v->vm->ops->priv;
 	struct race_vcpu *rv = &r->v[v->id];
-	const struct mcefwd_mailbox *mb = mem_gpa_to_hva(&v->vm->mem,
-		MCEFWD_GPA_MAILBOX + v->id * sizeof(*mb), sizeof(*mb));
+	const struct mcefwd_mailbox *mb = vm_mailbox(v->vm, v->id);
 	const struct sigbus_event notice = { .code = FWD_CODE_NOTICE | FWD_NO_FANOUT };
 	unsigned long long entries = 0;
 	char name[16];
