@@ -168,6 +168,16 @@ unsigned int rt_mce_poll(void)
 	return found;
 }
 
+void rt_mce_report_injected(void)
+{
+	unsigned int polled = rt_mce_count() ? 0 : rt_mce_poll();
+	volatile struct mcefwd_mailbox *mb = rt_mailbox();
+
+	report(rt_mce_count() + polled == mb->events_injected,
+	       "%lu #MCs taken and %u found by polling, the host injected %lu",
+	       rt_mce_count(), polled, mb->events_injected);
+}
+
 static void rt_mce_handler(struct rt_frame *f)
 {
 	struct mcefwd_ucall u;

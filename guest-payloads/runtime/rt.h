@@ -158,6 +158,12 @@ uint64_t rt_mce_count_of(unsigned int vcpu);
  * number of valid banks found.
  */
 unsigned int rt_mce_poll(void);
+/*
+ * After an action-optional error: polls if no #MC came (AMD's deferred AO
+ * raises none) and reports whether the #MCs taken and the banks found
+ * match what the host says it injected into this vCPU.
+ */
+void rt_mce_report_injected(void);
 /* Spare test pages handed out so far (all vCPUs), from the top down. */
 unsigned int rt_mce_spares_used(void);
 /* MCG_STATUS as this vCPU's #MC handler last read it; 0 before any #MC. */
