@@ -10,7 +10,7 @@
 int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 {
 	(void)nr_vcpus;
-	rt_mce_install();
+	rt_mce_install_all();
 	if (vcpu != 0)
 		return 0;
 

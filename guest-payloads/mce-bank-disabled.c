@@ -13,7 +13,7 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	unsigned int i, nr_banks;
 
 	(void)nr_vcpus;
-	rt_mce_install();
+	rt_mce_install_all();
 	if (vcpu != 0)
 		return 0;
 

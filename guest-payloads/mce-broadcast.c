@@ -22,8 +22,7 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	 * without CR4.MCE (set by the runtime before guest_main) shuts the
 	 * guest down.
 	 */
-	rt_mce_install();
-	rt_barrier();
+	rt_mce_install_all();
 
 	if (vcpu == 0) {
 		rt_test_page_touch(0);

@@ -13,7 +13,7 @@ RT_DEFINE_LOAD(mce_nested_load2, mce_nested_after2);
 int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 {
 	(void)nr_vcpus;
-	rt_mce_install();
+	rt_mce_install_all();
 	if (vcpu != 0)
 		return 0;
 

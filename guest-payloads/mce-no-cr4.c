@@ -11,7 +11,7 @@ RT_DEFINE_LOAD(mce_no_cr4_load, mce_no_cr4_after);
 int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 {
 	(void)nr_vcpus;
-	rt_mce_install();
+	rt_mce_install_all();
 	if (vcpu != 0)
 		return 0;
 

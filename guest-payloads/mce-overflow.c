@@ -12,7 +12,7 @@ RT_DEFINE_LOAD(mce_overflow_load2, mce_overflow_after2);
 int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 {
 	(void)nr_vcpus;
-	rt_mce_install();
+	rt_mce_install_all();
 	if (vcpu != 0)
 		return 0;
 

@@ -12,7 +12,7 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	bool same = true;
 
 	(void)nr_vcpus;
-	rt_mce_install();
+	rt_mce_install_all();
 	if (vcpu != 0)
 		return 0;
 	for (unsigned int i = 0; i < MCEFWD_PAGE_SIZE / 8; i++)

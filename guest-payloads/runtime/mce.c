@@ -227,3 +227,9 @@ void rt_mce_install(void)
 		wrmsr(rt_msr_mc_ctl(i), ~0ULL);
 	rt_set_handler(X86_VEC_MC, rt_mce_handler);
 }
+
+void rt_mce_install_all(void)
+{
+	rt_mce_install();
+	rt_barrier();
+}

@@ -148,6 +148,14 @@ void rt_idt_init(void);
  * one with: while (rt_mce_count() < n) hlt();
  */
 void rt_mce_install(void);
+/*
+ * rt_mce_install(), then rt_barrier(): every vCPU must call it. Once it
+ * returns, every vCPU's handler is in place, so an error raised then,
+ * and the bank-1 broadcast it gives the others on Intel, finds no vCPU
+ * still booting without one (which shuts that vCPU down, as hardware
+ * does). Single-vCPU guests call it too: --vcpus may give them more.
+ */
+void rt_mce_install_all(void);
 uint64_t rt_mce_count(void);
 /* Another vCPU's count of #MCs fully handled (it may still be running). */
 uint64_t rt_mce_count_of(unsigned int vcpu);
