@@ -861,13 +861,23 @@ static void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_resu
 	struct scn_run *s = priv;
 	const struct scenario *sc = s->sc;
 	struct vcpu *v0 = vm->vcpus[0];
+	enum scn_outcome want = s->method != INJECT_SIGNAL && sc->outcome_poisoned ?
+				sc->outcome_poisoned : sc->outcome;
 
 	if (s->failure[0])
 		run_fail(res, "%s", s->failure);
-	for (unsigned int i = 1; i < vm->nr_vcpus; i++)
+	for (unsigned int i = 1; i < vm->nr_vcpus; i++) {
+		/*
+		 * vcpu-0's error ends the whole VM (stopped, shut down), as in
+		 * QEMU: another vCPU still running then is stopped with it,
+		 * which is no failure of its own (a timeout still is).
+		 */
+		if (want != SCN_EXIT && vm->vcpus[i]->res.outcome == VCPU_STOPPED &&
+		    !res->timed_out)
+			continue;
 		run_judge_vcpu(vm, vm->vcpus[i], 0, res);
-	switch (s->method != INJECT_SIGNAL && sc->outcome_poisoned ?
-		sc->outcome_poisoned : sc->outcome) {
+	}
+	switch (want) {
 	case SCN_EXIT:
 		run_judge_vcpu(vm, v0, 0, res);
 		break;
