@@ -157,29 +157,9 @@ static struct fwd_entry *forward_log(struct vcpu *v)
 	return e;
 }
 
-static int forward_read_msr(struct vcpu *v, uint32_t index, uint64_t *val)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
-	int r;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = index;
-	r = kvm_ioctl(v->fd, KVM_GET_MSRS, &m);
-	if (r < 0)
-		return r;
-	if (r != 1)
-		return error_set(EIO, "KVM_GET_MSRS: MSR 0x%x not read", index);
-	*val = m.e.data;
-	return 0;
-}
-
 static int forward_mcg_status(struct vcpu *v, uint64_t *val)
 {
-	return forward_read_msr(v, MCEFWD_MSR_IA32_MCG_STATUS, val);
+	return vcpu_get_msr(v, MCEFWD_MSR_IA32_MCG_STATUS, val);
 }
 
 #define MSR_IA32_MCG_EXT_CTL	0x4d0	/* bit 0: LMCE_EN (Intel SDM) */
@@ -191,7 +171,7 @@ static bool forward_lmce_enabled(struct vcpu *v)
 
 	if (!(v->vm->cfg.mcg_cap & MCE_MCG_LMCE_P))
 		return false;
-	return forward_read_msr(v, MSR_IA32_MCG_EXT_CTL, &ext) == 0 && (ext & 1);
+	return vcpu_get_msr(v, MSR_IA32_MCG_EXT_CTL, &ext) == 0 && (ext & 1);
 }
 
 /*

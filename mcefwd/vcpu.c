@@ -120,13 +120,8 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	 * MCG_SER_P. Read it back; the run says so when it differs.
 	 */
 	v->mcg_cap_kvm = mcg_cap;
-	if (vm->kvm->caps.mce_banks) {
-		struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
-			.h.nmsrs = 1, .e.index = MCEFWD_MSR_IA32_MCG_CAP,
-		};
-		if (kvm_ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
-			v->mcg_cap_kvm = m.e.data;
-	}
+	if (vm->kvm->caps.mce_banks && vcpu_get_msr(v, MCEFWD_MSR_IA32_MCG_CAP, &v->mcg_cap_kvm) < 0)
+		v->mcg_cap_kvm = mcg_cap;
 	return v;
 
 err_unmap:
@@ -237,6 +232,26 @@ int vcpu_complete_exit(struct vcpu *v)
 	return 0;
 }
 
+int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	r = kvm_ioctl(v->fd, KVM_GET_MSRS, &m);
+	if (r < 0)
+		return r;
+	if (r != 1)
+		return error_set(EIO, "KVM_GET_MSRS: MSR 0x%x not read", index);
+	*val = m.e.data;
+	return 0;
+}
+
 /* Ends this vCPU's run with an outcome; the first reason wins. */
 static void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why)
 {
@@ -262,12 +277,29 @@ static void vcpu_fail(struct vcpu *v, const char *what)
 		vm_diag(v->vm, "vcpu-%u:   %s", v->id, line);
 }
 
+/*
+ * Charges n bytes of guest output to the console budget. False, with the
+ * vCPU stopped, past CONSOLE_MAX.
+ */
+static bool vcpu_console_charge(struct vcpu *v, size_t n)
+{
+	v->console_total += n;
+	if (v->console_total <= CONSOLE_MAX)
+		return true;
+	vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
+	return false;
+}
+
+/* A line the guest prints costs its length and its prefix: empty ones flood too. */
+static bool vcpu_console_line(struct vcpu *v, const char *text)
+{
+	return vcpu_console_charge(v, strlen(text) + CONSOLE_LINE);
+}
+
 static void vcpu_console(struct vcpu *v, char c)
 {
-	if (++v->console_total > CONSOLE_MAX) {
-		vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
+	if (!vcpu_console_charge(v, 1))
 		return;
-	}
 	if (c != '\n' && v->console_len < sizeof(v->console) - 1) {
 		v->console[v->console_len++] = c;
 		return;
@@ -293,12 +325,8 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 	}
 	switch (u.type) {
 	case MCEFWD_UCALL_PRINT:
-		/* Each line costs its length and its prefix: empty ones flood too. */
-		v->console_total += strlen(u.u.text) + CONSOLE_LINE;
-		if (v->console_total > CONSOLE_MAX) {
-			vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
+		if (!vcpu_console_line(v, u.u.text))
 			return;
-		}
 		vm_diag(v->vm, "vcpu-%u: %s", v->id, u.u.text);
 		break;
 	case MCEFWD_UCALL_REPORT:
@@ -306,16 +334,13 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 			res->reports_passed++;
 		else
 			res->reports_failed++;
-		if (!u.u.report.pass || v->vm->cfg.verbose)
-			v->console_total += strlen(u.u.report.cond) + CONSOLE_LINE;
-		if (v->console_total > CONSOLE_MAX) {
-			vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
-			return;
-		}
-		if (!u.u.report.pass || v->vm->cfg.verbose)
+		if (!u.u.report.pass || v->vm->cfg.verbose) {
+			if (!vcpu_console_line(v, u.u.report.cond))
+				return;
 			vm_diag(v->vm, "vcpu-%u: %s: %s:%u: %s", v->id,
 				u.u.report.pass ? "PASS" : "FAIL", u.u.report.file,
 				u.u.report.line, u.u.report.cond);
+		}
 		break;
 	case MCEFWD_UCALL_EXCEPTION:
 		res->exc = u.u.exception;

@@ -98,6 +98,8 @@ int vcpu_abort_mmio(struct vcpu *v);
 void vcpu_wait_reset(struct vcpu *v);
 /* After a KVM_EXIT_IO/MMIO: lets KVM complete it (RIP moves on). 0/-errno. */
 int vcpu_complete_exit(struct vcpu *v);
+/* One MSR of the vCPU (KVM_GET_MSRS): 0 and *val set, or -errno. */
+int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *val);
 
 /* Formats the vCPU's registers, one "name=value" group per line. */
 int vcpu_dump_regs(struct vcpu *v, char *buf, size_t len);
