@@ -19,7 +19,7 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	report(id.edx & X86_CPUID1_EDX_MCE);
 	report(id.edx & X86_CPUID1_EDX_MCA);
 	report(rdmsr(MCEFWD_MSR_IA32_MCG_CAP) == rt_mcg_cap(),
-	       "MCG_CAP reads %#lx, the host passed %#lx",
+	       "MCG_CAP reads %#lx, the host read back %#lx from KVM",
 	       rdmsr(MCEFWD_MSR_IA32_MCG_CAP), rt_mcg_cap());
 	return 0;
 }

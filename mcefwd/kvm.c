@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mcefwd/error.h"
@@ -165,6 +166,7 @@ static void kvm_probe_vendor(struct kvm_caps *caps)
 int kvm_open(struct kvm *kvm)
 {
 	struct kvm_caps *caps = &kvm->caps;
+	struct stat st;
 	int r;
 
 	memset(kvm, 0, sizeof(*kvm));
@@ -173,6 +175,16 @@ int kvm_open(struct kvm *kvm)
 		r = kvm_open_error(errno);
 		kvm->fd = -1;
 		return r;
+	}
+	/*
+	 * A regular file there (a shell's `: <>/dev/kvm` run as root creates
+	 * one) answers every ioctl with ENOTTY: say what it is instead.
+	 */
+	if (fstat(kvm->fd, &st) == 0 && !S_ISCHR(st.st_mode)) {
+		r = error_set(ENODEV, "%s is not a character device but a %s: not KVM (if nothing should be there, remove it)",
+			      KVM_DEV_PATH, S_ISREG(st.st_mode) ? "regular file" :
+			      S_ISDIR(st.st_mode) ? "directory" : "special file");
+		goto err_close;
 	}
 	caps->api_version = kvm_ioctl_raw(kvm->fd, KVM_GET_API_VERSION, NULL);
 	if (caps->api_version != KVM_API_VERSION) {

@@ -56,6 +56,8 @@
 #define MCE_MCG_EMC_P		(1ULL << 25)	/* enhanced MC capability */
 #define MCE_MCG_ELOG_P		(1ULL << 26)	/* extended error logging */
 #define MCE_MCG_LMCE_P		(1ULL << 27)	/* local machine check */
+/* What kvm_amd keeps of MCG_CAP: bits 8:0 (svm_setup_mce(), "[63:9] are reserved"). */
+#define MCE_MCG_CAP_SVM_MASK	0x1ffULL
 
 /*
  * IA32_MCi_MISC (Intel SDM vol. 3B; QEMU target/i386/cpu.h MCM_ADDR_PHYS):

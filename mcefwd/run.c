@@ -5,6 +5,7 @@
 
 #include "mcefwd/interrupt.h"
 #include "mcefwd/kick.h"
+#include "mcefwd/mce.h"
 #include "mcefwd/run.h"
 #include "mcefwd/vcpu.h"
 
@@ -93,6 +94,17 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 	if (vm.vcpus[0]->mcg_cap_kvm != cfg.mcg_cap)
 		ktap_diag(k, "KVM stores MCG_CAP 0x%lx for the 0x%lx given to KVM_X86_SETUP_MCE: the guest reads the former; mcefwd, like QEMU, decides on the latter",
 			  (unsigned long)vm.vcpus[0]->mcg_cap_kvm, (unsigned long)cfg.mcg_cap);
+	/*
+	 * KVM stores MCG_CAP as given (kvm_vcpu_ioctl_x86_setup_mce), and
+	 * kvm_amd then keeps only bits 8:0 (svm_setup_mce()). Anything else is
+	 * a KVM this tool's expectations were not derived from.
+	 */
+	if (vm.vcpus[0]->mcg_cap_kvm != cfg.mcg_cap &&
+	    vm.vcpus[0]->mcg_cap_kvm != (cfg.mcg_cap & MCE_MCG_CAP_SVM_MASK)) {
+		run_fail(res, "KVM stored MCG_CAP 0x%lx for 0x%lx: neither the value given (VMX) nor its bits 8:0 (SVM)",
+			 (unsigned long)vm.vcpus[0]->mcg_cap_kvm, (unsigned long)cfg.mcg_cap);
+		goto out;
+	}
 	r = vm_load(&vm, p->image, p->image_len);
 	if (r < 0) {
 		run_fail(res, "loading %s: %s", p->name, error_get());

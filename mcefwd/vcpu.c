@@ -116,8 +116,9 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 		goto err_unmap;
 	/*
 	 * What the guest will read may differ from what KVM_X86_SETUP_MCE
-	 * accepted: Debian's 6.1 KVM on AMD keeps the bank count but drops
-	 * MCG_SER_P. Read it back; the run says so when it differs.
+	 * accepted: kvm_amd keeps only bits 8:0 (svm_setup_mce(), "[63:9] are
+	 * reserved"), so a guest on AMD loses MCG_SER_P. Read it back: the
+	 * guest is told this value, and the run says when it differs.
 	 */
 	v->mcg_cap_kvm = mcg_cap;
 	if (vm->kvm->caps.mce_banks && vcpu_get_msr(v, MCEFWD_MSR_IA32_MCG_CAP, &v->mcg_cap_kvm) < 0)
@@ -156,7 +157,7 @@ int vcpu_set_boot_state(struct vcpu *v, uint64_t entry)
 	r = kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs);
 	if (r < 0)
 		return r;
-	boot_regs(&regs, entry, v->id, v->vm->nr_vcpus, v->vm->cfg.mcg_cap);
+	boot_regs(&regs, entry, v->id, v->vm->nr_vcpus, v->mcg_cap_kvm);
 	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
 	if (r < 0)
 		return r;

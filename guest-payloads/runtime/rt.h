@@ -29,7 +29,8 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus);
 
 unsigned int rt_vcpu_id(void);
 unsigned int rt_nr_vcpus(void);
-uint64_t rt_mcg_cap(void);		/* MCG_CAP as the host passed it in RDX */
+/* MCG_CAP as KVM stored it (the host reads it back after KVM_X86_SETUP_MCE: kvm_amd keeps bits 8:0), passed in RDX */
+uint64_t rt_mcg_cap(void);
 
 __attribute__((noreturn)) void rt_exit(int code);
 

@@ -86,12 +86,7 @@ wait_caught() {
 	return 1
 }
 
-kvm_reason=""
-if [ ! -e /dev/kvm ]; then
-	kvm_reason="/dev/kvm does not exist (load kvm_intel or kvm_amd)"
-elif ! { : <>/dev/kvm; } 2>/dev/null; then
-	kvm_reason="/dev/kvm is not readable and writable by $(id -un)"
-fi
+kvm_reason=$(kvm_reason)
 
 # ---- command-line misuse: exit 2, one line, the usage ----------------------
 usage_error mcefwd "unknown command 'frobnicate'" frobnicate

@@ -190,12 +190,7 @@ expect_run "--rounds without a value is a usage error" 2 "--rounds needs a value
 mcefwd bench --frobnicate
 expect_run "an unknown option is a usage error" 2 "unknown option '--frobnicate'"
 
-kvm_reason=""
-if [ ! -e /dev/kvm ]; then
-	kvm_reason="/dev/kvm does not exist (load kvm_intel or kvm_amd)"
-elif ! { : <>/dev/kvm; } 2>/dev/null; then
-	kvm_reason="/dev/kvm is not readable and writable by $(id -un)"
-fi
+kvm_reason=$(kvm_reason)
 if [ -n "$kvm_reason" ]; then
 	for b in exit kick forward storm pause qemu; do
 		bench_json "$b without /dev/kvm: a skip that says why, as JSON" 4 "$b" --quick

@@ -11,6 +11,7 @@ HG="valgrind --tool=helgrind -q --error-exitcode=98"
 n=0
 out=$(mktemp "${TMPDIR:-/tmp}/mcefwd-hg.XXXXXX")
 trap 'rm -f "$out"' EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
 
 run() {
 	desc=$1
@@ -26,8 +27,9 @@ run() {
 	fi
 }
 
-if ! { : <>/dev/kvm; } 2>/dev/null; then
-	echo "ok 1 - helgrind # SKIP /dev/kvm is not usable here"
+why=$(kvm_reason)
+if [ -n "$why" ]; then
+	echo "ok 1 - helgrind # SKIP $why"
 	echo "1..1"
 	exit 0
 fi

@@ -29,3 +29,17 @@ expect() {
 	done
 	ok "$desc"
 }
+
+# kvm_reason: why /dev/kvm cannot be used here, or nothing when it can. It
+# only looks: a probe such as `: <>/dev/kvm` opens with O_CREAT and, run as
+# root on a host without KVM, creates /dev/kvm as an empty regular file that
+# every later check then takes for KVM.
+kvm_reason() {
+	if [ ! -e /dev/kvm ]; then
+		echo "/dev/kvm does not exist (load kvm_intel or kvm_amd)"
+	elif [ ! -c /dev/kvm ]; then
+		echo "/dev/kvm is not a character device ($(stat -c %F /dev/kvm))"
+	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "/dev/kvm is not readable and writable by $(id -un)"
+	fi
+}

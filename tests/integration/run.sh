@@ -25,12 +25,7 @@ mcefwd() {
 	rc=$?
 }
 
-kvm_reason=""
-if [ ! -e /dev/kvm ]; then
-	kvm_reason="/dev/kvm does not exist (load kvm_intel or kvm_amd)"
-elif ! { : <>/dev/kvm; } 2>/dev/null; then
-	kvm_reason="/dev/kvm is not readable and writable by $(id -un)"
-fi
+kvm_reason=$(kvm_reason)
 
 # ---- command line: no KVM needed -------------------------------------------
 mcefwd --help
