@@ -25,12 +25,14 @@
 #include "mcefwd/vm.h"
 
 /*
- * `mcefwd bench [NAME...] [--json] [--rounds N] [--quick]`, with argv[0]
- * the word "bench" (main.c passes its argv from there on). Returns 0 when
- * every benchmark asked for ran (targets missed are reported, not failed),
- * 1 when one failed, 2 for a usage error, 4 when all were skipped.
+ * `mcefwd bench [NAME...] [--json] [--rounds N] [--quick] [--on WHERE]`,
+ * with argv[0] the word "bench" (main.c passes its argv from there on, and
+ * has already sent the command to the lab if --on says so; where says where
+ * it runs, in words, for the report). Returns 0 when every benchmark asked
+ * for ran (targets missed are reported, not failed), 1 when one failed, 2
+ * for a usage error, 4 when all were skipped.
  */
-int bench_main(int argc, char **argv);
+int bench_main(int argc, char **argv, const char *where);
 
 /* ---- statistics (bench_stats.c, pure) ------------------------------------ */
 
@@ -91,6 +93,7 @@ struct bench_host {
 	unsigned int rounds;		/* --rounds; 0: each benchmark's default */
 	char qemu[128];			/* "QEMU emulator version ..." or "" */
 	double load[2];			/* 1-minute load average at start and end; < 0: unknown */
+	char where[1024];		/* where the VMs ran, and why */
 };
 
 /*

@@ -220,6 +220,8 @@ void bench_print_json(FILE *f, const struct bench_host *h, const struct bench_re
 	bench_json_number(f, h->load[1] < 0 ? NAN : h->load[1]);
 	fputs("], \"qemu\": ", f);
 	bench_json_string(f, h->qemu);
+	fputs(", \"where\": ", f);
+	bench_json_string(f, h->where);
 	fprintf(f, "},\n  \"seconds\": %.2f", seconds);
 	fputs(",\n  \"benchmarks\": [\n", f);
 	for (unsigned int i = 0; i < n; i++) {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mcefwd/caps.h"
+#include "mcefwd/where.h"
 #include "mcefwd/mce.h"
 
 void caps_gather(struct caps_report *r, const struct kvm *kvm, const char *kvm_error)
@@ -70,6 +71,8 @@ void caps_print_text(const struct caps_report *r, FILE *out)
 	const struct kvm_caps *k = r->kvm;
 	char mcg[256];
 
+	if (r->where)
+		where_print(r->where, out, "");
 	caps_print_summary(r, out);
 	fprintf(out, "KVM (%s)\n", KVM_DEV_PATH);
 	if (!k) {
@@ -124,7 +127,13 @@ void caps_print_json(const struct caps_report *r, FILE *out)
 {
 	const struct kvm_caps *k = r->kvm;
 
-	fprintf(out, "{\n  \"kvm\": ");
+	fprintf(out, "{\n  \"version\": 1,\n");
+	if (r->where) {
+		fputs("  \"where\": ", out);
+		where_print_json(r->where, out);
+		fputs(",\n", out);
+	}
+	fprintf(out, "  \"kvm\": ");
 	if (!k) {
 		fprintf(out, "{\"available\": false, \"error\": ");
 		caps_json_string(out, r->kvm_error);

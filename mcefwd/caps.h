@@ -9,6 +9,8 @@
 #include "inject/inject.h"
 #include "mcefwd/kvm.h"
 
+struct where;
+
 struct caps_report {
 	bool kvm_ok;
 	char kvm_error[512];
@@ -18,6 +20,7 @@ struct caps_report {
 	struct inject_probe poison[INJECT_METHOD_COUNT];
 	enum inject_method auto_method;
 	char auto_why[512];
+	const struct where *where;	/* where this runs (the host or the lab), or NULL */
 };
 
 /* Fills r; kvm may be NULL (then kvm_error says why). Probes without side effects. */

@@ -93,7 +93,7 @@ enum {
 	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
-	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN,
+	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON,
 };
 
 static const struct option cli_options[] = {
@@ -117,6 +117,7 @@ static const struct option cli_options[] = {
 	{ "emulated-access", required_argument, NULL, OPT_EMULATED },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "numa-node", required_argument, NULL, OPT_NUMA },
+	{ "on", required_argument, NULL, OPT_ON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -126,6 +127,7 @@ static const struct {
 } cli_cmds[] = {
 	{ "run", CLI_RUN }, { "caps", CLI_CAPS }, { "list", CLI_LIST },
 	{ "help", CLI_HELP }, { "version", CLI_VERSION }, { "matrix", CLI_MATRIX },
+	{ "where", CLI_WHERE },
 };
 
 static int cli_bad(const char *opt, const char *val, const char *want)
@@ -226,6 +228,10 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 		if (fwd_emulated_parse(arg, &vm->fwd.emulated))
 			return cli_bad("--emulated-access", arg, "fail or forward");
 		return 0;
+	case OPT_ON:
+		if (where_parse(arg, &c->on))
+			return cli_bad("--on", arg, "host, lab or auto");
+		return 0;
 	case OPT_VERBOSE:
 		vm->verbose = true;
 		return 0;
@@ -302,7 +308,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			if (!strcmp(argv[first], cli_cmds[i].name))
 				break;
 		if (i == sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, matrix, bench, lab, help)",
+			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, matrix, where, bench, lab, help)",
 					 argv[first]);
 		if (c->cmd != CLI_VERSION)
 			c->cmd = cli_cmds[i].cmd;
@@ -317,9 +323,9 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	}
 	if (first >= 0 && !strcmp(argv[first], "version") && c->nr_names)
 		return error_set(EINVAL, "'version' takes no arguments, got '%s'", c->names[0]);
-	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST || c->cmd == CLI_MATRIX) && c->nr_names)
-		return error_set(EINVAL, "'%s' takes no arguments, got '%s'",
-				 c->cmd == CLI_CAPS ? "caps" : c->cmd == CLI_LIST ? "list" : "matrix",
+	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST || c->cmd == CLI_MATRIX ||
+	     c->cmd == CLI_WHERE) && c->nr_names)
+		return error_set(EINVAL, "'%s' takes no arguments, got '%s'", argv[first],
 				 c->names[0]);
 	if (c->json && c->markdown)
 		return error_set(EINVAL, "--json and --markdown: choose one");

@@ -8,8 +8,9 @@
 
 #include "inject/inject.h"
 #include "mcefwd/run.h"
+#include "mcefwd/where.h"
 
-enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_MATRIX };
+enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_MATRIX, CLI_WHERE };
 
 #define CLI_DEFAULT_RAM		(64UL << 20)
 #define CLI_DEFAULT_TIMEOUT_MS	30000u
@@ -24,6 +25,7 @@ struct cli {
 	enum cli_mce_kill mce_kill;
 	bool json;
 	bool markdown;
+	enum where_on on;		/* --on: where the VMs run (default auto) */
 	const char *help_topic;		/* "mcefwd help run" */
 	char **names;			/* positional arguments after the command */
 	int nr_names;

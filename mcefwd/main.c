@@ -16,32 +16,44 @@
 #include "mcefwd/error.h"
 #include "mcefwd/interrupt.h"
 #include "mcefwd/ktap.h"
+#include "mcefwd/lab/cmd.h"
 #include "mcefwd/matrix.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/run.h"
+#include "mcefwd/run_json.h"
 #include "mcefwd/scenario.h"
+#include "mcefwd/where.h"
 
 
 static const char usage_main[] =
 "usage: mcefwd [OPTIONS] COMMAND [ARGS]\n"
 "\n"
-"Runs tiny x86-64 guests on /dev/kvm and checks what they see when the host\n"
-"forwards a memory error to them as a machine check.\n"
+"Runs tiny x86-64 guests on KVM and checks what they see when the host\n"
+"forwards a memory error to them as a machine check. The guests run on this\n"
+"host's /dev/kvm, or, where it has none (or no memory-failure support), in\n"
+"the lab: Debian's kernel under QEMU's software emulation, with KVM and the\n"
+"kernel's real memory-failure path.\n"
 "\n"
 "Commands:\n"
 "  run [NAME|PATH]...  run scenarios and payloads (default: all); KTAP on stdout\n"
-"  caps [--json]       what this host's KVM, CPU and kernel offer\n"
+"  caps [--json]       what the KVM, CPU and kernel the guests run on offer\n"
 "  list                the scenarios and the built-in payloads\n"
 "  matrix [--markdown|--json]\n"
 "                      every scenario x poison method x encoding: what the guest saw\n"
 "  bench [NAME]...      performance, measured side by side ('mcefwd bench --help')\n"
-"  lab [ARGS]          the real memory-failure path inside a software-emulated\n"
-"                      kernel ('mcefwd lab --help')\n"
+"  where [--json]      where guests would run (host or lab), and why\n"
+"  lab [OPTIONS] -- COMMAND\n"
+"                      run any command in the lab ('mcefwd lab --help')\n"
 "  help [COMMAND]      this text, or a command's\n"
 "\n"
+"run, caps, matrix and bench take --on WHERE: host (this host's /dev/kvm),\n"
+"lab, or auto (the default: the host's KVM when it is usable, else the lab).\n"
+"The first lines of their output say which, and why.\n"
+"\n"
 "Examples:\n"
-"  mcefwd caps                  what this host can do, at a glance\n"
+"  mcefwd caps                  what the guests' host can do, at a glance\n"
 "  mcefwd run                   every scenario with the most real poison method\n"
+"  mcefwd run ar --on=lab       the lab, whatever this host has\n"
 "  mcefwd matrix --markdown     the behaviour document of this host\n"
 "\n"
 "Exit status: 0 pass, 1 fail, 2 usage error, 4 skipped (kselftest).\n"
@@ -77,6 +89,12 @@ static const char usage_run[] =
 "      --state FILE     where frames taken out of service are recorded as it\n"
 "                       happens (default $MCEFWD_STATE, else /var/lib/mcefwd/state);\n"
 "                       mcefwd-inject --unpoison-all undoes what a run left\n"
+"      --on WHERE       host: this host's /dev/kvm; lab: Debian's kernel under\n"
+"                       QEMU's software emulation ('mcefwd lab --help'), where\n"
+"                       auto picks hwpoison, the real memory-failure path;\n"
+"                       auto (default): the host's KVM when it is usable (a\n"
+"                       character device answering KVM API 12 with KVM_CAP_MCE),\n"
+"                       else the lab\n"
 "      --emulated-access A\n"
 "                       when KVM emulates the guest's access to a uffd-poisoned\n"
 "                       page it reports KVM_EXIT_MMIO, not SIGBUS: fail (default)\n"
@@ -96,26 +114,46 @@ static const char usage_run[] =
 "                       KVM_CAP_IMMEDIATE_EXIT is missing\n"
 "      --timeout T      watchdog per test: 30 (seconds, default), 2.5, 500ms\n"
 "  -v, --verbose        print passing guest checks too\n"
+"      --json           one JSON document instead of KTAP: each test's result,\n"
+"                       what the guest saw, every event as the host handled it,\n"
+"                       the pages poisoned and undone, its diagnostics\n"
+"                       (docs/json.md)\n"
 "\n"
 "Examples:\n"
 "  mcefwd run                                  everything, --poison=auto\n"
 "  mcefwd run ar ao burst --poison=signal      the userspace path on any host\n"
 "  mcefwd run ar --poison=uffd --emulated-access=forward --encoding=amd\n"
 "  mcefwd run smp --vcpus 8 --kick sigmask\n"
-"  mcefwd run spin --timeout 2                 a guest that never ends: timeout\n";
+"  mcefwd run spin --timeout 2                 a guest that never ends: timeout\n"
+"  mcefwd run ar ao --on=lab                   real memory failure, in the lab\n";
 
 static const char usage_caps[] =
-"usage: mcefwd caps [--json]\n"
+"usage: mcefwd caps [--json] [--on WHERE]\n"
 "\n"
 "Prints, first in one paragraph and then in detail, the KVM API version and\n"
 "the capabilities mcefwd relies on (IMMEDIATE_EXIT, MCE banks, the MCG_CAP\n"
 "bits KVM supports, USER_MEMORY, ...), the CPU vendor, whether this process\n"
-"holds CAP_SYS_ADMIN, and which poison methods this host supports, each\n"
-"probed without poisoning anything. --json for machines.\n"
+"holds CAP_SYS_ADMIN, and which poison methods are supported, each probed\n"
+"without poisoning anything: of this host, or of the lab where guests run\n"
+"when this host has no usable KVM (--on, as for 'mcefwd run'). --json for\n"
+"machines.\n"
 "\n"
 "Examples:\n"
 "  mcefwd caps\n"
+"  mcefwd caps --on=lab         what the lab offers\n"
 "  mcefwd caps --json | jq .poison_methods\n";
+
+static const char usage_where[] =
+"usage: mcefwd where [--json] [--on WHERE]\n"
+"\n"
+"Says where run, caps, matrix and bench would run their guests, and why:\n"
+"on this host's /dev/kvm when it is usable (a character device answering\n"
+"KVM API 12 with KVM_CAP_MCE), else in the lab. It only looks: /dev/kvm is\n"
+"opened, never created.\n"
+"\n"
+"Examples:\n"
+"  mcefwd where\n"
+"  mcefwd where --json | jq -r .on\n";
 
 static const char usage_list[] =
 "usage: mcefwd list\n"
@@ -127,7 +165,7 @@ static const char usage_list[] =
 "  mcefwd list\n";
 
 static const char usage_matrix[] =
-"usage: mcefwd matrix [--markdown|--json] [VM OPTIONS]\n"
+"usage: mcefwd matrix [--markdown|--json] [--on WHERE] [VM OPTIONS]\n"
 "\n"
 "Runs every scenario with every poison method this host offers (never einj)\n"
 "and every encoding profile, each in a fresh VM and each bounded by the\n"
@@ -137,11 +175,12 @@ static const char usage_matrix[] =
 "VM; with a line that fingerprints the host. Markdown is the default; the\n"
 "result is docs/guest-visible-mce.md. Exit 1 if a run failed its checks.\n"
 "\n"
+"Where the guests run follows --on, as for 'mcefwd run'.\n"
+"\n"
 "Examples:\n"
 "  mcefwd matrix --markdown > guest-visible-mce.md\n"
+"  mcefwd matrix --on=lab --markdown   the lab's: real memory failure\n"
 "  mcefwd matrix --json\n";
-
-static int cmd_lab(int argc, char **argv);
 
 static int cmd_help(const char *topic)
 {
@@ -155,10 +194,12 @@ static int cmd_help(const char *topic)
 		fputs(usage_list, stdout);
 	else if (!strcmp(topic, "matrix"))
 		fputs(usage_matrix, stdout);
+	else if (!strcmp(topic, "where"))
+		fputs(usage_where, stdout);
 	else if (!strcmp(topic, "bench") || !strcmp(topic, "lab")) {
 		char *argv2[] = { (char *)topic, (char *)"--help", NULL };
 
-		return !strcmp(topic, "bench") ? bench_main(2, argv2) : cmd_lab(2, argv2);
+		return !strcmp(topic, "bench") ? bench_main(2, argv2, "") : lab_main(2, argv2);
 	}
 	else {
 		fprintf(stderr, "mcefwd: no help for '%s'\n%s", topic, usage_main);
@@ -185,13 +226,26 @@ static int cmd_list(void)
 	return 0;
 }
 
-static int cmd_caps(bool json)
+static int cmd_where(const struct where *w, bool json)
+{
+	if (json) {
+		fputs("{\"version\": 1, \"where\": ", stdout);
+		where_print_json(w, stdout);
+		fputs("}\n", stdout);
+	} else {
+		where_print(w, stdout, "");
+	}
+	return 0;
+}
+
+static int cmd_caps(bool json, const struct where *w)
 {
 	struct caps_report r;
 	struct kvm kvm;
 	bool ok = kvm_open(&kvm) == 0;
 
 	caps_gather(&r, ok ? &kvm : NULL, ok ? "" : error_get());
+	r.where = w;
 	if (json)
 		caps_print_json(&r, stdout);
 	else
@@ -213,7 +267,7 @@ static bool want_progress(void)
 	       !(ci && *ci && strcmp(ci, "false"));
 }
 
-static int cmd_matrix(struct cli *c)
+static int cmd_matrix(struct cli *c, const struct where *w)
 {
 	struct kvm kvm;
 	int r;
@@ -224,7 +278,7 @@ static int cmd_matrix(struct cli *c)
 	}
 	set_mce_kill(c->mce_kill);
 	r = matrix_main(&kvm, &c->run, c->json ? MATRIX_JSON : MATRIX_MARKDOWN, stdout,
-			want_progress());
+			want_progress(), w);
 	kvm_close(&kvm);
 	if (r < 0) {
 		fprintf(stderr, "mcefwd: matrix: %s\n", error_get());
@@ -270,58 +324,88 @@ static int drop_caps(enum inject_method m, char *held, size_t len)
 
 struct run_row {
 	const char *name;
-	enum ktap_status status;
-	char seen[200];
+	bool scenario;
+	struct run_result res;
 };
 
 static void run_one(struct kvm *kvm, struct cli *c, const char *name, bool have_kvm,
 		    const char *kvm_err, struct ktap *k, struct run_row *row)
 {
 	const struct scenario *sc = strchr(name, '/') ? NULL : scenario_find(name);
-	struct run_result res;
+	struct run_result *res = &row->res;
 	struct payload p;
 	int r;
 
 	row->name = name;
-	row->seen[0] = '\0';
+	row->scenario = sc != NULL;
+	memset(res, 0, sizeof(*res));
 	if (sc) {
 		if (!have_kvm) {
-			ktap_result(k, KTAP_SKIP, name, kvm_err);
-			row->status = KTAP_SKIP;
-			return;
+			res->status = KTAP_SKIP;
+			snprintf(res->reason, sizeof(res->reason), "%s", kvm_err);
+		} else {
+			scenario_run(kvm, sc, c->poison, &c->run, k, res);
 		}
-		scenario_run(kvm, sc, c->poison, &c->run, k, &res);
-		ktap_result(k, res.status, name, res.reason);
-		row->status = res.status;
-		snprintf(row->seen, sizeof(row->seen), "%s",
-			 res.status == KTAP_SKIP ? "skipped" : res.seen);
+		ktap_result(k, res->status, name, res->reason);
 		return;
 	}
 	r = strchr(name, '/') ? payload_read_file(name, &p) : payload_get(name, &p);
 	if (r < 0) {
-		ktap_result(k, KTAP_FAIL, name, error_get());
-		row->status = KTAP_FAIL;
+		res->status = KTAP_FAIL;
+		snprintf(res->reason, sizeof(res->reason), "%s", error_get());
+		ktap_result(k, KTAP_FAIL, name, res->reason);
 		return;
 	}
 	if (!have_kvm) {
-		ktap_result(k, KTAP_SKIP, p.name, kvm_err);
-		row->status = KTAP_SKIP;
+		res->status = KTAP_SKIP;
+		snprintf(res->reason, sizeof(res->reason), "%s", kvm_err);
 	} else {
-		run_payload(kvm, &p, &c->run, k, &res);
-		ktap_result(k, res.status, p.name, res.reason);
-		row->status = res.status;
+		run_payload(kvm, &p, &c->run, k, res);
 	}
+	ktap_result(k, res->status, p.name, res->reason);
 	payload_put(&p);
 }
 
-static int cmd_run(struct cli *c)
+/*
+ * With --json the KTAP lines of each test are caught in memory: its
+ * diagnostics go into its JSON object, and standard output carries one
+ * JSON document only.
+ */
+struct run_sink {
+	bool json;
+	char *buf;
+	size_t len;
+};
+
+static void sink_open(struct run_sink *s, struct ktap *k)
+{
+	if (!s->json)
+		return;
+	s->buf = NULL;
+	s->len = 0;
+	k->out = open_memstream(&s->buf, &s->len);
+	if (!k->out)
+		k->out = stderr;
+}
+
+static void sink_close(struct run_sink *s, struct ktap *k)
+{
+	if (!s->json)
+		return;
+	if (k->out != stderr)
+		fclose(k->out);
+	k->out = NULL;
+}
+
+static int cmd_run(struct cli *c, const struct where *w)
 {
 	const char *defaults[64];
 	const char *const *names = (const char *const *)c->names;
 	unsigned int n = (unsigned int)c->nr_names;
 	struct run_row *rows;
-	char kvm_err[ERROR_MAX], why[512], held[256];
+	char kvm_err[ERROR_MAX], why[512] = "", held[256];
 	bool have_kvm, any_scenario = false, progress = want_progress();
+	struct run_sink sink = { .json = c->json };
 	struct kvm kvm;
 	struct ktap k;
 	int r, r2;
@@ -360,7 +444,10 @@ static int cmd_run(struct cli *c)
 	have_kvm = kvm_open(&kvm) == 0;
 	snprintf(kvm_err, sizeof(kvm_err), "%s", have_kvm ? "" : error_get());
 
-	ktap_begin(&k, stdout, n);
+	sink_open(&sink, &k);
+	ktap_begin(&k, sink.json ? k.out : stdout, n);
+	if (!sink.json)
+		where_print(w, stdout, "# ");
 	if (!have_kvm)
 		ktap_diag(&k, "%s", kvm_err);
 	r2 = drop_caps(c->poison, held, sizeof(held));
@@ -372,81 +459,156 @@ static int cmd_run(struct cli *c)
 		ktap_diag(&k, "PR_MCE_KILL %s%s%s", mce_kill_names[c->mce_kill],
 			  r ? ": prctl failed: " : "", r ? strerror(-r) : "");
 	}
+	if (sink.json) {
+		struct run_json_head h = {
+			.where = w, .poison = inject_method_name(c->poison),
+			.poison_auto = c->poison_auto, .poison_why = why,
+			.encoding = mce_profile_name(c->run.vm.fwd.profile),
+			.bank = c->run.vm.fwd.bank, .mce_kill = mce_kill_names[c->mce_kill],
+			.capabilities = held,
+		};
+
+		sink_close(&sink, &k);
+		free(sink.buf);
+		run_json_begin(stdout, &h);
+	}
 	interrupt_install();
 	for (unsigned int i = 0; i < n; i++) {
+		sink_open(&sink, &k);
 		if (interrupt_signal()) {
-			ktap_result(&k, KTAP_FAIL, names[i], "not run: interrupted");
 			rows[i].name = names[i];
-			rows[i].status = KTAP_FAIL;
-			continue;
+			rows[i].res.status = KTAP_FAIL;
+			snprintf(rows[i].res.reason, sizeof(rows[i].res.reason), "not run: interrupted");
+			ktap_result(&k, KTAP_FAIL, names[i], rows[i].res.reason);
+		} else {
+			if (progress)
+				fprintf(stderr, "\r[%u/%u] %-20s", i + 1, n, names[i]);
+			run_one(&kvm, c, names[i], have_kvm, kvm_err, &k, &rows[i]);
 		}
-		if (progress)
-			fprintf(stderr, "\r[%u/%u] %-20s", i + 1, n, names[i]);
-		run_one(&kvm, c, names[i], have_kvm, kvm_err, &k, &rows[i]);
+		if (sink.json) {
+			fflush(k.out);
+			run_json_test(stdout, i == 0, names[i], rows[i].scenario, &rows[i].res,
+				      sink.buf, sink.len);
+			sink_close(&sink, &k);
+			free(sink.buf);
+			fflush(stdout);
+		}
 	}
 	if (progress)
 		fprintf(stderr, "\r%40s\r", "");
-	if (any_scenario) {
-		ktap_diag(&k, "what the guests saw (poison=%s, encoding=%s, bank %u):",
-			  inject_method_name(c->poison),
-			  mce_profile_name(c->run.vm.fwd.profile), c->run.vm.fwd.bank);
-		for (unsigned int i = 0; i < n; i++)
-			if (scenario_find(rows[i].name))
-				ktap_diag(&k, "  %-14s %-4s %s", rows[i].name,
-					  rows[i].status == KTAP_PASS ? "ok" :
-					  rows[i].status == KTAP_SKIP ? "skip" : "FAIL",
-					  rows[i].seen);
+	if (sink.json) {
+		run_json_end(stdout, k.passed, k.failed, k.skipped);
+	} else {
+		if (any_scenario) {
+			ktap_diag(&k, "what the guests saw (poison=%s, encoding=%s, bank %u):",
+				  inject_method_name(c->poison),
+				  mce_profile_name(c->run.vm.fwd.profile), c->run.vm.fwd.bank);
+			for (unsigned int i = 0; i < n; i++)
+				if (rows[i].scenario)
+					ktap_diag(&k, "  %-14s %-4s %s", rows[i].name,
+						  rows[i].res.status == KTAP_PASS ? "ok" :
+						  rows[i].res.status == KTAP_SKIP ? "skip" : "FAIL",
+						  rows[i].res.status == KTAP_SKIP ? "skipped" :
+						  rows[i].res.seen);
+		}
+		ktap_end(&k);
 	}
-	ktap_end(&k);
 	free(rows);
 	if (have_kvm)
 		kvm_close(&kvm);
 	return ktap_exit_code(&k);
 }
 
-#ifndef MCEFWD_LAB_SCRIPT
-#define MCEFWD_LAB_SCRIPT "tests/lab/lab.sh"
-#endif
-
-/* `mcefwd lab ARGS`: the lab is a script; its arguments are its own. */
-static int cmd_lab(int argc, char **argv)
+/* "--on X" or "--on=X" among bench's arguments: WHERE_AUTO if none. 0 or -EINVAL. */
+static int bench_on(int argc, char **argv, enum where_on *on)
 {
-	const char *script = getenv("MCEFWD_LAB");
-	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	*on = WHERE_AUTO;
+	for (int i = 1; i < argc; i++) {
+		const char *v = !strncmp(argv[i], "--on=", 5) ? argv[i] + 5 :
+				!strcmp(argv[i], "--on") && i + 1 < argc ? argv[i + 1] : NULL;
 
-	if (!script || !*script)
-		script = MCEFWD_LAB_SCRIPT;
-	if (!args)
-		return KSFT_FAIL;
-	if (access(script, X_OK)) {
-		fprintf(stderr, "mcefwd: the lab driver %s is not there (%s): run mcefwd lab from the source tree, or set MCEFWD_LAB\n",
-			script, strerror(errno));
-		free(args);
-		return KSFT_SKIP;
+		if (v && where_parse(v, on))
+			return -EINVAL;
 	}
-	args[0] = (char *)script;
-	for (int i = 1; i < argc; i++)
-		args[i] = argv[i];
-	execv(script, args);
-	fprintf(stderr, "mcefwd: cannot run %s: %s\n", script, strerror(errno));
-	free(args);
-	return KSFT_FAIL;
+	return 0;
+}
+
+/*
+ * The command line once more, inside the lab. When the lab cannot run it,
+ * run's KTAP still says so, one skip or failure per name, so a reader of
+ * the document learns why; other commands say it on stderr.
+ */
+static int main_in_lab(int argc, char **argv, const struct cli *c, const struct where *w)
+{
+	struct lab_result res;
+	struct ktap k;
+	unsigned int n;
+
+	if (lab_reexec(argc, argv, w->why, &res) < 0) {
+		fprintf(stderr, "mcefwd: the lab: %s\n", error_get());
+		return KSFT_FAIL;
+	}
+	if (res.how == LAB_RAN)
+		return res.status;
+	fprintf(stderr, "mcefwd: the lab %s: %s\n",
+		res.how == LAB_SKIPPED ? "cannot run here" : "failed", res.why);
+	if (!c || c->cmd != CLI_RUN)
+		return res.how == LAB_SKIPPED ? KSFT_SKIP : KSFT_FAIL;
+	n = c->nr_names ? (unsigned int)c->nr_names : scenario_count() + 2;
+	ktap_begin(&k, stdout, n);
+	where_print(w, stdout, "# ");
+	for (unsigned int i = 0; i < n; i++) {
+		const char *name = c->nr_names ? c->names[i] :
+				   i < scenario_count() ? scenario_at(i)->name :
+				   i == scenario_count() ? "hello" : "smp";
+		char why[ERROR_MAX + 16];
+
+		snprintf(why, sizeof(why), "lab: %s", res.why);
+		ktap_result(&k, res.how == LAB_SKIPPED ? KTAP_SKIP : KTAP_FAIL, name, why);
+	}
+	ktap_end(&k);
+	return ktap_exit_code(&k);
 }
 
 int main(int argc, char **argv)
 {
+	struct where w;
 	struct cli c;
 
 	/* lab and bench parse their own arguments. */
 	if (argc > 1 && !strcmp(argv[1], "lab"))
-		return cmd_lab(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "bench"))
-		return bench_main(argc - 1, argv + 1);
+		return lab_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "bench")) {
+		char line[1024];
+		enum where_on on;
+
+		if (bench_on(argc - 1, argv + 1, &on) < 0)
+			return bench_main(argc - 1, argv + 1, "");	/* it says what is wrong */
+		where_decide(on, &w);
+		if (w.on == WHERE_LAB)
+			return main_in_lab(argc, argv, NULL, &w);
+		snprintf(line, sizeof(line), "%s: %s", where_name(w.on), w.why);
+		if (w.in_lab)
+			snprintf(line, sizeof(line), "lab: kernel %s (%s)", w.lab_kernel, w.lab_boot);
+		return bench_main(argc - 1, argv + 1, line);
+	}
 
 	if (cli_parse(argc, argv, &c) < 0) {
 		fprintf(stderr, "mcefwd: %s\n", error_get());
 		fputs(usage_main, stderr);
 		return KSFT_USAGE;
+	}
+	switch (c.cmd) {
+	case CLI_RUN:
+	case CLI_CAPS:
+	case CLI_MATRIX:
+	case CLI_WHERE:
+		where_decide(c.on, &w);
+		if (w.on == WHERE_LAB && c.cmd != CLI_WHERE)
+			return main_in_lab(argc, argv, &c, &w);
+		break;
+	default:
+		break;
 	}
 	switch (c.cmd) {
 	case CLI_HELP:
@@ -456,12 +618,14 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_LIST:
 		return cmd_list();
+	case CLI_WHERE:
+		return cmd_where(&w, c.json);
 	case CLI_CAPS:
-		return cmd_caps(c.json);
+		return cmd_caps(c.json, &w);
 	case CLI_RUN:
-		return cmd_run(&c);
+		return cmd_run(&c, &w);
 	case CLI_MATRIX:
-		return cmd_matrix(&c);
+		return cmd_matrix(&c, &w);
 	}
 	return KSFT_USAGE;
 }

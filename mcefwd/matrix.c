@@ -138,7 +138,7 @@ static void matrix_json_cell(FILE *out, const struct matrix_cell *c, bool last)
 	fprintf(out, "}%s\n", last ? "" : ",");
 }
 
-static void matrix_fingerprint(FILE *out, const struct kvm *kvm, bool md)
+static void matrix_fingerprint(FILE *out, const struct kvm *kvm, bool md, const struct where *w)
 {
 	char cpu[128], mcg[128], date[32];
 	struct utsname u;
@@ -155,9 +155,13 @@ static void matrix_fingerprint(FILE *out, const struct kvm *kvm, bool md)
 			u.release, cpu, kvm->caps.vendor, kvm->caps.family, kvm->caps.model,
 			kvm->caps.api_version, kvm->caps.mce_banks, mcg,
 			kvm->caps.immediate_exit ? "yes" : "no", MCEFWD_VERSION, date);
+		where_print(w, out, "Where: ");
 		fputs("<!-- fingerprint: end -->\n", out);
 		return;
 	}
+	fputs("  \"version\": 1,\n  \"where\": ", out);
+	where_print_json(w, out);
+	fputs(",\n", out);
 	fputs("  \"host\": {\"kernel\": ", out);
 	caps_json_string(out, u.release);
 	fputs(", \"cpu\": ", out);
@@ -191,7 +195,7 @@ static const char md_intro[] =
 "\n";
 
 int matrix_main(struct kvm *kvm, const struct run_opts *base, enum matrix_format fmt,
-		FILE *out, bool progress)
+		FILE *out, bool progress, const struct where *w)
 {
 	enum inject_method methods[INJECT_METHOD_COUNT];
 	unsigned int nr_methods = 0, total, done = 0, failed = 0;
@@ -244,11 +248,11 @@ int matrix_main(struct kvm *kvm, const struct run_opts *base, enum matrix_format
 
 	if (fmt == MATRIX_JSON) {
 		fputs("{\n", out);
-		matrix_fingerprint(out, kvm, false);
+		matrix_fingerprint(out, kvm, false, w);
 		fputs("  \"scenarios\": [\n", out);
 	} else {
 		fputs(md_intro, out);
-		matrix_fingerprint(out, kvm, true);
+		matrix_fingerprint(out, kvm, true, w);
 	}
 	for (unsigned int si = 0, i = 0; si < scenario_count(); si++) {
 		const struct scenario *sc = scenario_at(si);

@@ -8,6 +8,7 @@
 
 #include "mcefwd/kvm.h"
 #include "mcefwd/run.h"
+#include "mcefwd/where.h"
 
 #define MCEFWD_VERSION "0.1"
 
@@ -16,10 +17,10 @@ enum matrix_format { MATRIX_MARKDOWN, MATRIX_JSON };
 /*
  * Runs the matrix with base's VM options (the encoding and emulated-access
  * choices are the matrix's own) and writes it to out. progress: a status
- * line on standard error. 0, or -errno (then error_get() says why; the
- * tables were still written).
+ * line on standard error. w: where it runs, for the fingerprint. 0, or
+ * -errno (then error_get() says why; the tables were still written).
  */
 int matrix_main(struct kvm *kvm, const struct run_opts *base, enum matrix_format fmt,
-		FILE *out, bool progress);
+		FILE *out, bool progress, const struct where *w);
 
 #endif

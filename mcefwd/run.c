@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -58,6 +59,31 @@ void run_judge_vcpu(struct vm *vm, struct vcpu *v, unsigned int timeout_ms,
 	if (r->reports_failed)
 		run_fail(res, "vcpu-%u: %u of %u guest checks failed", v->id,
 			 r->reports_failed, r->reports_failed + r->reports_passed);
+}
+
+/* What every vCPU's forwarding did, as data, for --json. */
+static void run_collect(struct vm *vm, struct run_result *res)
+{
+	res->lost_bytes = forward_lost_bytes(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+
+		for (unsigned int j = 0; j < v->fwd.nr_log; j++) {
+			const struct fwd_entry *e = &v->fwd.log[j];
+			struct run_event *o;
+
+			if (res->nr_events++ >= RUN_MAX_EVENTS)
+				continue;
+			o = &res->events[res->nr_events - 1];
+			*o = (struct run_event){
+				.vcpu = i, .ar = (e->ev.code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == BUS_MCEERR_AR,
+				.from_main = (e->ev.code & FWD_FROM_MAIN) != 0, .emulated = e->emulated,
+				.broadcast = e->broadcast, .lsb = e->ev.lsb, .in_ram = e->in_ram,
+				.gpa = e->gpa, .verdict = e->verdict, .bank = e->mce.bank,
+				.status = e->mce.status, .mcg_status = e->mce.mcg_status,
+			};
+		}
+	}
 }
 
 int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *cfg_in,
@@ -139,6 +165,7 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 	if (forward_lost(&vm))
 		run_fail(res, "%lu machine-check event(s) lost to full rings or queues",
 			 forward_lost(&vm));
+	run_collect(&vm, res);
 	r = 0;
 out:
 	vm_destroy(&vm);

@@ -5,6 +5,7 @@
 
 #include "mcefwd/error.h"
 #include "mcefwd/ktap.h"
+#include "mcefwd/mce.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/vm.h"
 
@@ -27,6 +28,31 @@ struct run_observation {
 	char note[128];		/* e.g. why the VM stopped */
 };
 
+#define RUN_MAX_EVENTS	32
+#define RUN_MAX_PAGES	16
+
+/* One machine-check event as the host handled it (from forwarding's log). */
+struct run_event {
+	unsigned int vcpu;	/* the vCPU that handled it */
+	bool ar;		/* BUS_MCEERR_AR; else AO */
+	bool from_main;		/* arrived on a thread that is not a vCPU and was routed */
+	bool emulated;		/* raised by mcefwd after KVM emulated the access */
+	bool broadcast;		/* the bank-1 error another vCPU's event fans out */
+	int lsb;		/* si_addr_lsb */
+	bool in_ram;
+	uint64_t gpa;
+	enum mce_verdict verdict;
+	unsigned int bank;	/* what was handed to KVM (verdict inject) */
+	uint64_t status, mcg_status;
+};
+
+/* A guest page a scenario had poisoned, and whether it was undone. */
+struct run_page {
+	uint64_t gpa;
+	uint64_t pfn;		/* the frame taken out of service; 0: none (signal, uffd) */
+	bool unpoisoned;	/* undone after the run (unpoison-pfn, or uffd) */
+};
+
 struct run_result {
 	enum ktap_status status;
 	char reason[ERROR_MAX];
@@ -34,6 +60,13 @@ struct run_result {
 	struct run_observation obs;
 	bool timed_out;
 	bool interrupted;	/* SIGINT/SIGTERM: the run was cut short */
+	/* For --json: what the host did, as data. */
+	unsigned int nr_events;		/* handled, of every vCPU (at most RUN_MAX_EVENTS kept) */
+	struct run_event events[RUN_MAX_EVENTS];
+	unsigned int nr_pages;
+	struct run_page pages[RUN_MAX_PAGES];
+	uint64_t lost_bytes;		/* guest memory accounted lost */
+	const char *kill;		/* scenarios: PR_MCE_KILL set for a real memory failure, or NULL */
 };
 
 /*

@@ -468,12 +468,21 @@ static int scn_on_exit(struct vcpu *v)
 	return 1;
 }
 
-static void scn_cleanup(struct scn_run *s, struct ktap *k)
+/*
+ * Undoes what was poisoned; res (if given) gets each page and whether it
+ * was undone.
+ */
+static void scn_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res)
 {
 	for (unsigned int i = 0; i < s->nr_pages; i++) {
 		struct scn_page *pg = &s->pages[i];
+		struct run_page *rp = res && i < RUN_MAX_PAGES ? &res->pages[i] : NULL;
 		int r;
 
+		if (rp) {
+			*rp = (struct run_page){ .gpa = pg->gpa, .pfn = pg->pfn };
+			res->nr_pages = i + 1;
+		}
 		if (pg->uffd) {
 			r = inject_uffd_unpoison(pg->uffd);
 			pg->uffd = NULL;
@@ -481,11 +490,15 @@ static void scn_cleanup(struct scn_run *s, struct ktap *k)
 				ktap_diag(k, "could not unpoison gpa 0x%lx (host %p): %s: %s",
 					  (unsigned long)pg->gpa, pg->hva,
 					  inject_uffd_failed_step(), strerror(-r));
+			else if (rp)
+				rp->unpoisoned = true;
 		}
 		if (!pg->pfn)
 			continue;
 		r = s->method == INJECT_EINJ ? -EOPNOTSUPP : inject_pfn_unpoison(pg->pfn);
 		if (r == 0) {
+			if (rp)
+				rp->unpoisoned = true;
 			state_record_unpoison(s->state, pg->pfn);
 			ktap_diag(k, "unpoisoned pfn 0x%lx (gpa 0x%lx)", (unsigned long)pg->pfn,
 				  (unsigned long)pg->gpa);
@@ -912,7 +925,7 @@ static void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_resu
 		run_fail(res, "vcpu-0: %u guest check(s) failed", v0->res.reports_failed);
 	scn_summarize(vm, v0, res);
 	/* Unpoison while guest RAM is still mapped. */
-	scn_cleanup(s, k);
+	scn_cleanup(s, k, res);
 }
 
 int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method m,
@@ -930,6 +943,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	struct run_hooks hooks = { .ops = &ops, .judge = scn_judge };
 	struct scn_run *s;
 	struct payload p;
+	const char *kill = NULL;
 	int r, old_kill = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1008,19 +1022,21 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 		old_kill = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 		prctl(PR_MCE_KILL, PR_MCE_KILL_SET,
 		      sc->kill == SCN_KILL_EARLY ? PR_MCE_KILL_EARLY : PR_MCE_KILL_LATE, 0, 0);
+		kill = sc->kill == SCN_KILL_EARLY ? "early" : "late";
 		ktap_diag(k, "PR_MCE_KILL %s for %s: a real memory failure %s",
 			  sc->kill == SCN_KILL_EARLY ? "early" : "late", sc->name,
 			  sc->kill == SCN_KILL_EARLY ? "must send its AO at once" :
 			  "must wait for the guest's access (AR), not send an AO first");
 	}
 	r = run_with(kvm, &p, &cfg, o->timeout_ms, &hooks, k, res);
+	res->kill = kill;
 	if (old_kill >= 0) {
 		if (old_kill == PR_MCE_KILL_DEFAULT)
 			prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
 		else
 			prctl(PR_MCE_KILL, PR_MCE_KILL_SET, old_kill, 0, 0);
 	}
-	scn_cleanup(s, k);
+	scn_cleanup(s, k, NULL);
 	pthread_mutex_destroy(&s->lock);
 	if (s->vmm_page)
 		munmap(s->vmm_page, MCEFWD_PAGE_SIZE);

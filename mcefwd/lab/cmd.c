@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcefwd/cli.h"
+#include "mcefwd/ktap.h"
+#include "mcefwd/lab/cmd.h"
+#include "mcefwd/lab/kernel.h"
+
+extern char **environ;
+
+static const char lab_usage[] =
+"usage: mcefwd lab [OPTIONS] [--] COMMAND [ARG]...\n"
+"\n"
+"Runs COMMAND in the lab: Debian's own kernel booted under QEMU's software\n"
+"emulation (TCG, -cpu max: an AMD CPU with SVM), with kvm_amd and\n"
+"hwpoison_inject loaded, so KVM and the kernel's real memory-failure path\n"
+"work on any x86-64 Linux host, with or without /dev/kvm. The lab sees this\n"
+"machine's files read-only (what COMMAND writes goes to a layer thrown away\n"
+"at the end, and the lab says what it was), starts COMMAND in the current\n"
+"directory with the current environment, and sends its output back as it\n"
+"is written. One boot per command: COMMAND starts about 4 s after QEMU.\n"
+"'mcefwd run|caps|matrix|bench --on=lab' runs those commands this way.\n"
+"\n"
+"Kernel (default: Debian's, the package linux-image-amd64 depends on; the\n"
+"first run downloads it with apt-get, about 70 MB, and keeps what the lab\n"
+"needs of it, about 12 MB, in the cache):\n"
+"      --kernel-deb FILE   a Debian kernel package (linux-image-*.deb)\n"
+"      --kernel BZIMAGE    a kernel you built (arch/x86/boot/bzImage) ...\n"
+"      --modules DIR       ... and its modules: /lib/modules/RELEASE, or the\n"
+"                          INSTALL_MOD_PATH of 'make modules_install'\n"
+"  A kernel whose config lacks an option the lab needs (CONFIG_MEMORY_FAILURE,\n"
+"  CONFIG_KVM_AMD, 9p over virtio, ...) is refused before it boots, named.\n"
+"\n"
+"Machine:\n"
+"      --npt 0|1           kvm_amd's nested paging (default 1)\n"
+"      --cpus N            emulated CPUs (default: this machine's, at most 4)\n"
+"      --memory SIZE       its RAM (default 4G)\n"
+"      --timeout SECONDS   bound on the whole run (default 1800)\n"
+"      --console FILE      keep the kernel's console log in FILE\n"
+"  -q, --quiet             do not say the lab's own steps (failures still)\n"
+"      --cache-dir         print the kernel cache directory and exit\n"
+"  -h, --help              this text\n"
+"\n"
+"Environment: MCEFWD_LAB_CACHE (the kernel cache; default\n"
+"$XDG_CACHE_HOME/mcefwd/lab, else ~/.cache/mcefwd/lab; delete it to start\n"
+"afresh), MCEFWD_QEMU (default qemu-system-x86_64).\n"
+"\n"
+"Exit status: COMMAND's. If the lab itself cannot run it: 4 when this host\n"
+"lacks something (QEMU, the first download), 1 when the lab broke (a kernel\n"
+"panic, no boot, a hang past --timeout); either is said on stderr.\n"
+"\n"
+"Examples:\n"
+"  mcefwd lab -- mcefwd run ar ao --poison=hwpoison\n"
+"  mcefwd lab --npt 0 -- mcefwd caps\n"
+"  mcefwd lab -- sh -c 'uname -r; ls -l /dev/kvm'\n"
+"  mcefwd lab --kernel-deb ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n";
+
+static void lab_print_note(void *priv, const char *line)
+{
+	(void)priv;
+	/* One "# lab: " per line: a console excerpt spans several. */
+	for (const char *l = line; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		int n = nl ? (int)(nl - l) : (int)strlen(l);
+
+		fprintf(stderr, "# lab: %.*s\n", n, l);
+		l = nl ? nl + 1 : NULL;
+	}
+	fflush(stderr);
+}
+
+static const struct lab_notes lab_stderr_notes = { .fn = lab_print_note };
+
+enum { OPT_KDEB = 256, OPT_KERNEL, OPT_MODULES, OPT_NPT, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
+	OPT_CONSOLE, OPT_CACHE_DIR };
+
+static const struct option lab_options[] = {
+	{ "kernel-deb", required_argument, NULL, OPT_KDEB },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "modules", required_argument, NULL, OPT_MODULES },
+	{ "npt", required_argument, NULL, OPT_NPT },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "cache-dir", no_argument, NULL, OPT_CACHE_DIR },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int lab_bad(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "mcefwd lab: invalid %s '%s': %s\n(see 'mcefwd lab --help')\n", opt, val,
+		want);
+	return KSFT_USAGE;
+}
+
+/* The exit status for a result, said on stderr when the command did not run. */
+static int lab_status(const struct lab_result *res)
+{
+	switch (res->how) {
+	case LAB_RAN:
+		return res->status;
+	case LAB_SKIPPED:
+		fprintf(stderr, "mcefwd lab: cannot run here: %s\n", res->why);
+		return KSFT_SKIP;
+	default:
+		fprintf(stderr, "mcefwd lab: %s\n", res->why);
+		return KSFT_FAIL;
+	}
+}
+
+int lab_main(int argc, char **argv)
+{
+	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
+	struct lab_result res;
+	char cwd[PATH_MAX];
+	uint64_t v;
+	int opt, r;
+
+	optind = 0;
+	opterr = 0;
+	/* "+": options end at COMMAND; its own options are its own. */
+	while ((opt = getopt_long(argc, argv, "+:qh", lab_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KDEB:
+			o.deb = optarg;
+			break;
+		case OPT_KERNEL:
+			o.bzimage = optarg;
+			break;
+		case OPT_MODULES:
+			o.modules = optarg;
+			break;
+		case OPT_NPT:
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				return lab_bad("--npt", optarg, "0 or 1");
+			o.npt = optarg[0] - '0';
+			break;
+		case OPT_CPUS:
+			if (cli_parse_u64(optarg, &v) || v < 1 || v > 64)
+				return lab_bad("--cpus", optarg, "a number from 1 to 64");
+			o.cpus = (unsigned int)v;
+			break;
+		case OPT_MEMORY:
+			if (cli_parse_size(optarg, &v) || v < (512ULL << 20) || v > (256ULL << 30))
+				return lab_bad("--memory", optarg, "a size from 512M to 256G, such as 4G");
+			o.mem_mb = (unsigned int)(v >> 20);
+			break;
+		case OPT_TIMEOUT:
+			if (cli_parse_u64(optarg, &v) || v < 1 || v > 86400)
+				return lab_bad("--timeout", optarg, "seconds, from 1 to 86400");
+			o.timeout_s = (unsigned int)v;
+			break;
+		case OPT_CONSOLE:
+			o.console = optarg;
+			break;
+		case OPT_CACHE_DIR: {
+			char dir[PATH_MAX];
+
+			lab_kernel_cache_dir(dir, sizeof(dir));
+			printf("%s\n", dir);
+			return 0;
+		}
+		case 'q':
+			o.notes = NULL;
+			break;
+		case 'h':
+			fputs(lab_usage, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "mcefwd lab: option '%s' needs a value\n(see 'mcefwd lab --help')\n",
+				argv[optind - 1]);
+			return KSFT_USAGE;
+		default:
+			fprintf(stderr, "mcefwd lab: unknown option '%s'\n(see 'mcefwd lab --help')\n",
+				argv[optind - 1]);
+			return KSFT_USAGE;
+		}
+	}
+	if (o.deb && o.bzimage) {
+		fprintf(stderr, "mcefwd lab: --kernel and --kernel-deb exclude each other\n");
+		return KSFT_USAGE;
+	}
+	if (!!o.bzimage != !!o.modules) {
+		fprintf(stderr, "mcefwd lab: %s\n", o.bzimage ?
+			"--kernel needs --modules DIR (its modules: kvm_amd, hwpoison_inject, 9p, ...)" :
+			"--modules needs --kernel BZIMAGE");
+		return KSFT_USAGE;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "mcefwd lab: no command to run\n%s", lab_usage);
+		return KSFT_USAGE;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		fprintf(stderr, "mcefwd lab: getcwd: %s\n", strerror(errno));
+		return KSFT_FAIL;
+	}
+	r = lab_run(&o, argv + optind, environ, cwd, &res);
+	if (r < 0) {
+		fprintf(stderr, "mcefwd lab: %s\n", error_get());
+		return KSFT_USAGE;
+	}
+	return lab_status(&res);
+}
+
+int lab_reexec(int argc, char **argv, const char *why, struct lab_result *res)
+{
+	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
+	char self[PATH_MAX], cwd[PATH_MAX], why_env[1024];
+	char **args, **env;
+	size_t ne = 0, ni = 0;
+	ssize_t n;
+	int r;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return error_set(errno, "/proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	if (!getcwd(cwd, sizeof(cwd)))
+		return error_set(errno, "getcwd: %s", strerror(errno));
+	while (environ[ne])
+		ne++;
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	env = calloc(ne + 3, sizeof(*env));
+	if (!args || !env) {
+		free(args);
+		free(env);
+		return error_set(ENOMEM, "out of memory");
+	}
+	args[0] = self;
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	/* Inside, the lab's KVM is the host: MCEFWD_ON=host, and why we came. */
+	for (size_t i = 0; i < ne; i++)
+		if (strncmp(environ[i], "MCEFWD_ON=", 10) && strncmp(environ[i], "MCEFWD_LAB_WHY=", 15))
+			env[ni++] = environ[i];
+	env[ni++] = (char *)"MCEFWD_ON=host";
+	snprintf(why_env, sizeof(why_env), "MCEFWD_LAB_WHY=%s", why);
+	env[ni++] = why_env;
+	r = lab_run(&o, args, env, cwd, res);
+	free(args);
+	free(env);
+	return r;
+}

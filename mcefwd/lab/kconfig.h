@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the lab needs of a kernel's configuration, checked before it boots. Pure. */
+#ifndef MCEFWD_LAB_KCONFIG_H
+#define MCEFWD_LAB_KCONFIG_H
+
+#include <stddef.h>
+
+/* An option's value in a .config text: "y", "m", a string, or "" if not set. */
+void kconfig_value(const char *config, const char *option, char *val, size_t len);
+
+/*
+ * The options config lacks of what the lab needs: 0 if none, else how many,
+ * with why[] naming each and what it is for.
+ */
+int kconfig_check(const char *config, char *why, size_t len);
+
+#endif

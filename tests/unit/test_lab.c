@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The lab's pure parts: the initramfs archive, module facts and load order,
+ * the kernel config check, the protocol with the lab's /init, QEMU's
+ * command line, a bzImage's release, and --on. The lab itself boots in
+ * tests/lab/ and the integration tests.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "mcefwd/error.h"
+#include "mcefwd/lab/cpio.h"
+#include "mcefwd/lab/kconfig.h"
+#include "mcefwd/lab/kernel.h"
+#include "mcefwd/lab/modinfo.h"
+#include "mcefwd/lab/proto.h"
+#include "mcefwd/lab/qemu.h"
+#include "mcefwd/where.h"
+
+/* ---- cpio ---- */
+
+static unsigned long hex8(const char *p)
+{
+	char b[9];
+
+	memcpy(b, p, 8);
+	b[8] = '\0';
+	return strtoul(b, NULL, 16);
+}
+
+static void test_cpio_newc_entries(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *f = open_memstream(&buf, &len);
+	const char *want_names[] = { "lab", "init", "lab/config", "TRAILER!!!" };
+	unsigned long want_sizes[] = { 0, 5, 3, 0 };
+	struct cpio c;
+
+	(void)state;
+	assert_non_null(f);
+	cpio_begin(&c, f);
+	cpio_add(&c, "lab", S_IFDIR | 0755, NULL, 0);
+	cpio_add(&c, "init", S_IFREG | 0755, "12345", 5);
+	cpio_add(&c, "lab/config", S_IFREG | 0644, "a\0b", 3);
+	assert_int_equal(cpio_end(&c), 0);
+	fclose(f);
+	for (unsigned int i = 0; i < 4; i++) {
+		unsigned long namesize, filesize, mode;
+
+		assert_true(off + 110 <= len);
+		assert_memory_equal(buf + off, "070701", 6);
+		mode = hex8(buf + off + 14);
+		filesize = hex8(buf + off + 54);
+		namesize = hex8(buf + off + 94);
+		assert_int_equal(filesize, want_sizes[i]);
+		assert_int_equal(namesize, strlen(want_names[i]) + 1);
+		assert_string_equal(buf + off + 110, want_names[i]);
+		if (i == 0)
+			assert_true(S_ISDIR(mode));
+		if (i == 1) {
+			assert_true(S_ISREG(mode));
+			assert_int_equal(mode & 0777, 0755);
+		}
+		/* Name and data each padded to 4 bytes from the header's start. */
+		off = (off + 110 + namesize + 3) & ~3UL;
+		if (i == 1)
+			assert_memory_equal(buf + off, "12345", 5);
+		off = (off + filesize + 3) & ~3UL;
+	}
+	assert_int_equal(off, len);
+	free(buf);
+}
+
+static void test_cpio_refuses_data_for_a_directory(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cpio c;
+
+	(void)state;
+	cpio_begin(&c, f);
+	cpio_add(&c, "d", S_IFDIR | 0755, "x", 1);
+	cpio_add(&c, "after", S_IFREG | 0644, "y", 1);
+	assert_int_equal(cpio_end(&c), -EINVAL);
+	fclose(f);
+	free(buf);
+}
+
+/* ---- modinfo ---- */
+
+/* A minimal module: ELF64 ET_REL with .shstrtab and a .modinfo section. */
+static size_t make_module(unsigned char *img, size_t cap, const char *modinfo, size_t mlen,
+			  const char *secname)
+{
+	char shstr[64];
+	size_t shlen, off = sizeof(Elf64_Ehdr);
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Shdr sh[3] = { { 0 } };
+
+	shlen = (size_t)snprintf(shstr, sizeof(shstr), "%c.shstrtab%c%s", 0, 0, secname) + 1;
+	assert_true(off + shlen + mlen + sizeof(sh) <= cap);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_type = ET_REL;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = 3;
+	eh.e_shstrndx = 1;
+	memcpy(img + off, shstr, shlen);
+	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_STRTAB, .sh_offset = off, .sh_size = shlen };
+	off += shlen;
+	memcpy(img + off, modinfo, mlen);
+	sh[2] = (Elf64_Shdr){ .sh_name = 11, .sh_type = SHT_PROGBITS, .sh_offset = off,
+			      .sh_size = mlen };
+	off += mlen;
+	eh.e_shoff = off;
+	memcpy(img, &eh, sizeof(eh));
+	memcpy(img + off, sh, sizeof(sh));
+	return off + sizeof(sh);
+}
+
+static void test_modinfo_reads_name_depends_vermagic(void **state)
+{
+	static const char mi[] = "license=GPL\0\0\0depends=kvm,ccp\0name=kvm_amd\0"
+				 "vermagic=6.1.0-57-amd64 SMP preempt mod_unload modversions ";
+	unsigned char img[1024];
+	size_t len = make_module(img, sizeof(img), mi, sizeof(mi), ".modinfo");
+	struct modinfo m;
+
+	(void)state;
+	assert_int_equal(modinfo_parse(img, len, &m), 0);
+	assert_string_equal(m.name, "kvm_amd");
+	assert_string_equal(m.depends, "kvm,ccp");
+	assert_string_equal(m.vermagic, "6.1.0-57-amd64 SMP preempt mod_unload modversions ");
+}
+
+static void test_modinfo_refuses_what_is_not_a_module(void **state)
+{
+	static const char mi[] = "name=x";
+	unsigned char img[1024];
+	size_t len;
+	struct modinfo m;
+
+	(void)state;
+	assert_int_equal(modinfo_parse("not elf at all", 14, &m), -EINVAL);
+	/* A section whose name only starts like ".modinfo" is not it. */
+	len = make_module(img, sizeof(img), mi, sizeof(mi), ".modinfoX");
+	assert_int_equal(modinfo_parse(img, len, &m), -EINVAL);
+	assert_non_null(strstr(error_get(), ".modinfo"));
+	/* Section headers beyond the end of the file. */
+	len = make_module(img, sizeof(img), mi, sizeof(mi), ".modinfo");
+	assert_int_equal(modinfo_parse(img, len - 1, &m), -EINVAL);
+}
+
+static void test_modinfo_name_of_file(void **state)
+{
+	char n[MODINFO_NAME_MAX];
+
+	(void)state;
+	modinfo_name_of_file("/lib/modules/6.12/kernel/arch/x86/kvm/kvm-amd.ko.xz", n, sizeof(n));
+	assert_string_equal(n, "kvm_amd");
+	modinfo_name_of_file("hwpoison-inject.ko", n, sizeof(n));
+	assert_string_equal(n, "hwpoison_inject");
+	modinfo_name_of_file("9pnet_virtio.ko.zst", n, sizeof(n));
+	assert_string_equal(n, "9pnet_virtio");
+}
+
+/* A made-up module graph: name -> depends, "!" for built in, absent for missing. */
+static const char *const graph[][2] = {
+	{ "kvm_amd", "kvm,ccp" }, { "kvm", "irqbypass" }, { "ccp", "" }, { "irqbypass", "" },
+	{ "9p", "9pnet,netfs" }, { "9pnet", "" }, { "netfs", "!" }, { "loop_a", "loop_b" },
+	{ "loop_b", "loop_a" }, { "needs_ghost", "ghost" },
+};
+
+static int graph_deps(void *ctx, const char *name, char *depends, size_t len)
+{
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(graph) / sizeof(graph[0]); i++) {
+		if (strcmp(graph[i][0], name))
+			continue;
+		if (!strcmp(graph[i][1], "!"))
+			return 1;
+		snprintf(depends, len, "%s", graph[i][1]);
+		return 0;
+	}
+	return error_set(ENOENT, "no module %s", name);
+}
+
+static size_t index_of(char (*order)[MODINFO_NAME_MAX], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(order[i], name))
+			return i;
+	fail_msg("%s is not in the load order", name);
+	return n;
+}
+
+static void test_load_order_deps_first_each_once(void **state)
+{
+	const char *wanted[] = { "kvm_amd", "9p", "kvm" };
+	char order[16][MODINFO_NAME_MAX];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(modinfo_load_order(wanted, 3, graph_deps, NULL, order, 16, &n), 0);
+	/* kvm_amd kvm ccp irqbypass 9p 9pnet; netfs is built in. */
+	assert_int_equal(n, 6);
+	assert_true(index_of(order, n, "irqbypass") < index_of(order, n, "kvm"));
+	assert_true(index_of(order, n, "kvm") < index_of(order, n, "kvm_amd"));
+	assert_true(index_of(order, n, "ccp") < index_of(order, n, "kvm_amd"));
+	assert_true(index_of(order, n, "9pnet") < index_of(order, n, "9p"));
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(order[i], "netfs");
+}
+
+static void test_load_order_appends(void **state)
+{
+	const char *first[] = { "kvm" }, *then[] = { "kvm_amd" };
+	char order[16][MODINFO_NAME_MAX];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(modinfo_load_order(first, 1, graph_deps, NULL, order, 16, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(modinfo_load_order(then, 1, graph_deps, NULL, order, 16, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(order[0], "irqbypass");
+	assert_string_equal(order[1], "kvm");
+	assert_string_equal(order[3], "kvm_amd");
+}
+
+static void test_load_order_errors(void **state)
+{
+	const char *cycle[] = { "loop_a" }, *ghost[] = { "needs_ghost" }, *big[] = { "kvm_amd" };
+	char order[16][MODINFO_NAME_MAX];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(modinfo_load_order(cycle, 1, graph_deps, NULL, order, 16, &n), -ELOOP);
+	assert_non_null(strstr(error_get(), "loop_a"));
+	n = 0;
+	assert_int_equal(modinfo_load_order(ghost, 1, graph_deps, NULL, order, 16, &n), -ENOENT);
+	assert_non_null(strstr(error_get(), "ghost"));
+	n = 0;
+	assert_int_equal(modinfo_load_order(big, 1, graph_deps, NULL, order, 2, &n), -ENOSPC);
+}
+
+/* ---- kconfig ---- */
+
+static const char good_config[] =
+	"CONFIG_X86_64=y\nCONFIG_X86_MCE=y\nCONFIG_MEMORY_FAILURE=y\nCONFIG_HWPOISON_INJECT=m\n"
+	"CONFIG_KVM=m\nCONFIG_KVM_AMD=m\nCONFIG_DEBUG_FS=y\nCONFIG_PROC_PAGE_MONITOR=y\n"
+	"CONFIG_BLK_DEV_INITRD=y\nCONFIG_DEVTMPFS=y\nCONFIG_SERIAL_8250_CONSOLE=y\n"
+	"CONFIG_VIRTIO_PCI=m\nCONFIG_NET_9P_VIRTIO=m\nCONFIG_9P_FS=m\nCONFIG_OVERLAY_FS=m\n"
+	"CONFIG_TMPFS=y\nCONFIG_UNIX98_PTYS=y\n# CONFIG_FOO is not set\n";
+
+static void test_kconfig_value(void **state)
+{
+	char v[32];
+
+	(void)state;
+	kconfig_value(good_config, "CONFIG_KVM_AMD", v, sizeof(v));
+	assert_string_equal(v, "m");
+	kconfig_value(good_config, "CONFIG_KVM", v, sizeof(v));
+	assert_string_equal(v, "m");
+	kconfig_value(good_config, "CONFIG_FOO", v, sizeof(v));
+	assert_string_equal(v, "");
+	kconfig_value("CONFIG_LOCALVERSION=\"-x\"", "CONFIG_LOCALVERSION", v, sizeof(v));
+	assert_string_equal(v, "\"-x\"");
+}
+
+static void test_kconfig_check(void **state)
+{
+	char why[2048], *cfg;
+
+	(void)state;
+	assert_int_equal(kconfig_check(good_config, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+
+	/* Without memory failure, and with MCE support only as a module: two refusals. */
+	cfg = strdup(good_config);
+	assert_non_null(cfg);
+	memcpy(strstr(cfg, "CONFIG_MEMORY_FAILURE=y"), "# CONFIG_MEMORY_FAILUR", 22);
+	*(strstr(cfg, "CONFIG_X86_MCE=y") + 15) = 'm';
+	assert_int_equal(kconfig_check(cfg, why, sizeof(why)), 2);
+	assert_non_null(strstr(why, "CONFIG_MEMORY_FAILURE is not set, the lab needs y"));
+	assert_non_null(strstr(why, "CONFIG_X86_MCE is m, the lab needs y"));
+	free(cfg);
+}
+
+/* ---- the protocol with /init ---- */
+
+static void test_proto_records_round_trip(void **state)
+{
+	struct proto_buf b = { 0 };
+	const char *tag, *val;
+	size_t pos = 0;
+	int n = 0;
+
+	(void)state;
+	proto_put(&b, "arg", "mcefwd");
+	proto_put(&b, "arg", "");
+	proto_put(&b, "env", "A=b c\td");
+	assert_false(b.oom);
+	while (proto_next(b.data, b.len, &pos, &tag, &val) == 1) {
+		const char *want_tag[] = { "arg", "arg", "env" }, *want_val[] = { "mcefwd", "", "A=b c\td" };
+
+		assert_string_equal(tag, want_tag[n]);
+		assert_string_equal(val, want_val[n]);
+		n++;
+	}
+	assert_int_equal(n, 3);
+	/* Cut inside the last record: an error, not a short value. */
+	pos = 0;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(proto_next(b.data, b.len - 1, &pos, &tag, &val), 1);
+	assert_int_equal(proto_next(b.data, b.len - 1, &pos, &tag, &val), -1);
+	proto_buf_free(&b);
+}
+
+static void test_proto_mod_split(void **state)
+{
+	char good[] = "kvm_amd\t/lab/mod/kvm_amd.ko\tnpt=0\trequired";
+	char opt[] = "mce_inject\t/lab/mod/mce_inject.ko\t\toptional";
+	char bad1[] = "kvm_amd\t/lab/mod/kvm_amd.ko\tnpt=0";
+	char bad2[] = "kvm_amd\t/x\t\tmaybe";
+	struct proto_mod m;
+
+	(void)state;
+	assert_int_equal(proto_mod_split(good, &m), 0);
+	assert_string_equal(m.name, "kvm_amd");
+	assert_string_equal(m.path, "/lab/mod/kvm_amd.ko");
+	assert_string_equal(m.params, "npt=0");
+	assert_true(m.required);
+	assert_int_equal(proto_mod_split(opt, &m), 0);
+	assert_string_equal(m.params, "");
+	assert_false(m.required);
+	assert_int_equal(proto_mod_split(bad1, &m), -1);
+	assert_int_equal(proto_mod_split(bad2, &m), -1);
+}
+
+static void test_proto_control_lines(void **state)
+{
+	struct proto_line l;
+
+	(void)state;
+	proto_parse_line("exit 3", &l);
+	assert_int_equal(l.ev, PROTO_EV_EXIT);
+	assert_int_equal(l.num, 3);
+	proto_parse_line("signal 9", &l);
+	assert_int_equal(l.ev, PROTO_EV_SIGNAL);
+	assert_int_equal(l.num, 9);
+	proto_parse_line("up 2431 release=6.1.0-57-amd64 vendor=AuthenticAMD", &l);
+	assert_int_equal(l.ev, PROTO_EV_UP);
+	assert_int_equal(l.num, 2431);
+	assert_string_equal(l.rest, "2431 release=6.1.0-57-amd64 vendor=AuthenticAMD");
+	proto_parse_line("error mount -t 9p /lower: No such device", &l);
+	assert_int_equal(l.ev, PROTO_EV_ERROR);
+	assert_string_equal(l.rest, "mount -t 9p /lower: No such device");
+	proto_parse_line("exit", &l);
+	assert_int_equal(l.ev, PROTO_EV_UNKNOWN);
+	proto_parse_line("exit 3x", &l);
+	assert_int_equal(l.ev, PROTO_EV_UNKNOWN);
+	proto_parse_line("exited 0", &l);
+	assert_int_equal(l.ev, PROTO_EV_UNKNOWN);
+}
+
+/* ---- QEMU's command line ---- */
+
+static int argv_find(char **argv, int argc, const char *a)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], a))
+			return i;
+	return -1;
+}
+
+static void test_qemu_argv(void **state)
+{
+	struct lab_qemu_cfg c = { .qemu = "qemu-system-x86_64", .kernel = "/k/vmlinuz",
+				  .initrd = "/t/initramfs.cpio", .append = "console=ttyS0 quiet",
+				  .share = "/a,b", .cpus = 2, .mem_mb = 4096 };
+	char *argv[64], store[4096];
+	int argc, i, serials = 0;
+
+	(void)state;
+	argc = lab_qemu_argv(&c, argv, 64, store, sizeof(store));
+	assert_true(argc > 0);
+	assert_null(argv[argc]);
+	assert_string_equal(argv[0], "qemu-system-x86_64");
+	i = argv_find(argv, argc, "-accel");
+	assert_true(i > 0);
+	assert_string_equal(argv[i + 1], "tcg,thread=multi");
+	i = argv_find(argv, argc, "-append");
+	assert_string_equal(argv[i + 1], "console=ttyS0 quiet");
+	i = argv_find(argv, argc, "-virtfs");
+	/* A comma in the shared path is doubled, as QEMU's option syntax wants. */
+	assert_non_null(strstr(argv[i + 1], "path=/a,,b,"));
+	assert_non_null(strstr(argv[i + 1], "readonly=on"));
+	assert_non_null(strstr(argv[i + 1], "multidevs=remap"));
+	for (int j = 0; j < argc; j++) {
+		char want[32];
+
+		if (strcmp(argv[j], "-serial"))
+			continue;
+		snprintf(want, sizeof(want), "file:/proc/self/fd/%d", 3 + serials++);
+		assert_string_equal(argv[j + 1], want);
+	}
+	assert_int_equal(serials, PROTO_NR_PORTS);
+	assert_true(argv_find(argv, argc, "-no-reboot") > 0);
+	assert_true(argv_find(argv, argc, "-nodefaults") > 0);
+
+	c.cpus = 1;
+	argc = lab_qemu_argv(&c, argv, 64, store, sizeof(store));
+	assert_string_equal(argv[argv_find(argv, argc, "-accel") + 1], "tcg");
+	/* Too little room is an error, never a cut command line. */
+	assert_int_equal(lab_qemu_argv(&c, argv, 8, store, sizeof(store)), -ENOSPC);
+	assert_int_equal(lab_qemu_argv(&c, argv, 64, store, 64), -ENOSPC);
+}
+
+/* ---- a bzImage's release ---- */
+
+static void test_bzimage_release(void **state)
+{
+	static unsigned char img[0x1000];
+	char rel[64];
+
+	(void)state;
+	memset(img, 0, sizeof(img));
+	memcpy(img + 0x202, "HdrS", 4);
+	img[0x20e] = 0x00;	/* kernel_version at 0x800 + 0x200 */
+	img[0x20f] = 0x08;
+	strcpy((char *)img + 0xa00, "6.12.57+deb12-amd64 (debian-kernel@lists.debian.org) #1 SMP");
+	assert_int_equal(lab_bzimage_release(img, sizeof(img), rel, sizeof(rel)), 0);
+	assert_string_equal(rel, "6.12.57+deb12-amd64");
+	img[0x202] = 'X';
+	assert_int_equal(lab_bzimage_release(img, sizeof(img), rel, sizeof(rel)), -EINVAL);
+	img[0x202] = 'H';
+	img[0x20f] = 0x10;	/* past the end */
+	assert_int_equal(lab_bzimage_release(img, sizeof(img), rel, sizeof(rel)), -EINVAL);
+}
+
+/* ---- --on ---- */
+
+static void test_where_parse_and_env(void **state)
+{
+	enum where_on on;
+	struct where w;
+
+	(void)state;
+	assert_int_equal(where_parse("host", &on), 0);
+	assert_int_equal(on, WHERE_HOST);
+	assert_int_equal(where_parse("lab", &on), 0);
+	assert_int_equal(on, WHERE_LAB);
+	assert_int_equal(where_parse("auto", &on), 0);
+	assert_int_equal(on, WHERE_AUTO);
+	assert_int_equal(where_parse("Lab", &on), -EINVAL);
+	assert_int_equal(where_parse(NULL, &on), -EINVAL);
+
+	/* Asked for: taken as asked, whatever /dev/kvm is. */
+	unsetenv("MCEFWD_LAB_KERNEL");
+	unsetenv("MCEFWD_ON");
+	where_decide(WHERE_LAB, &w);
+	assert_int_equal(w.on, WHERE_LAB);
+	assert_string_equal(w.why, "--on=lab");
+	/* Auto defers to MCEFWD_ON, as the lab sets it for what runs inside. */
+	setenv("MCEFWD_ON", "host", 1);
+	where_decide(WHERE_AUTO, &w);
+	assert_int_equal(w.on, WHERE_HOST);
+	assert_string_equal(w.why, "MCEFWD_ON=host");
+	/* Inside the lab, even --on=lab means the lab's own KVM. */
+	setenv("MCEFWD_LAB_KERNEL", "6.1.0-57-amd64 (test)", 1);
+	where_decide(WHERE_LAB, &w);
+	assert_int_equal(w.on, WHERE_HOST);
+	assert_true(w.in_lab);
+	unsetenv("MCEFWD_LAB_KERNEL");
+	unsetenv("MCEFWD_ON");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cpio_newc_entries),
+		cmocka_unit_test(test_cpio_refuses_data_for_a_directory),
+		cmocka_unit_test(test_modinfo_reads_name_depends_vermagic),
+		cmocka_unit_test(test_modinfo_refuses_what_is_not_a_module),
+		cmocka_unit_test(test_modinfo_name_of_file),
+		cmocka_unit_test(test_load_order_deps_first_each_once),
+		cmocka_unit_test(test_load_order_appends),
+		cmocka_unit_test(test_load_order_errors),
+		cmocka_unit_test(test_kconfig_value),
+		cmocka_unit_test(test_kconfig_check),
+		cmocka_unit_test(test_proto_records_round_trip),
+		cmocka_unit_test(test_proto_mod_split),
+		cmocka_unit_test(test_proto_control_lines),
+		cmocka_unit_test(test_qemu_argv),
+		cmocka_unit_test(test_bzimage_release),
+		cmocka_unit_test(test_where_parse_and_env),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
