@@ -90,7 +90,7 @@ int cli_parse_timeout(const char *s, unsigned int *ms)
 }
 
 enum {
-	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v',
+	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v', OPT_QUIET = 'q',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
 	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON,
@@ -107,6 +107,7 @@ static const struct option cli_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "markdown", no_argument, NULL, OPT_MARKDOWN },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "poison", required_argument, NULL, OPT_POISON },
@@ -235,6 +236,9 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_VERBOSE:
 		vm->verbose = true;
 		return 0;
+	case OPT_QUIET:
+		c->quiet = true;
+		return 0;
 	case OPT_HELP:
 		c->help_topic = c->cmd == CLI_HELP ? NULL : "";
 		return 0;
@@ -269,7 +273,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	optind = 0;	/* GNU: full re-initialisation, so tests may call us again */
 	opterr = 0;
 	/* GNU getopt permutes: options may follow the command and its names. */
-	while ((opt = getopt_long(argc, argv, ":n:hv", cli_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":n:hvq", cli_options, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *what = opt == ':' ? "needs a value" : "is unknown";
 

@@ -26,6 +26,7 @@ struct cli {
 	bool json;
 	bool markdown;
 	enum where_on on;		/* --on: where the VMs run (default auto) */
+	bool quiet;			/* -q: where prints one word */
 	const char *help_topic;		/* "mcefwd help run" */
 	char **names;			/* positional arguments after the command */
 	int nr_names;

@@ -373,6 +373,7 @@ static int forward_event(struct vcpu *v, const struct sigbus_event *ev_in)
 	e = forward_log(v);
 	e->ev = *ev;
 	e->emulated = ev->seq == UINT64_MAX;
+	e->from_main = (ev_in->code & FWD_FROM_MAIN) != 0;
 	e->in_ram = mem_hva_to_gpa(&v->vm->mem, hva, &e->gpa);
 	e->verdict = mce_decide(kind, v->vm->cfg.mcg_cap, e->in_ram, &e->reason);
 	if (e->in_ram) {

@@ -62,6 +62,7 @@ struct fwd_entry {
 	struct kvm_x86_mce mce;		/* what was handed to KVM_X86_SET_MCE */
 	uint64_t rip;			/* guest RIP when it was injected */
 	bool emulated;			/* raised by mcefwd after an emulated access */
+	bool from_main;			/* stowed on a thread that is not a vCPU, routed here */
 };
 
 struct fwd_vcpu {

@@ -144,12 +144,12 @@ static const char usage_caps[] =
 "  mcefwd caps --json | jq .poison_methods\n";
 
 static const char usage_where[] =
-"usage: mcefwd where [--json] [--on WHERE]\n"
+"usage: mcefwd where [--json|--quiet] [--on WHERE]\n"
 "\n"
 "Says where run, caps, matrix and bench would run their guests, and why:\n"
 "on this host's /dev/kvm when it is usable (a character device answering\n"
 "KVM API 12 with KVM_CAP_MCE), else in the lab. It only looks: /dev/kvm is\n"
-"opened, never created.\n"
+"opened, never created. --quiet prints one word, host or lab.\n"
 "\n"
 "Examples:\n"
 "  mcefwd where\n"
@@ -226,9 +226,11 @@ static int cmd_list(void)
 	return 0;
 }
 
-static int cmd_where(const struct where *w, bool json)
+static int cmd_where(const struct where *w, bool json, bool quiet)
 {
-	if (json) {
+	if (quiet) {
+		puts(w->in_lab ? "lab" : where_name(w->on));
+	} else if (json) {
 		fputs("{\"version\": 1, \"where\": ", stdout);
 		where_print_json(w, stdout);
 		fputs("}\n", stdout);
@@ -619,7 +621,7 @@ int main(int argc, char **argv)
 	case CLI_LIST:
 		return cmd_list();
 	case CLI_WHERE:
-		return cmd_where(&w, c.json);
+		return cmd_where(&w, c.json, c.quiet);
 	case CLI_CAPS:
 		return cmd_caps(c.json, &w);
 	case CLI_RUN:

@@ -76,8 +76,8 @@ static void run_collect(struct vm *vm, struct run_result *res)
 				continue;
 			o = &res->events[res->nr_events - 1];
 			*o = (struct run_event){
-				.vcpu = i, .ar = (e->ev.code & ~(FWD_NO_FANOUT | FWD_FROM_MAIN)) == BUS_MCEERR_AR,
-				.from_main = (e->ev.code & FWD_FROM_MAIN) != 0, .emulated = e->emulated,
+				.vcpu = i, .ar = e->ev.code == BUS_MCEERR_AR,
+				.from_main = e->from_main, .emulated = e->emulated,
 				.broadcast = e->broadcast, .lsb = e->ev.lsb, .in_ram = e->in_ram,
 				.gpa = e->gpa, .verdict = e->verdict, .bank = e->mce.bank,
 				.status = e->mce.status, .mcg_status = e->mce.mcg_status,

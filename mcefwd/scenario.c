@@ -101,7 +101,8 @@ static const struct scenario scenarios[] = {
 		.real_host = "A real memory failure delivers one SIGBUS per access; only the signal method stows several.",
 		.outcome = SCN_EXIT, .nr_mce = 4,
 		.mce = { { AR, 0, false }, { AR, 1, false }, { AR, 2, false }, { AR, 3, false } },
-		.cannot = { [INJECT_UFFD] = UFFD_NO_QUEUE, [INJECT_HWPOISON] = REAL_NO_QUEUE },
+		.cannot = { [INJECT_UFFD] = UFFD_NO_QUEUE, [INJECT_HWPOISON] = REAL_NO_QUEUE,
+			    [INJECT_PFN] = REAL_NO_QUEUE, [INJECT_EINJ] = REAL_NO_QUEUE },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "vmm-memory", .payload = "mce-ar", .vmm_memory = true,
@@ -973,8 +974,9 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 				     sizeof(need));
 		res->status = KTAP_SKIP;
 		snprintf(res->reason, sizeof(res->reason),
-			 "this host's KVM does not offer %s (KVM_X86_GET_MCE_CAP_SUPPORTED: %s)",
-			 need, have);
+			 "this host's KVM does not offer %s (KVM_X86_GET_MCE_CAP_SUPPORTED: %s)%s",
+			 need, have, sc->mcg_cap_set & MCE_MCG_LMCE_P ?
+			 ": LMCE needs Intel VMX, only kvm_intel adds MCG_LMCE_P to what KVM supports (arch/x86/kvm/vmx/vmx.c); the lab's TCG emulates AMD SVM" : "");
 		return 0;
 	}
 	inject_probe(m, &probe);

@@ -3,19 +3,25 @@
 #
 # Install (as root) or name (as anyone else) the Debian packages mcefwd needs.
 #   scripts/deps.sh build     what `make`/`make run` needs
-#   scripts/deps.sh check     that, plus what `make check` needs
+#   scripts/deps.sh lab       what the lab needs (QEMU; xz for Debian's kernel):
+#                             `make run` asks for it on a host without usable KVM
+#   scripts/deps.sh check     build and lab, plus what `make check` needs
 # Exit 0 when everything is there, 1 when something is missing and could not
 # be installed (the exact apt-get line is printed).
 set -eu
 
 build_pkgs="gcc make libc6-dev binutils pkg-config libcap-dev libnuma-dev"
-check_pkgs="libcmocka-dev valgrind man-db"
+# The lab: QEMU's software emulation boots Debian's kernel (xz-compressed).
+lab_pkgs="qemu-system-x86 xz-utils"
+# jq: the tests read mcefwd's --json with it.
+check_pkgs="libcmocka-dev valgrind man-db jq"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
-check) want="$build_pkgs $check_pkgs" ;;
+lab) want="$lab_pkgs" ;;
+check) want="$build_pkgs $lab_pkgs $check_pkgs" ;;
 fuzz) want="$build_pkgs $check_pkgs clang libclang-rt-14-dev" ;;
-*) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;
+*) echo "usage: $0 build|lab|check|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

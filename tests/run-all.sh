@@ -3,15 +3,20 @@
 #
 # Runs the test suites and adds up their TAP results:
 #   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*
-#   integration  payloads on real /dev/kvm (tests/integration/run.sh) and the
-#                in-process VM tests, build/tests/integration/test_*
+#   integration  payloads on KVM (tests/integration/run.sh), the injector,
+#                the behaviour document, bench, bad input, the short stress
+#                and the in-process VM tests, build/tests/integration/test_*;
+#                on this host's /dev/kvm, or, where it has none that is
+#                usable, all of them inside the lab (mcefwd lab), one boot
 #   lab          the real memory-failure path in Debian's kernel under QEMU
 #                (tests/lab/lab.sh; LAB=0 skips it)
 # then, with VALGRIND=1, both again under valgrind memcheck, where any error
-# or leak fails, and the threaded parts under helgrind. Ends with "N passed, N failed, N skipped"; exits 1 on any
-# failure, including a runner that crashed or printed no result.
+# or leak fails, and the threaded parts under helgrind. Ends with "N passed,
+# N failed, N skipped"; exits 1 on any failure, including a runner that
+# crashed or printed no result, and anything written to /dev or to the
+# source tree.
 #
-#   B=build VALGRIND=1 tests/run-all.sh [unit|integration]...
+#   B=build VALGRIND=1 tests/run-all.sh [unit|integration|lab]...
 set -u
 
 B=${B:-build}
@@ -19,6 +24,7 @@ VALGRIND=${VALGRIND:-1}
 suites=${*:-unit integration lab}
 log=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-check.XXXXXX")
 trap 'rm -rf "$log"' EXIT INT TERM
+top=$(pwd)
 
 passed=0 failed=0 skipped=0 broken=""
 export CMOCKA_MESSAGE_OUTPUT=TAP
@@ -37,9 +43,14 @@ run_one() {
 	shift
 	out="$log/out"
 	echo "# ---- $name"
-	"$@" >"$out" 2>&1
-	rc=$?
-	cat "$out"
+	t0=$(date +%s.%N)
+	# As it comes: a section in the lab runs for minutes.
+	{
+		"$@"
+		echo $? >"$log/rc"
+	} 2>&1 | tee "$out"
+	rc=$(cat "$log/rc")
+	echo "# ---- $name: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 	# cmocka's TAP writes a skip as "not ok N # SKIP": a skip either way.
 	s=$(grep -E '^(not )?ok [0-9]+' "$out" | grep -ci '# SKIP')
 	p=$(grep -E '^ok [0-9]+' "$out" | grep -vci '# SKIP')
@@ -64,6 +75,22 @@ integ_bins() {
 	ls "$B"/tests/integration/test_* 2>/dev/null | grep -v '\.[od]$'
 }
 
+# What the tests must leave as they found it: /dev (a probe such as
+# ': <>/dev/kvm' creates a file there) and the source tree (the build
+# directories aside). Listed before, compared after.
+dev_list() {
+	find /dev /dev/shm -maxdepth 1 \( -path /dev/pts -prune -o -print \) 2>/dev/null |
+		while IFS= read -r f; do
+			printf '%s %s\n' "$(stat -c %F "$f" 2>/dev/null)" "$f"
+		done | sort
+}
+: >"$log/stamp"
+dev_list >"$log/dev.before"
+
+# Where the integration suite's guests run: here, or in the lab.
+where=host
+[ -x "$B/bin/mcefwd" ] && where=$("$B/bin/mcefwd" where --quiet 2>/dev/null)
+
 for suite in $suites; do
 	case $suite in
 	unit)
@@ -72,6 +99,13 @@ for suite in $suites; do
 		done
 		;;
 	integration)
+		if [ "$where" = lab ]; then
+			echo "# this host has no usable KVM ($("$B/bin/mcefwd" where)): the integration suite runs in the lab"
+			# One boot for all of it, valgrind passes included.
+			run_one lab/integration "$B/bin/mcefwd" lab --timeout 3000 -- \
+				env B="$B" VALGRIND="$VALGRIND" RUN_ALL_INNER=1 tests/run-all.sh integration
+			continue
+		fi
 		run_one integration/payloads env B="$B" tests/integration/run.sh
 		run_one integration/inject env B="$B" tests/integration/inject.sh
 		run_one integration/docs env B="$B" tests/integration/docs.sh
@@ -110,6 +144,7 @@ if [ "$VALGRIND" = 1 ]; then
 				done
 				;;
 			integration)
+				[ "$where" = lab ] && continue
 				run_one valgrind/integration/payloads env B="$B" \
 					MCEFWD_WRAPPER="$VG" tests/integration/run.sh
 				run_one valgrind/integration/inject env B="$B" \
@@ -130,5 +165,28 @@ if [ -n "$broken" ]; then
 	echo "# runners that failed without a failing test:$broken"
 	failed=$((failed + 1))
 fi
+
+dev_list >"$log/dev.after"
+(cd "$top" && find . \( -path ./.git -o -path "./$B" -o -path './build*' \) -prune -o \
+	-newer "$log/stamp" -print) >"$log/tree"
+if ! diff -u "$log/dev.before" "$log/dev.after" >"$log/dev.diff"; then
+	echo "not ok 1 - nothing written to /dev"
+	sed 's/^/#   /' "$log/dev.diff"
+	failed=$((failed + 1))
+else
+	echo "ok 1 - nothing written to /dev"
+	passed=$((passed + 1))
+fi
+if [ -s "$log/tree" ]; then
+	echo "not ok 2 - nothing written to the source tree (outside $B)"
+	head -n 20 "$log/tree" | sed 's/^/#   /'
+	failed=$((failed + 1))
+else
+	echo "ok 2 - nothing written to the source tree (outside $B)"
+	passed=$((passed + 1))
+fi
+
+# Inside the lab, a section of the run outside: its totals are a comment.
+[ -n "${RUN_ALL_INNER:-}" ] && printf '# '
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

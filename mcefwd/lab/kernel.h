@@ -34,6 +34,12 @@ struct lab_kmod {
 struct lab_kernel {
 	char dir[PATH_MAX];		/* the cache entry, or a temporary one */
 	char vmlinuz[PATH_MAX];
+	/*
+	 * The same kernel uncompressed, booted through its PVH entry: under
+	 * TCG, decompressing an xz bzImage costs about 3 s of every boot.
+	 * "" when it could not be had (then vmlinuz boots).
+	 */
+	char vmlinux[PATH_MAX];
 	char config[PATH_MAX];		/* "" if no config was found */
 	char release[128];		/* "6.1.0-57-amd64" */
 	char source[PATH_MAX];		/* where it came from, in words */
@@ -54,5 +60,13 @@ void lab_kernel_cache_dir(char *buf, size_t len);
 
 /* The release string in an x86 boot image's header ("6.1.0-57-amd64"). Pure. 0/-EINVAL. */
 int lab_bzimage_release(const void *img, size_t len, char *release, size_t rlen);
+
+/*
+ * Where a bzImage's compressed kernel lies (payload_offset and
+ * payload_length of the boot protocol, the trailing 4-byte size left out)
+ * and the tool that uncompresses it ("xz", "zstd", "gzip"). Pure. 0/-EINVAL.
+ */
+int lab_bzimage_payload(const void *img, size_t len, size_t *off, size_t *plen,
+			const char **tool);
 
 #endif

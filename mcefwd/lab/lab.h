@@ -26,7 +26,7 @@ struct lab_opts {
 	const char *cache;		/* NULL: lab_kernel_cache_dir() */
 	const char *qemu;		/* NULL: $MCEFWD_QEMU, else qemu-system-x86_64 */
 	int npt;			/* kvm_amd's nested paging: 1 or 0 */
-	unsigned int cpus;		/* 0: this machine's, at most 4 */
+	unsigned int cpus;		/* 0: one (lab.c says why) */
 	unsigned int mem_mb;		/* 0: LAB_DEFAULT_MEM_MB */
 	unsigned int timeout_s;		/* the whole boot; 0: LAB_DEFAULT_TIMEOUT_S */
 	const char *console;		/* keep the kernel's console in this file, or NULL */

@@ -1,0 +1,225 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The real-kernel lab's steps, run inside the lab by tests/lab/lab.sh
+# (mcefwd lab -- tests/lab/steps.sh ...): the scenarios with real memory
+# failure (--poison=hwpoison and pfn, soft offline) and the injector's
+# corrupt-pfn, each judged here from mcefwd's --json record and from what
+# the kernel logged while it ran. TAP lines without a plan: the caller
+# numbers them across boots.
+#
+#   tests/lab/steps.sh NPT METHODS ENCODINGS SCENARIO...
+#   (NPT 0 or 1: what kvm_amd must have; METHODS "hwpoison pfn";
+#    ENCODINGS "default amd")
+set -u
+
+B=${B:-build}
+MCEFWD=$B/bin/mcefwd
+INJECT=$B/bin/mcefwd-inject
+TARGET=$B/tests/integration/poison-target
+RUN_TIMEOUT=60
+npt=$1 methods=$2 encodings=$3
+shift 3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export MCEFWD_STATE=$tmp/state
+
+ok() { echo "ok - $1"; }
+not_ok() {
+	echo "not ok - $1"
+	shift
+	for l in "$@"; do
+		printf '%s\n' "$l" | sed 's/^/#   /'
+	done
+}
+
+# ---- the lab itself --------------------------------------------------------
+
+want=$([ "$npt" = 1 ] && echo Y || echo N)
+have=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)
+if [ -c /dev/kvm ] && [ "$have" = "$want" ]; then
+	ok "kvm_amd loaded with npt=$npt, /dev/kvm there ($(uname -r))"
+else
+	not_ok "kvm_amd loaded with npt=$npt, /dev/kvm there" \
+		"npt parameter: '${have:-missing}', /dev/kvm: $(ls -l /dev/kvm 2>&1)"
+fi
+if ! command -v jq >/dev/null; then
+	not_ok "jq is there to read mcefwd's JSON (apt-get install jq)"
+	exit 0
+fi
+
+# ---- one scenario run, judged ------------------------------------------------
+
+# check DESC-OF-FAILURE JQ-EXPR: the record must satisfy the expression.
+# Gathered, then judged in one jq run (jq starts slowly under emulation).
+check() {
+	checks+=("$1" "$2")
+}
+
+# Every check of the step against its record; what failed goes to whys.
+judge() {
+	local prog="[" args=() i sep="" out
+	for ((i = 0; i < ${#checks[@]}; i += 2)); do
+		args+=(--arg "m$i" "${checks[i]}")
+		prog+="$sep(if (${checks[i + 1]}) then empty else \$m$i end)"
+		sep=", "
+	done
+	prog+="] | .[]"
+	checks=()
+	[ -s "$json" ] || return
+	if ! out=$(jq -r "${args[@]}" "$prog" "$json" 2>&1); then
+		whys+=("the record could not be judged: $out")
+		return
+	fi
+	while IFS= read -r l; do
+		[ -n "$l" ] && whys+=("$l")
+	done <<<"$out"
+}
+# klog PATTERN / no_klog PATTERN: what the kernel must (not) have logged.
+klog() {
+	grep -qE -- "$1" "$dmesg" || whys+=("the kernel did not log: $1")
+}
+no_klog() {
+	! grep -qE -- "$1" "$dmesg" || whys+=("the kernel logged what it must not: $(grep -m1 -E -- "$1" "$dmesg")")
+}
+
+# run_step ID DESC ARGS...: mcefwd run ARGS --json, with the kernel's log of it.
+run_step() {
+	id=$1 desc=$2
+	shift 2
+	json=$tmp/$id.json dmesg=$tmp/$id.dmesg
+	dmesg -C
+	timeout -k 5 $((RUN_TIMEOUT + 30)) "$MCEFWD" run "$@" --timeout $RUN_TIMEOUT --json \
+		>"$json" 2>"$tmp/$id.err"
+	rc=$?
+	dmesg >"$dmesg"
+	whys=() checks=()
+	[ "$rc" = 0 ] || whys+=("exit status $rc, expected 0")
+	if [ ! -s "$json" ]; then
+		whys+=("mcefwd printed no JSON document")
+	else
+		check "the test did not pass" '.tests[0].result == "pass"'
+	fi
+}
+
+# Where the run's single test went wrong, or ok.
+verdict() {
+	judge
+	if [ ${#whys[@]} -eq 0 ]; then
+		ok "$desc"
+		return
+	fi
+	not_ok "$desc" "${whys[@]}" "--- mcefwd's result and diagnostics:" \
+		"$(jq -r '.tests[0] | .result + ": " + .reason, .diagnostics[]' "$json" 2>/dev/null | head -n 30)" \
+		"$(head -c 2000 "$tmp/$id.err")" "--- the kernel's log:" "$(tail -n 15 "$dmesg")"
+}
+
+T='.tests[0]'
+ev_ar='[.tests[0].events[] | select(.code == "AR")]'
+ev_ao='[.tests[0].events[] | select(.code == "AO")]'
+
+for s in "$@"; do
+	case $s in
+	soft-offline)
+		run_step "npt$npt-soft-offline" \
+			"npt=$npt soft-offline --poison=soft-offline: no SIGBUS, contents kept, the page on a new frame" \
+			soft-offline --poison=soft-offline
+		check "the run did not use soft-offline" '.poison.method == "soft-offline"'
+		check "a machine-check event reached mcefwd" "$T.events_total == 0"
+		klog 'Soft offlining pfn 0x'
+		no_klog 'Sending SIGBUS'
+		verdict
+		continue
+		;;
+	corrupt-pfn)
+		# Not KVM: once is enough.
+		[ "$npt" = 1 ] || continue
+		desc="corrupt-pfn then unpoison-pfn (mcefwd-inject --method=pfn --keep, then --unpoison-all) on a helper's page: HardwareCorrupted back where it was"
+		whys=()
+		"$TARGET" >"$tmp/target" </dev/null &
+		pid=$!
+		for _ in $(seq 100); do
+			[ -s "$tmp/target" ] && break
+			sleep 0.1
+		done
+		addr=$(tr ' ' '\n' <"$tmp/target" | sed -n 's/^anon=//p')
+		hc() { sed -n 's/^HardwareCorrupted: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+		before=$(hc)
+		dmesg -C
+		"$INJECT" --pid "$pid" --addr "$addr" --method pfn --keep --state "$tmp/corrupt-state" \
+			>"$tmp/inject.out" 2>&1 </dev/null || whys+=("mcefwd-inject --keep failed: $(tail -n 3 "$tmp/inject.out")")
+		during=$(hc)
+		"$INJECT" --unpoison-all --state "$tmp/corrupt-state" >>"$tmp/inject.out" 2>&1 </dev/null ||
+			whys+=("mcefwd-inject --unpoison-all failed: $(tail -n 3 "$tmp/inject.out")")
+		after=$(hc)
+		dmesg >"$tmp/corrupt.dmesg"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		dmesg=$tmp/corrupt.dmesg
+		klog 'Injecting memory failure at pfn 0x'
+		klog 'recovery action for dirty LRU page: Recovered'
+		[ "$during" -eq $((before + 4)) ] 2>/dev/null ||
+			whys+=("HardwareCorrupted was ${during:-?} kB while poisoned, expected $((before + 4)) kB")
+		[ "$after" = "$before" ] || whys+=("HardwareCorrupted is ${after:-?} kB after unpoison-pfn, expected $before kB")
+		if [ ${#whys[@]} -eq 0 ]; then
+			ok "$desc: $before -> $during -> $after kB"
+		else
+			not_ok "$desc" "${whys[@]}" "$(cat "$tmp/inject.out")"
+		fi
+		continue
+		;;
+	esac
+	for e in $encodings; do
+		eopt=()
+		[ "$e" != default ] && eopt=(--encoding="$e")
+		for m in $methods; do
+			run_step "npt$npt-$s-$m-$e" "npt=$npt $s --poison=$m (encoding $e)" "$s" --poison="$m" "${eopt[@]}"
+			check "the run did not use $m" ".poison.method == \"$m\""
+			case $s in
+			ar)
+				desc="$desc: SIGBUS BUS_MCEERR_AR from KVM's fault on the poisoned frame, #MC on the load"
+				check "PR_MCE_KILL was not late" "$T.kill == \"late\""
+				check "no AR arrived on vcpu-0's own thread for gpa 0x200000, lsb 12, injected" \
+					"$ev_ar | map(select(.arrived == \"vcpu thread\" and .vcpu == 0 and .gpa == \"0x200000\" and .lsb == 12 and .verdict == \"inject\")) | length == 1"
+				check "the #MC did not land on the faulting load" "$T.observation.rip == \"the faulting load\""
+				check "not 4 KiB accounted lost" "$T.lost_bytes == 4096"
+				check "the frame was not taken out of service and given back" \
+					"$T.poisoned | length == 1 and .[0].pfn != \"0x0\" and .[0].unpoisoned"
+				klog 'Memory failure: 0x[0-9a-f]+: recovery action for dirty LRU page: Recovered'
+				no_klog 'Sending SIGBUS'
+				;;
+			ao)
+				desc="$desc: early kill, SIGBUS BUS_MCEERR_AO to mcefwd's main thread, routed to vCPU 0"
+				check "PR_MCE_KILL was not early" "$T.kill == \"early\""
+				check "no AO arrived on the main thread and was injected on vcpu-0" \
+					"$ev_ao | map(select(.arrived == \"main thread\" and .vcpu == 0 and .gpa == \"0x200000\" and .verdict == \"inject\")) | length == 1"
+				check "an AR came too" "$ev_ar | length == 0"
+				klog 'Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mcefwd:[0-9]+ due to hardware memory corruption'
+				no_klog 'Sending SIGBUS to vcpu-'
+				;;
+			vmm-memory-ao)
+				desc="$desc: AO on mcefwd's own page: ignored, the guest goes on"
+				check "no AO outside guest RAM was ignored" \
+					"$ev_ao | map(select(.arrived == \"main thread\" and (.in_ram | not) and .verdict == \"ignore\")) | length == 1"
+				check "the guest saw something" "$T.observation.outcome == \"nothing\""
+				klog 'Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mcefwd:[0-9]+ due to hardware memory corruption'
+				;;
+			ar-no-ser)
+				desc="$desc: guest without MCG_SER_P, the VM is stopped"
+				check "no AR on vcpu-0's thread stopped the VM" \
+					"$ev_ar | map(select(.arrived == \"vcpu thread\" and .verdict == \"stop-vm\")) | length == 1"
+				check "the VM was not stopped" "$T.observation.outcome == \"stopped\""
+				check "the frame was not given back" "$T.poisoned | length == 1 and .[0].unpoisoned"
+				;;
+			vmm-memory)
+				desc="$desc: AR on mcefwd's own page, not guest RAM: the VM is stopped"
+				check "no AR outside guest RAM stopped the VM" \
+					"$ev_ar | map(select((.in_ram | not) and .verdict == \"stop-vm\")) | length == 1"
+				check "the VM was not stopped" "$T.observation.outcome == \"stopped\""
+				klog 'Killing [^ ]+:[0-9]+ due to hardware memory corruption fault at '
+				;;
+			esac
+			verdict
+		done
+	done
+done
