@@ -149,7 +149,8 @@ static const char usage_where[] =
 "Says where run, caps, matrix and bench would run their guests, and why:\n"
 "on this host's /dev/kvm when it is usable (a character device answering\n"
 "KVM API 12 with KVM_CAP_MCE), else in the lab. It only looks: /dev/kvm is\n"
-"opened, never created. --quiet prints one word, host or lab.\n"
+"opened, never created. --quiet prints one word: host (the KVM of the machine\n"
+"it runs on; inside the lab, the lab's) or lab.\n"
 "\n"
 "Examples:\n"
 "  mcefwd where\n"
@@ -229,7 +230,7 @@ static int cmd_list(void)
 static int cmd_where(const struct where *w, bool json, bool quiet)
 {
 	if (quiet) {
-		puts(w->in_lab ? "lab" : where_name(w->on));
+		puts(where_name(w->on));
 	} else if (json) {
 		fputs("{\"version\": 1, \"where\": ", stdout);
 		where_print_json(w, stdout);

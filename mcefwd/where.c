@@ -91,9 +91,9 @@ void where_print(const struct where *w, FILE *out, const char *prefix)
 
 void where_print_json(const struct where *w, FILE *out)
 {
-	fprintf(out, "{\"on\": \"%s\", \"in_lab\": %s, \"why\": ", w->in_lab ? "lab" : where_name(w->on),
+	fprintf(out, "{\"on\": \"%s\", \"in_lab\": %s, \"why\": ", where_name(w->on),
 		w->in_lab ? "true" : "false");
-	caps_json_string(out, w->in_lab ? (w->lab_why[0] ? w->lab_why : "asked for") : w->why);
+	caps_json_string(out, w->in_lab ? (w->lab_why[0] ? w->lab_why : "run by mcefwd lab") : w->why);
 	if (w->in_lab) {
 		fputs(", \"lab\": {\"kernel\": ", out);
 		caps_json_string(out, w->lab_kernel);

@@ -19,7 +19,11 @@ int where_parse(const char *s, enum where_on *out);
 const char *where_name(enum where_on w);
 
 struct where {
-	enum where_on on;		/* WHERE_HOST or WHERE_LAB */
+	/*
+	 * WHERE_HOST: the KVM of the machine this process runs on (inside the
+	 * lab, the lab's); WHERE_LAB: the command is sent to the lab.
+	 */
+	enum where_on on;
 	char why[768];			/* why there, in words */
 	bool in_lab;			/* this process runs inside the lab */
 	char lab_kernel[256];		/* inside the lab: its kernel */
