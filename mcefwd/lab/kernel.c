@@ -719,6 +719,18 @@ static int unpack(const struct lab_kernel_opts *o, const char *deb, const char *
 	write_whole(to, release, strlen(release));
 	lab_fmt(to, sizeof(to), "%s/source", dir);
 	write_whole(to, source, strlen(source));
+	/* Refused before anything else is done with it. */
+	{
+		struct lab_kernel chk = { .config = "" };
+
+		lab_fmt(chk.release, sizeof(chk.release), "%s", release);
+		lab_fmt(chk.config, sizeof(chk.config), "%s/config", dir);
+		if (!config_text)
+			chk.config[0] = '\0';
+		r = check_config(&chk, o);
+		if (r < 0)
+			goto out;
+	}
 	lab_fmt(path, sizeof(path), "%s/lib/modules/%s", x, release);
 	if (access(path, F_OK))
 		lab_fmt(path, sizeof(path), "%s/usr/lib/modules/%s", x, release);
@@ -882,6 +894,9 @@ static int get_bzimage(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	lab_fmt(k->vmlinuz, sizeof(k->vmlinuz), "%s", o->bzimage);
 	lab_fmt(k->source, sizeof(k->source), "%s with the modules of %s", o->bzimage, o->modules);
 	find_config(o, root, k);
+	r = check_config(k, o);
+	if (r < 0)
+		return r;
 	if (k->config[0])
 		read_whole(k->config, &config_text, &len);
 	r = collect_modules(o, root, k->release, config_text, k->dir);
@@ -903,7 +918,8 @@ int lab_kernel_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 
 	memset(k, 0, sizeof(*k));
 	r = o->bzimage ? get_bzimage(o, k) : get_debian(o, k);
-	if (r == 0)
+	/* A cached kernel is checked each time: the lab's needs may have grown. */
+	if (r == 0 && !o->bzimage)
 		r = check_config(k, o);
 	if (r < 0) {
 		bool lacks = k->host_lacks;

@@ -217,16 +217,27 @@ else
 fi
 
 # ---- missing capabilities: exit 4, naming what is missing -------------------
+# --on=host: this host's KVM or nothing (auto would go to the lab).
 if [ -z "$WRAP" ] && unshare -m true 2>/dev/null; then
-	run unshare -m sh -c 'mount -t tmpfs tmpfs /dev && exec "$@"' sh "$MCEFWD" run hello
-	expect "no /dev/kvm: exit 4 naming it" 4 '^ok 1 hello # SKIP .*/dev/kvm'
+	run unshare -m sh -c 'mount -t tmpfs tmpfs /dev && exec "$@"' sh "$MCEFWD" run hello --on=host
+	expect "no /dev/kvm, --on=host: exit 4 naming it" 4 '^ok 1 hello # SKIP .*/dev/kvm'
+	# Nothing but the decision: auto would send the command to the lab.
+	run unshare -m sh -c 'mount -t tmpfs tmpfs /dev && exec "$@"' sh env -u MCEFWD_ON \
+		-u MCEFWD_LAB_KERNEL "$MCEFWD" where --json
+	if [ "$rc" = 0 ] && jq -e '.where.on == "lab" and (.where.why | test("/dev/kvm is missing"))' \
+		"$tmp/out" >/dev/null; then
+		ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing"
+	else
+		not_ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing"
+	fi
 else
-	skip "no /dev/kvm: exit 4 naming it" "needs unshare -m (root) and no wrapper"
+	skip "no /dev/kvm, --on=host: exit 4 naming it" "needs unshare -m (root) and no wrapper"
+	skip "no /dev/kvm: --on=auto decides for the lab" "needs unshare -m (root) and no wrapper"
 fi
 if [ -z "$WRAP" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
    [ "$(stat -c %a /dev/kvm)" = 600 ]; then
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$MCEFWD" run hello
-	expect "/dev/kvm not permitted: exit 4 naming it and what to do" 4 \
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$MCEFWD" run hello --on=host
+	expect "/dev/kvm not permitted, --on=host: exit 4 naming it and what to do" 4 \
 		'^ok 1 hello # SKIP cannot open /dev/kvm: Permission denied; run as root or add your user'
 else
 	skip "/dev/kvm not permitted: exit 4 naming it" "needs root, setpriv and a /dev/kvm only root may open"

@@ -193,7 +193,7 @@ expect_run "an unknown option is a usage error" 2 "unknown option '--frobnicate'
 kvm_reason=$(kvm_reason)
 if [ -n "$kvm_reason" ]; then
 	for b in exit kick forward storm pause qemu; do
-		bench_json "$b without /dev/kvm: a skip that says why, as JSON" 4 "$b" --quick
+		bench_json "$b without /dev/kvm, --on=host: a skip that says why, as JSON" 4 "$b" --quick --on=host
 	done
 	echo "1..$n"
 	exit 0

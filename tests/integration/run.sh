@@ -313,17 +313,35 @@ else
 	skip "hugetlb guest RAM" "cannot reserve 4 more 2 MiB huge pages in $hp"
 fi
 
+# Valgrind 3.19 aborts on a SIGBUS with a kernel si_code (BUS_MCEERR_AR/AO),
+# whoever sends it: the signal method, and KVM's fault on a frame poisoned
+# with hwpoison, pfn or einj. Those run natively only.
+VG_NO_SIGBUS="valgrind aborts on a SIGBUS with a kernel si_code (BUS_MCEERR_*); runs natively"
+sigbus_method() {
+	case $1 in hwpoison | pfn | einj | signal) return 0 ;; esac
+	return 1
+}
+
 # What make run runs: everything, with the most real method this host has.
-mcefwd run --poison=auto --emulated-access=forward
-expect "run with no names: every scenario, then hello and smp, and the table" 0 '^1\.\.18$' \
-	'^# poison=auto picked ' '^ok 1 ar' '^ok 17 hello$' '^ok 18 smp$' \
-	'^# what the guests saw \(poison=' '^#   ar +ok +1 #MC; last: MCG_STATUS 0x7 bank 9 STATUS 0xbd80000000000134'
+auto=$("$MCEFWD" caps --json | jq -r '.auto.method')
+if [ -n "$WRAP" ] && sigbus_method "$auto"; then
+	skip "run with no names (--poison=auto: $auto)" "$VG_NO_SIGBUS"
+else
+	mcefwd run --poison=auto --emulated-access=forward
+	expect "run with no names: every scenario, then hello and smp, and the table" 0 '^1\.\.18$' \
+		"^# poison=auto picked $auto" '^ok 1 ar' '^ok 17 hello$' '^ok 18 smp$' \
+		'^# what the guests saw \(poison=' '^#   ar +ok +1 #MC; last: MCG_STATUS 0x7 bank 9 STATUS 0xbd80000000000134'
+fi
 
 # The methods of a real memory failure: run for real where the host has
 # them (and the lab runs them on every make check), else a skip with why.
 for m in hwpoison pfn soft-offline; do
 	sc=ar
 	[ $m = soft-offline ] && sc=soft-offline
+	if [ -n "$WRAP" ] && sigbus_method $m && "$MCEFWD" caps | grep -qE "^  $m +yes"; then
+		skip "$sc with --poison=$m, for real" "$VG_NO_SIGBUS"
+		continue
+	fi
 	mcefwd run $sc --poison=$m --state "$tmp/state"
 	if "$MCEFWD" caps | grep -qE "^  $m +yes"; then
 		expect "$sc with --poison=$m, for real" 0 "^ok 1 $sc\$"
@@ -333,11 +351,15 @@ for m in hwpoison pfn soft-offline; do
 	fi
 done
 # A state file of its own: the real methods above may have written theirs.
-mcefwd run ar --poison=signal --state "$tmp/state-signal"
-if [ -e "$tmp/state-signal" ]; then
-	not_ok "methods that poison no frame write no state file"
+if [ -n "$WRAP" ]; then
+	skip "methods that poison no frame write no state file" "$VG_NO_SIGBUS"
 else
-	ok "methods that poison no frame write no state file"
+	mcefwd run ar --poison=signal --state "$tmp/state-signal"
+	if [ "$rc" != 0 ] || [ -e "$tmp/state-signal" ]; then
+		not_ok "methods that poison no frame write no state file"
+	else
+		ok "methods that poison no frame write no state file"
+	fi
 fi
 if "$MCEFWD" caps | grep -qE '^  einj +yes'; then
 	skip "ar with --poison=einj" "a real hardware error is never raised by the test suite"

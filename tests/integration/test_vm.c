@@ -127,8 +127,10 @@ static void test_pause_halted_sigmask(void **state)
 
 /*
  * 64 vCPUs on a 2-core host, both kick strategies: every vm_pause_all must
- * park every vCPU (each counts the pause), within a bounded time. alarm()
- * turns a hang into a failure.
+ * park every vCPU (each counts the pause). At least 10 rounds, more while
+ * 3 s last (the count is reported, not judged: speed is the benchmarks'
+ * business). alarm() turns a hang into a failure; it allows for valgrind
+ * on emulated KVM in the lab, which is about 200 times slower than here.
  */
 static void pause_stress(enum kick_mode kick)
 {
@@ -140,7 +142,7 @@ static void pause_stress(enum kick_mode kick)
 		print_message("# SKIP %s\n", kvm_why);
 		skip();
 	}
-	alarm(60);
+	alarm(900);
 	start_vm(&vm, "spin", 64, kick);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
@@ -151,10 +153,9 @@ static void pause_stress(enum kick_mode kick)
 			assert_int_equal(vm.vcpus[i]->pauses, rounds);
 		vm_resume_all(&vm);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-	} while (rounds < 500 && t1.tv_sec - t0.tv_sec < 3);
+	} while (rounds < 10 || (rounds < 500 && t1.tv_sec - t0.tv_sec < 3));
 	print_message("# %u pause/resume rounds of 64 vCPUs, kick=%s\n", rounds,
 		      kick_mode_name(kick));
-	assert_true(rounds >= 10);
 	vm_stop_and_join(&vm);
 	for (unsigned int i = 0; i < 64; i++)
 		assert_int_equal(vm.vcpus[i]->res.outcome, VCPU_STOPPED);
