@@ -112,7 +112,7 @@ kvm_valgrind() {
 		# most of an hour. What fits: the payloads and the scenario that
 		# raise no SIGBUS, the in-process VM tests, and helgrind where
 		# vCPU threads meet. The whole passes run where KVM is the host's.
-		run_one valgrind/lab/payloads $VG "$B/bin/mcefwd" run hello smp idle soft-offline \
+		run_one valgrind/lab/payloads $VG "$B/bin/mcefwd" run hello smp soft-offline \
 			--poison=soft-offline
 		for t in $(integ_bins); do
 			run_one "valgrind/integration/$(basename "$t")" $VG "$t"
