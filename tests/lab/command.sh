@@ -119,8 +119,9 @@ expect2 "output, exit status, directory and environment come back: stdout" 3 out
 expect2 "output, exit status, directory and environment come back: stderr, kvm_amd's /dev/kvm" 3 err \
 	'^err: kvm character special file' '^# lab: booting under QEMU' '^# lab: /dev/kvm in the lab: api=12 mce=[1-9]'
 
-# Outside /tmp (whose files are not listed): the build directory, here.
-written=$(pwd)/$B/lab-written.$$
+# Outside the scratch directories (/tmp, /var/tmp, /run, whose files are
+# not listed): a place only the lab's throw-away layer ever holds.
+written=/var/lib/mcefwd-lab-write-test.$$
 lab "$MCEFWD" lab -- sh -c "echo gone >'$written'; cat '$written'"
 if [ "$rc" = 0 ] && grep -q '^gone$' "$tmp/out" && [ ! -e "$written" ] &&
 	grep -qF "the command wrote $written (thrown away with the lab)" "$tmp/err"; then
