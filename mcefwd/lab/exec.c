@@ -30,8 +30,7 @@ int exec_found(const char *prog)
 	return 0;
 }
 
-/* Keeps the last part of what arrives: the end of a tool's complaint is what matters. */
-static void exec_keep_tail(char *tail, size_t size, const char *buf, size_t n)
+void exec_keep_tail(char *tail, size_t size, const char *buf, size_t n)
 {
 	size_t have = strlen(tail);
 

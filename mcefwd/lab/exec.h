@@ -20,6 +20,12 @@ struct exec_out {
  */
 int exec_run(char *const argv[], const char *dir, struct exec_out *out);
 
+/*
+ * Appends buf[0..n) to the NUL-terminated tail[0..size), keeping its last
+ * size - 1 bytes: the end of a tool's complaint is what matters.
+ */
+void exec_keep_tail(char *tail, size_t size, const char *buf, size_t n);
+
 /* Whether a program is in PATH (executable). */
 int exec_found(const char *prog);
 

@@ -15,6 +15,7 @@
 
 #include "mcefwd/error.h"
 #include "mcefwd/lab/exec.h"
+#include "mcefwd/lab/file.h"
 #include "mcefwd/lab/kconfig.h"
 #include "mcefwd/lab/kernel.h"
 
@@ -108,115 +109,6 @@ int lab_bzimage_payload(const void *image, size_t len, size_t *off, size_t *plen
 		return 0;
 	}
 	return error_set(EINVAL, "its payload is compressed in a way the lab does not uncompress");
-}
-
-/* ---- files ---------------------------------------------------------------- */
-
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static void rm_rf(const char *path)
-{
-	if (path && *path)
-		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int read_whole(const char *path, char **data, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
-	char *buf;
-
-	if (fd < 0 || fstat(fd, &st)) {
-		saved = errno;
-		if (fd >= 0)
-			close(fd);
-		return -saved;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
-	return 0;
-}
-
-static int write_whole(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), saved;
-	const char *p = data;
-
-	if (fd < 0)
-		return -errno;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			saved = n < 0 ? errno : EIO;
-			close(fd);
-			return -saved;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return close(fd) ? -errno : 0;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-	char *data;
-	size_t len;
-	int r = read_whole(from, &data, &len);
-
-	if (r < 0)
-		return r;
-	r = write_whole(to, data, len);
-	free(data);
-	return r;
 }
 
 /* ---- modules ---------------------------------------------------------------- */
@@ -332,7 +224,7 @@ static int module_read(const char *path, char **data, size_t *len)
 		*len = out.len;
 		return 0;
 	}
-	return read_whole(path, data, len) < 0 ?
+	return file_read(path, data, len) < 0 ?
 	       error_set(errno, "%s: %s", path, strerror(errno)) : 0;
 }
 
@@ -368,7 +260,7 @@ static int index_deps(void *ctx, const char *name, char *depends, size_t len)
 				 vr[0] ? vr : "(no vermagic)", ix->release);
 	}
 	lab_fmt(dest, sizeof(dest), "%s/%s.ko", ix->dest, name);
-	r = write_whole(dest, data, dlen);
+	r = file_write(dest, data, dlen);
 	free(data);
 	if (r < 0)
 		return error_set(-r, "%s: %s", dest, strerror(-r));
@@ -391,7 +283,7 @@ static int collect_modules(const struct lab_kernel_opts *o, const char *root, co
 	int r;
 
 	lab_fmt(mods, sizeof(mods), "%s/mods", dir);
-	r = mkdir_p(mods);
+	r = file_mkdir_p(mods);
 	if (r < 0)
 		return error_set(-r, "%s: %s", mods, strerror(-r));
 	index_being_built = &ix;
@@ -402,7 +294,7 @@ static int collect_modules(const struct lab_kernel_opts *o, const char *root, co
 		return error_set(errno ? errno : ENOMEM, "reading %s: %s", root, strerror(errno ? errno : ENOMEM));
 	}
 	lab_fmt(path, sizeof(path), "%s/modules.builtin", root);
-	if (read_whole(path, &ix.builtin, &blen) < 0)
+	if (file_read(path, &ix.builtin, &blen) < 0)
 		ix.builtin = NULL;
 	for (size_t i = 0; i < sizeof(lab_wanted) / sizeof(lab_wanted[0]); i++) {
 		const char *w = lab_wanted[i].name;
@@ -431,7 +323,7 @@ static int collect_modules(const struct lab_kernel_opts *o, const char *root, co
 		blen += (size_t)sprintf(list + blen, "%s %s\n", order[i],
 					i < nreq ? "required" : "optional");
 	lab_fmt(path, sizeof(path), "%s/order", mods);
-	r = write_whole(path, list, blen);
+	r = file_write(path, list, blen);
 	free(list);
 	if (r < 0)
 		return error_set(-r, "%s: %s", path, strerror(-r));
@@ -446,7 +338,7 @@ static int load_order(struct lab_kernel *k)
 	int r;
 
 	lab_fmt(path, sizeof(path), "%s/mods/order", k->dir);
-	r = read_whole(path, &text, &len);
+	r = file_read(path, &text, &len);
 	if (r < 0)
 		return error_set(-r, "%s: %s", path, strerror(-r));
 	k->nr_mods = 0;
@@ -482,7 +374,7 @@ static int check_config(struct lab_kernel *k, const struct lab_kernel_opts *o)
 			 k->release);
 		return 0;
 	}
-	r = read_whole(k->config, &text, &len);
+	r = file_read(k->config, &text, &len);
 	if (r < 0)
 		return error_set(-r, "%s: %s", k->config, strerror(-r));
 	r = kconfig_check(text, why, sizeof(why));
@@ -513,7 +405,7 @@ static void extract_vmlinux(const struct lab_kernel_opts *o, const char *bzimage
 		lab_note(o->notes, "the kernel cannot boot through PVH (CONFIG_PVH is not y): it boots from its bzImage, about 3 s slower");
 		return;
 	}
-	if (read_whole(bzimage, &img, &len) < 0)
+	if (file_read(bzimage, &img, &len) < 0)
 		return;
 	if (lab_bzimage_payload(img, len, &off, &plen, &tool) < 0) {
 		lab_note(o->notes, "%s: %s: it boots compressed, about 3 s slower", bzimage, error_get());
@@ -522,14 +414,14 @@ static void extract_vmlinux(const struct lab_kernel_opts *o, const char *bzimage
 	}
 	lab_fmt(payload, sizeof(payload), "%s/payload", dir);
 	lab_fmt(out_path, sizeof(out_path), "%s/vmlinux", dir);
-	r = write_whole(payload, img + off, plen);
+	r = file_write(payload, img + off, plen);
 	free(img);
 	argv[0] = (char *)tool;
 	if (r == 0)
 		r = exec_run(argv, NULL, &out);
 	unlink(payload);
 	if (r == 0 && out.len > 4 && !memcmp(out.data, ELFMAG, SELFMAG))
-		r = write_whole(out_path, out.data, out.len);
+		r = file_write(out_path, out.data, out.len);
 	else
 		lab_note(o->notes, "%s -dc of the kernel in %s failed (%d%s%s): it boots compressed, about 3 s slower",
 			 tool, bzimage, r, out.err[0] ? ": " : "", out.err);
@@ -570,7 +462,7 @@ static bool default_remembered(const struct lab_kernel_opts *o, char *pkg, size_
 
 	lab_fmt(path, sizeof(path), "%s/kernels/" LAB_CACHE_FORMAT "/default", o->cache);
 	if (stat(path, &st) || (max_age && time(NULL) - st.st_mtime > max_age) ||
-	    read_whole(path, &text, &n) < 0)
+	    file_read(path, &text, &n) < 0)
 		return false;
 	lab_fmt(pkg, len, "%.*s", (int)strcspn(text, "\n"), text);
 	free(text);
@@ -582,10 +474,10 @@ static void default_remember(const struct lab_kernel_opts *o, const char *pkg)
 	char path[PATH_MAX];
 
 	lab_fmt(path, sizeof(path), "%s/kernels/" LAB_CACHE_FORMAT, o->cache);
-	if (mkdir_p(path) < 0)
+	if (file_mkdir_p(path) < 0)
 		return;
 	lab_fmt(path, sizeof(path), "%s/kernels/" LAB_CACHE_FORMAT "/default", o->cache);
-	write_whole(path, pkg, strlen(pkg));
+	file_write(path, pkg, strlen(pkg));
 }
 
 /* The kernel package linux-image-amd64 depends on: Debian's current kernel. */
@@ -706,19 +598,19 @@ static int unpack(const struct lab_kernel_opts *o, const char *deb, const char *
 	mkdir(dir, 0755);
 	lab_fmt(path, sizeof(path), "%s/boot/vmlinuz-%s", x, release);
 	lab_fmt(to, sizeof(to), "%s/vmlinuz", dir);
-	r = copy_file(path, to);
+	r = file_copy(path, to);
 	if (r < 0) {
 		r = error_set(-r, "copying %s: %s", path, strerror(-r));
 		goto out;
 	}
 	lab_fmt(path, sizeof(path), "%s/boot/config-%s", x, release);
 	lab_fmt(to, sizeof(to), "%s/config", dir);
-	if (copy_file(path, to) == 0)
-		read_whole(to, &config_text, &len);
+	if (file_copy(path, to) == 0)
+		file_read(to, &config_text, &len);
 	lab_fmt(to, sizeof(to), "%s/release", dir);
-	write_whole(to, release, strlen(release));
+	file_write(to, release, strlen(release));
 	lab_fmt(to, sizeof(to), "%s/source", dir);
-	write_whole(to, source, strlen(source));
+	file_write(to, source, strlen(source));
 	/* Refused before anything else is done with it. */
 	{
 		struct lab_kernel chk = { .config = "" };
@@ -742,13 +634,13 @@ static int unpack(const struct lab_kernel_opts *o, const char *deb, const char *
 	lab_fmt(path, sizeof(path), "%s/vmlinuz", dir);
 	extract_vmlinux(o, path, config_text, dir);
 	lab_fmt(to, sizeof(to), "%s/.done", dir);
-	write_whole(to, LAB_CACHE_FORMAT "\n", 3);
+	file_write(to, LAB_CACHE_FORMAT "\n", 3);
 	/* Another lab may have made the same entry meanwhile: theirs stands. */
 	if (rename(dir, entry) && errno != ENOTEMPTY && errno != EEXIST)
 		r = error_set(errno, "rename %s %s: %s", dir, entry, strerror(errno));
 out:
 	free(config_text);
-	rm_rf(tmp);
+	file_rm_rf(tmp);
 	return r;
 }
 
@@ -766,12 +658,12 @@ static int read_entry(struct lab_kernel *k, const char *entry)
 	if (access(k->config, R_OK))
 		k->config[0] = '\0';
 	lab_fmt(path, sizeof(path), "%s/release", entry);
-	if (read_whole(path, &text, &len) < 0)
+	if (file_read(path, &text, &len) < 0)
 		return error_set(errno, "%s: %s", path, strerror(errno));
 	snprintf(k->release, sizeof(k->release), "%.*s", (int)strcspn(text, "\n"), text);
 	free(text);
 	lab_fmt(path, sizeof(path), "%s/source", entry);
-	if (read_whole(path, &text, &len) == 0) {
+	if (file_read(path, &text, &len) == 0) {
 		lab_fmt(k->source, sizeof(k->source), "%.*s", (int)strcspn(text, "\n"), text);
 		free(text);
 	}
@@ -785,7 +677,7 @@ static bool entry_done(const char *entry)
 	bool ok;
 
 	lab_fmt(path, sizeof(path), "%s/.done", entry);
-	if (read_whole(path, &text, &len) < 0)
+	if (file_read(path, &text, &len) < 0)
 		return false;
 	ok = !strncmp(text, LAB_CACHE_FORMAT "\n", 3);
 	free(text);
@@ -819,9 +711,9 @@ static int get_debian(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	if (entry_done(entry))
 		return read_entry(k, entry);
 	/* Half made (an unpack cut short) or of an older format: made again. */
-	rm_rf(entry);
+	file_rm_rf(entry);
 	lab_fmt(dl, sizeof(dl), "%s/kernels/" LAB_CACHE_FORMAT, o->cache);
-	r = mkdir_p(dl);
+	r = file_mkdir_p(dl);
 	if (r < 0)
 		return error_set(-r, "the lab's cache %s cannot be created: %s (set MCEFWD_LAB_CACHE)", dl,
 				 strerror(-r));
@@ -836,7 +728,7 @@ static int get_debian(const struct lab_kernel_opts *o, struct lab_kernel *k)
 			k->host_lacks = true;
 		else
 			r = unpack(o, deb, entry, source);
-		rm_rf(dl);
+		file_rm_rf(dl);
 	}
 	if (r < 0)
 		return r;
@@ -874,7 +766,7 @@ static int get_bzimage(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	size_t len;
 	int r;
 
-	r = read_whole(o->bzimage, &img, &len);
+	r = file_read(o->bzimage, &img, &len);
 	if (r < 0)
 		return error_set(-r, "--kernel %s: %s", o->bzimage, strerror(-r));
 	r = lab_bzimage_release(img, len, k->release, sizeof(k->release));
@@ -898,7 +790,7 @@ static int get_bzimage(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	if (r < 0)
 		return r;
 	if (k->config[0])
-		read_whole(k->config, &config_text, &len);
+		file_read(k->config, &config_text, &len);
 	r = collect_modules(o, root, k->release, config_text, k->dir);
 	if (r == 0) {
 		extract_vmlinux(o, o->bzimage, config_text, k->dir);
@@ -933,6 +825,6 @@ int lab_kernel_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 void lab_kernel_put(struct lab_kernel *k)
 {
 	if (k->temporary)
-		rm_rf(k->dir);
+		file_rm_rf(k->dir);
 	memset(k, 0, sizeof(*k));
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "mcefwd/interrupt.h"
 #include "mcefwd/lab/cpio.h"
 #include "mcefwd/lab/exec.h"
+#include "mcefwd/lab/file.h"
 #include "mcefwd/lab/kernel.h"
 #include "mcefwd/lab/lab.h"
 #include "mcefwd/lab/proto.h"
@@ -85,45 +85,6 @@ static void lab_on_control(void *priv, const char *line)
 	}
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static int lab_read(const char *path, char **data, size_t *len)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-
-	if (fd < 0 || fstat(fd, &st)) {
-		int saved = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return -saved;
-	}
-	*data = malloc((size_t)st.st_size + 1);
-	while (*data && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!*data)
-		return -ENOMEM;
-	*len = got;
-	return 0;
-}
-
 /* The initramfs: /init, the modules, and what to run (/lab/config). */
 static int lab_initramfs(const char *path, const struct lab_kernel *k, int npt,
 			 char *const argv[], char *const envp[], const char *cwd)
@@ -149,7 +110,7 @@ static int lab_initramfs(const char *path, const struct lab_kernel *k, int npt,
 		char *data = NULL;
 		size_t len = 0;
 
-		r = lab_read(m->path, &data, &len);
+		r = file_read(m->path, &data, &len);
 		if (r < 0) {
 			fclose(f);
 			proto_buf_free(&cfg);
@@ -352,7 +313,7 @@ int lab_run(const struct lab_opts *o, char *const argv[], char *const envp[], co
 			 o->console ? o->console : "", o->console ? ")" : "", tail);
 	}
 out:
-	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	file_rm_rf(tmp);
 	lab_kernel_put(&k);
 	res->wall_s = lab_now() - s.t0;
 	return 0;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mcefwd/lab/proto.h"
 
@@ -115,5 +117,20 @@ void proto_parse_line(const char *line, struct proto_line *out)
 				out->ev = PROTO_EV_UNKNOWN;
 		}
 		return;
+	}
+}
+
+void proto_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A reader that went away (EPIPE): the rest is dropped. */
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
 	}
 }

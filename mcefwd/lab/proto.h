@@ -68,4 +68,10 @@ struct proto_line {
 };
 void proto_parse_line(const char *line, struct proto_line *out);
 
+/*
+ * Writes all of buf to fd, as far as the reader takes it (the one helper of
+ * this file that does I/O: /init and the host both pass the ports' bytes on).
+ */
+void proto_write_all(int fd, const char *buf, size_t len);
+
 #endif

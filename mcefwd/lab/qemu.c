@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "mcefwd/interrupt.h"
+#include "mcefwd/lab/exec.h"
 #include "mcefwd/lab/proto.h"
 #include "mcefwd/lab/qemu.h"
 
@@ -107,40 +108,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		/* A reader that went away (EPIPE): the rest is dropped, QEMU still drained. */
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-static void keep_tail(char *tail, size_t size, const char *buf, size_t n)
-{
-	size_t have = strlen(tail);
-
-	if (n >= size - 1) {
-		memcpy(tail, buf + n - (size - 1), size - 1);
-		tail[size - 1] = '\0';
-		return;
-	}
-	if (have + n > size - 1) {
-		size_t drop = have + n - (size - 1);
-
-		memmove(tail, tail + drop, have - drop + 1);
-		have -= drop;
-	}
-	memcpy(tail + have, buf, n);
-	tail[have + n] = '\0';
 }
 
 /* Lines of a port, put together across reads. */
@@ -306,20 +273,20 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 			case P_CONSOLE:
 				if (io->console)
 					fwrite(buf, 1, (size_t)n, io->console);
-				keep_tail(end->console_tail, sizeof(end->console_tail), buf, (size_t)n);
+				exec_keep_tail(end->console_tail, sizeof(end->console_tail), buf, (size_t)n);
 				split_lines(&con_lb, buf, (size_t)n, on_console_line, end);
 				break;
 			case P_OUT:
-				write_all(io->out_fd, buf, (size_t)n);
+				proto_write_all(io->out_fd, buf, (size_t)n);
 				break;
 			case P_ERR:
-				write_all(io->err_fd, buf, (size_t)n);
+				proto_write_all(io->err_fd, buf, (size_t)n);
 				break;
 			case P_CTL:
 				split_lines(&ctl_lb, buf, (size_t)n, on_control_line, (void *)io);
 				break;
 			default:
-				keep_tail(end->qemu_err, sizeof(end->qemu_err), buf, (size_t)n);
+				exec_keep_tail(end->qemu_err, sizeof(end->qemu_err), buf, (size_t)n);
 				break;
 			}
 		}

@@ -98,7 +98,7 @@ expect2 "a file that is no kernel package: exit 1 naming it" 1 err 'dpkg-deb -x 
 # ---- the lab itself (one boot each from here) ---------------------------------------
 if [ ! -x "$(command -v "${MCEFWD_QEMU:-qemu-system-x86_64}")" ]; then
 	for t in "output, status, directory, environment" "writes thrown away" "command not found" \
-		"timeout" "kernel panic" "SIGINT" "installed"; do
+		"timeout" "kernel panic" "SIGINT" "SIGKILL" "caps --json" "bench --json" "run --json" "installed"; do
 		skip "the lab: $t" "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
 	done
 	echo "1..$n"
@@ -140,17 +140,61 @@ lab "$MCEFWD" lab -- sh -c 'echo c >/proc/sysrq-trigger; sleep 30'
 expect2 "a kernel panic: exit 1 naming it, with the console's end" 1 err \
 	'panicked while the command ran' '^# lab: the console.s last lines'
 
-mkdir -p "$tmp/t"
-TMPDIR=$tmp/t "$MCEFWD" lab -- sleep 600 >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-for _ in $(seq 100); do
-	grep -q 'running the command' "$tmp/err" && break
-	sleep 0.2
-done
+# sleeping_lab: a lab whose command sleeps, in the background ($pid),
+# once the command runs.
+sleeping_lab() {
+	mkdir -p "$tmp/t"
+	TMPDIR=$tmp/t "$MCEFWD" lab -- sleep 600 >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q 'running the command' "$tmp/err" && break
+		sleep 0.2
+	done
+}
+sleeping_lab
 kill -INT $pid
 wait $pid
 rc=$?
 expect2 "SIGINT while the command runs: exit 1, interrupted, QEMU stopped" 1 err 'interrupted: QEMU stopped'
+
+# Killed outright, mcefwd cannot stop QEMU itself: QEMU dies with it.
+sleeping_lab
+kill -KILL $pid
+wait $pid 2>/dev/null
+for _ in $(seq 20); do
+	qemu_left || break
+	sleep 0.1
+done
+if qemu_left; then
+	pkill -9 -f "qemu-system.*$tmp/t"
+	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it"
+else
+	ok "SIGKILL to mcefwd lab: its QEMU dies with it"
+fi
+
+# expect_json DESC JQ: the last command exited 0 and its stdout is one JSON
+# document the expression holds for.
+expect_json() {
+	if [ "$rc" = 0 ] && jq -e "$2" "$tmp/out" >/dev/null 2>&1; then
+		ok "$1"
+	else
+		{ echo "# exit status $rc; stderr:"; cat "$tmp/err"; } >>"$tmp/out"
+		not_ok "$1"
+	fi
+}
+
+# --json through the lab is still one JSON document, saying where it ran.
+lab "$MCEFWD" caps --on=lab --json
+expect_json "caps --on=lab --json: one document, in the lab, hwpoison available" \
+	'.version == 1 and .where.in_lab and .where.on == "host" and
+	 ([.poison_methods[] | select(.name == "hwpoison" and .available)] | length == 1)'
+lab "$MCEFWD" bench exit --quick --json --on=lab
+expect_json "bench exit --quick --json --on=lab: one document, measured in the lab" \
+	'.mcefwd_bench == 1 and (.host.where | test("^lab: kernel ")) and .benchmarks[0].status == "ok"'
+lab "$MCEFWD" run ar ao --on=lab --json
+expect_json "run ar ao --on=lab --json: one document, hwpoison picked, both pass" \
+	'.version == 1 and .where.in_lab and .poison.method == "hwpoison" and .poison.auto and
+	 .totals == {"pass": 2, "fail": 0, "skip": 0}'
 
 # The lab travels inside the binary: an installed mcefwd needs no source tree.
 rm -rf "$tmp/inst"

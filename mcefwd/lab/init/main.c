@@ -54,20 +54,6 @@ static long uptime_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 /* One control line; before the port is open, on the console. */
 static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 {
@@ -83,7 +69,7 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	write_all(ctl_fd >= 0 ? ctl_fd : STDERR_FILENO, line, (size_t)n);
+	proto_write_all(ctl_fd >= 0 ? ctl_fd : STDERR_FILENO, line, (size_t)n);
 }
 
 static void drain(int fd)
@@ -319,7 +305,7 @@ static int relay(int out_r, int err_r, pid_t child)
 				continue;
 			n = read(p[i].fd, buf, sizeof(buf));
 			if (n > 0) {
-				write_all(tty[i], buf, (size_t)n);
+				proto_write_all(tty[i], buf, (size_t)n);
 				continue;
 			}
 			if (n < 0 && errno == EINTR)
