@@ -243,7 +243,7 @@ else
 	skip "/dev/kvm not permitted: exit 4 naming it" "needs root, setpriv and a /dev/kvm only root may open"
 fi
 run "$MCEFWD" run ar --poison=hwpoison
-if "$MCEFWD" caps | grep -qE '^  hwpoison +yes'; then
+if method_available hwpoison; then
 	skip "--poison=hwpoison where the host lacks it" "this host has it"
 else
 	expect "--poison=hwpoison where the host lacks it: exit 4 naming what is missing" 4 \

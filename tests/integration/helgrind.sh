@@ -36,7 +36,7 @@ fi
 run "kick-all-and-wait, 64 vCPUs, both kicks" "$B/tests/integration/test_vm"
 # uffd raises no SIGBUS where KVM emulates; under valgrind the signal
 # method cannot run (valgrind aborts on a self-sent SIGBUS).
-if "$B/bin/mcefwd" caps | grep -qE '^  uffd +yes'; then
+if method_available uffd; then
 	run "broadcast, reset, ar, overflow, smp" "$B/bin/mcefwd" run broadcast reset ar overflow smp \
 		--poison=uffd --emulated-access=forward
 	run "broadcast on 16 vCPUs, kick=sigmask" "$B/bin/mcefwd" run broadcast --vcpus 16 \

@@ -43,3 +43,17 @@ kvm_reason() {
 		echo "/dev/kvm is not readable and writable by $(id -un)"
 	fi
 }
+
+# method_available M / method_why M: what `mcefwd caps --json` says of poison
+# method M (needs $MCEFWD or $B; the caps JSON is read once per script).
+caps_json() {
+	[ -n "${caps_json_cache:-}" ] ||
+		caps_json_cache=$("${MCEFWD:-${B:-build}/bin/mcefwd}" caps --json)
+	printf '%s\n' "$caps_json_cache"
+}
+method_available() {
+	caps_json | jq -e --arg m "$1" '.poison_methods[] | select(.name == $m) | .available' >/dev/null
+}
+method_why() {
+	caps_json | jq -r --arg m "$1" '.poison_methods[] | select(.name == $m) | .why'
+}

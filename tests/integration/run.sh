@@ -232,7 +232,7 @@ else
 	mcefwd run reset --poison=signal --memory=memfd --kick=sigmask
 	expect "reset on memfd guest RAM, kick=sigmask" 0 '^ok 1 reset$'
 fi
-if "$MCEFWD" caps | grep -qE 'supported MCG_CAP .*MCG_LMCE_P'; then
+if caps_json | jq -e '.kvm.mcg_cap_supported / 134217728 | floor % 2 == 1' >/dev/null; then
 	mcefwd run lmce --poison=signal
 	expect "lmce: MCG_STATUS.LMCE on vCPU 0, no broadcast" 0 '^ok 1 lmce$'
 else
@@ -250,8 +250,8 @@ fi
 mcefwd run hello --numa-node 63
 expect "--numa-node of a node the host lacks: a clear error" 1 'NUMA node 63 does not exist: this host has nodes 0-'
 
-uffd_reason=$("$MCEFWD" caps | awk '$1 == "uffd" { $1 = ""; print }')
-if "$MCEFWD" caps | grep -qE '^  uffd +yes'; then
+uffd_reason=$(method_why uffd)
+if method_available uffd; then
 	mcefwd run ar ao ar-no-ser ao-no-ser no-cr4-mce nested bank-disabled overflow burst vmm-memory \
 		--poison=uffd --emulated-access=forward
 	expect "every scenario with --poison=uffd, exact records, the rest skipped with a reason" 0 \
@@ -287,7 +287,7 @@ for mem in memfd thp; do
 			'^ok 1 ar$' '^ok 2 ao$' '^ok 3 overflow$' '^ok 4 burst$' \
 			"mce-ar: 1 vCPU\(s\), 64 MiB $mem RAM" 'guest memory accounted lost: 16 KiB'
 	fi
-	if "$MCEFWD" caps | grep -qE '^  uffd +yes'; then
+	if method_available uffd; then
 		mcefwd run ar overflow --memory=$mem --poison=uffd --emulated-access=forward
 		expect "$mem guest RAM, --poison=uffd" 0 '^ok 1 ar$' '^ok 2 overflow$' \
 			'guest memory accounted lost: 8 KiB'
@@ -338,12 +338,12 @@ fi
 for m in hwpoison pfn soft-offline; do
 	sc=ar
 	[ $m = soft-offline ] && sc=soft-offline
-	if [ -n "$WRAP" ] && sigbus_method $m && "$MCEFWD" caps | grep -qE "^  $m +yes"; then
+	if [ -n "$WRAP" ] && sigbus_method $m && method_available $m; then
 		skip "$sc with --poison=$m, for real" "$VG_NO_SIGBUS"
 		continue
 	fi
 	mcefwd run $sc --poison=$m --state "$tmp/state"
-	if "$MCEFWD" caps | grep -qE "^  $m +yes"; then
+	if method_available $m; then
 		expect "$sc with --poison=$m, for real" 0 "^ok 1 $sc\$"
 	else
 		expect "$sc with --poison=$m where the host lacks it: a skip that names what is missing" 4 \
@@ -361,7 +361,7 @@ else
 		ok "methods that poison no frame write no state file"
 	fi
 fi
-if "$MCEFWD" caps | grep -qE '^  einj +yes'; then
+if method_available einj; then
 	skip "ar with --poison=einj" "a real hardware error is never raised by the test suite"
 else
 	mcefwd run ar --poison=einj
