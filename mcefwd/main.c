@@ -537,9 +537,10 @@ static int bench_on(int argc, char **argv, enum where_on *on)
 }
 
 /*
- * The command line once more, inside the lab. When the lab cannot run it,
- * run's KTAP still says so, one skip or failure per name, so a reader of
- * the document learns why; other commands say it on stderr.
+ * The command line once more, inside the lab. When the lab cannot start
+ * it, run's KTAP still says so, one skip or failure per name, so a reader
+ * of the document learns why; other commands, and a run the lab broke off
+ * after it had begun its own document, say it on stderr.
  */
 static int main_in_lab(int argc, char **argv, const struct cli *c, const struct where *w)
 {
@@ -555,7 +556,7 @@ static int main_in_lab(int argc, char **argv, const struct cli *c, const struct 
 		return res.status;
 	fprintf(stderr, "mcefwd: the lab %s: %s\n",
 		res.how == LAB_SKIPPED ? "cannot run here" : "failed", res.why);
-	if (!c || c->cmd != CLI_RUN)
+	if (!c || c->cmd != CLI_RUN || res.started)
 		return res.how == LAB_SKIPPED ? KSFT_SKIP : KSFT_FAIL;
 	n = c->nr_names ? (unsigned int)c->nr_names : scenario_count() + 2;
 	ktap_begin(&k, stdout, n);

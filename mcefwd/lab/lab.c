@@ -61,6 +61,7 @@ static void lab_on_control(void *priv, const char *line)
 		lab_note(s->o->notes, "/dev/kvm in the lab: %s", l.rest);
 		break;
 	case PROTO_EV_RUN:
+		res->started = true;
 		res->boot_s = lab_now() - s->t_qemu;
 		lab_note(s->o->notes, "running the command (%.1f s after QEMU started)", res->boot_s);
 		break;

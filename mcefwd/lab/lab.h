@@ -46,6 +46,7 @@ struct lab_result {
 	char release[128];		/* the kernel that ran */
 	char source[512];		/* where it came from */
 	char kvm[256];			/* /dev/kvm in the lab: "api=12 mce=32 npt=Y ..." */
+	bool started;			/* the command started (it may have written output) */
 	double boot_s;			/* QEMU start to the command's start */
 	double wall_s;			/* the whole run, kernel preparation included */
 	unsigned int wrote;		/* files the command wrote (thrown away with the lab) */

@@ -19,6 +19,9 @@
  *   wrote PATH                         written outside the lab's scratch space
  *   exit STATUS | signal SIG           how the command ended
  *   error TEXT                         the lab could not run the command
+ *
+ * Host to init on the control port: "interrupt\n", the user's ^C: the
+ * command gets SIGINT.
  */
 #ifndef MCEFWD_LAB_PROTO_H
 #define MCEFWD_LAB_PROTO_H
@@ -31,6 +34,7 @@ enum proto_port { PROTO_CONSOLE, PROTO_STDOUT, PROTO_STDERR, PROTO_CONTROL, PROT
 
 #define PROTO_CONFIG_PATH	"/lab/config"
 #define PROTO_SHARE_TAG		"mcefwdroot"
+#define PROTO_INTERRUPT		"interrupt"
 
 /* A growing buffer of records; out of memory is remembered, not fatal. */
 struct proto_buf {

@@ -16,8 +16,16 @@
 #include "mcefwd/lab/proto.h"
 #include "mcefwd/lab/qemu.h"
 
-/* The child's fds for the ports: -serial file:/proc/self/fd/N opens them again. */
+/*
+ * The child's fds for the console, stdout and stderr ports: -serial
+ * file:/proc/self/fd/N opens them again. The control port is QEMU's own
+ * stdin and stdout (-chardev stdio), the one way both ways: /init says
+ * what happens on it, and is asked to interrupt the command on it.
+ */
 #define QEMU_PORT_FD0 3
+#define QEMU_FILE_PORTS (PROTO_NR_PORTS - 1)
+/* After ^C, how long the command has to end on its own before QEMU is stopped. */
+#define QEMU_GRACE_S 20
 
 static int argv_put(char *argv[], size_t max, size_t *n, char *store, size_t len, size_t *used,
 		    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
@@ -86,10 +94,14 @@ int lab_qemu_argv(const struct lab_qemu_cfg *c, char *argv[], size_t max, char *
 	ARG("%s", c->initrd);
 	ARG("-append");
 	ARG("%s", c->append);
-	for (int p = 0; p < PROTO_NR_PORTS; p++) {
+	for (int p = 0; p < QEMU_FILE_PORTS; p++) {
 		ARG("-serial");
 		ARG("file:/proc/self/fd/%d", QEMU_PORT_FD0 + p);
 	}
+	ARG("-chardev");
+	ARG("stdio,id=mcefwdctl,signal=off");
+	ARG("-serial");
+	ARG("chardev:mcefwdctl");
 	/*
 	 * The host's root, read-only. multidevs=remap keeps inode numbers of
 	 * different host file systems apart; without it the mounts the lab makes
@@ -178,11 +190,11 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 		 struct lab_qemu_end *end)
 {
 	enum { P_CONSOLE, P_OUT, P_ERR, P_CTL, P_QEMU, NR_P };
-	int pipes[NR_P][2], saved, r = 0, term_sent = 0;
+	int pipes[NR_P][2], in[2] = { -1, -1 }, saved, r = 0, term_sent = 0;
 	char *argv[64], store[8192];
 	struct line_buf con_lb = { .len = 0 }, ctl_lb = { .len = 0 };
 	struct pollfd p[NR_P];
-	double t0 = now_s(), deadline, kill_at = 0;
+	double t0 = now_s(), deadline, kill_at = 0, grace_end = 0;
 	pid_t pid, parent = getpid();
 	int open_fds = 0, argc;
 
@@ -198,33 +210,38 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 			goto err_close;
 		}
 	}
+	if (pipe2(in, O_CLOEXEC)) {
+		saved = errno;
+		goto err_close;
+	}
 	pid = fork();
 	if (pid < 0) {
 		saved = errno;
 		goto err_close;
 	}
 	if (pid == 0) {
-		int high[PROTO_NR_PORTS], null = open("/dev/null", O_RDONLY);
+		int high[QEMU_FILE_PORTS];
 
 		/* QEMU dies with us, and a ^C at the terminal is ours to handle. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
 		setpgid(0, 0);
-		/* Out of the way of 3..6 first, then into place. */
-		for (int i = 0; i < PROTO_NR_PORTS; i++)
+		/* Out of the way of 3..5 first, then into place. */
+		for (int i = 0; i < QEMU_FILE_PORTS; i++)
 			high[i] = fcntl(pipes[i][1], F_DUPFD, 64);
-		for (int i = 0; i < PROTO_NR_PORTS; i++)
+		for (int i = 0; i < QEMU_FILE_PORTS; i++)
 			dup2(high[i], QEMU_PORT_FD0 + i);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		dup2(pipes[P_QEMU][1], STDOUT_FILENO);
+		dup2(in[0], STDIN_FILENO);
+		dup2(pipes[P_CTL][1], STDOUT_FILENO);
 		dup2(pipes[P_QEMU][1], STDERR_FILENO);
 		execvp(argv[0], argv);
 		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	setpgid(pid, pid);
+	close(in[0]);
+	in[0] = -1;
 	for (int i = 0; i < NR_P; i++) {
 		close(pipes[i][1]);
 		pipes[i][1] = -1;
@@ -236,10 +253,18 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 		double t = now_s();
 		int timeout_ms = 250;
 
-		if (!term_sent && ((deadline && t > deadline) || interrupt_signal())) {
-			if (interrupt_signal())
-				end->interrupted = true;
-			else
+		/*
+		 * ^C: the command is interrupted first, inside (it undoes what it
+		 * did and reports as it would here); QEMU only when it does not
+		 * end within QEMU_GRACE_S. The timeout stops QEMU at once.
+		 */
+		if (!end->interrupted && !term_sent && interrupt_signal()) {
+			end->interrupted = true;
+			proto_write_all(in[1], PROTO_INTERRUPT "\n", sizeof(PROTO_INTERRUPT));
+			grace_end = t + QEMU_GRACE_S;
+		}
+		if (!term_sent && ((deadline && t > deadline) || (grace_end && t > grace_end))) {
+			if (!end->interrupted)
 				end->timed_out = true;
 			stop_qemu(pid, SIGTERM);
 			term_sent = 1;
@@ -301,12 +326,16 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 			break;
 		}
 	}
+	close(in[1]);
 	end->started = !(WIFEXITED(end->wait_status) && WEXITSTATUS(end->wait_status) == 127 &&
 			 strstr(end->qemu_err, "cannot run "));
 	end->wall_s = now_s() - t0;
 	return r;
 
 err_close:
+	for (int i = 0; i < 2; i++)
+		if (in[i] >= 0)
+			close(in[i]);
 	for (int i = 0; i < NR_P; i++) {
 		if (pipes[i][0] >= 0)
 			close(pipes[i][0]);

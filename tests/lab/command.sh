@@ -143,22 +143,32 @@ lab "$MCEFWD" lab -- sh -c 'echo c >/proc/sysrq-trigger; sleep 30'
 expect2 "a kernel panic: exit 1 naming it, with the console's end" 1 err \
 	'panicked while the command ran' '^# lab: the console.s last lines'
 
-# sleeping_lab: a lab whose command sleeps, in the background ($pid),
-# once the command runs.
+# sleeping_lab [sh -c SCRIPT]: a lab whose command sleeps, in the background
+# ($pid), once the command runs.
 sleeping_lab() {
+	[ $# -eq 0 ] && set -- sleep
 	mkdir -p "$tmp/t"
-	TMPDIR=$tmp/t "$MCEFWD" lab -- sleep 600 >"$tmp/out" 2>"$tmp/err" &
+	TMPDIR=$tmp/t "$MCEFWD" lab -- "$@" 600 >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
 	for _ in $(seq 100); do
 		grep -q 'running the command' "$tmp/err" && break
 		sleep 0.2
 	done
 }
+# ^C reaches the command inside, which ends as it would here.
 sleeping_lab
 kill -INT $pid
 wait $pid
 rc=$?
-expect2 "SIGINT while the command runs: exit 1, interrupted, QEMU stopped" 1 err 'interrupted: QEMU stopped'
+expect2 "SIGINT while the command runs: the command gets it (exit 130), QEMU gone" 130 err \
+	'^# lab: running the command'
+# A command that ignores it has a grace period; then QEMU is stopped.
+sleeping_lab sh -c 'trap "" INT; exec sleep "$0"'
+kill -INT $pid
+wait $pid
+rc=$?
+expect2 "SIGINT to a command that ignores it: exit 1 after the grace, interrupted, QEMU stopped" 1 err \
+	'interrupted: QEMU stopped'
 
 # Killed outright, mcefwd cannot stop QEMU itself: QEMU dies with it.
 sleeping_lab

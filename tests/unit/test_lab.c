@@ -413,10 +413,18 @@ static void test_qemu_argv(void **state)
 
 		if (strcmp(argv[j], "-serial"))
 			continue;
-		snprintf(want, sizeof(want), "file:/proc/self/fd/%d", 3 + serials++);
+		/* Console, stdout, stderr on fds 3-5; control on QEMU's stdio. */
+		if (serials < PROTO_NR_PORTS - 1)
+			snprintf(want, sizeof(want), "file:/proc/self/fd/%d", 3 + serials);
+		else
+			snprintf(want, sizeof(want), "chardev:mcefwdctl");
+		serials++;
 		assert_string_equal(argv[j + 1], want);
 	}
 	assert_int_equal(serials, PROTO_NR_PORTS);
+	i = argv_find(argv, argc, "stdio,id=mcefwdctl,signal=off");
+	assert_true(i > 0);
+	assert_string_equal(argv[i - 1], "-chardev");
 	assert_true(argv_find(argv, argc, "-no-reboot") > 0);
 	assert_true(argv_find(argv, argc, "-nodefaults") > 0);
 

@@ -15,6 +15,7 @@
  * the host's root is mounted.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -109,11 +110,14 @@ static void mount_or_fail(const char *src, const char *dst, const char *type,
 		fail("mount -t %s %s: %s", type, dst, strerror(errno));
 }
 
-/* A serial port as a plain byte pipe: no newline translation, no modem lines. */
-static int open_port(const char *path)
+/*
+ * A serial port as a plain byte pipe: no newline translation, no echo, no
+ * modem lines.
+ */
+static int open_port(const char *path, int mode)
 {
 	struct termios t;
-	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(path, mode | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
@@ -273,10 +277,37 @@ static void report_writes(const char *upper, const char *rel, int *left)
 		closedir(dir);
 }
 
-/* Copies what the command writes to its pipes onto the ports, until both close. */
+/*
+ * Whether the host asked, on the control port, to interrupt the command
+ * (the user's ^C there). Reads what is there without waiting.
+ */
+static bool interrupt_asked(void)
+{
+	static char line[64];
+	static size_t len;
+	char c;
+
+	while (read(ctl_fd, &c, 1) == 1) {
+		if (c != '\n' && c != '\r') {
+			if (len < sizeof(line) - 1)
+				line[len++] = c;
+			continue;
+		}
+		line[len] = '\0';
+		len = 0;
+		if (!strcmp(line, PROTO_INTERRUPT))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Copies what the command writes to its pipes onto the ports, until both
+ * close; passes the host's interrupt on to the command as SIGINT.
+ */
 static int relay(int out_r, int err_r, pid_t child)
 {
-	struct pollfd p[2] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 } };
+	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { ctl_fd, POLLIN, 0 } };
 	int tty[2] = { out_fd, err_fd }, status = -1, open_pipes = 2;
 	long child_done = -1;
 	char buf[65536];
@@ -296,8 +327,10 @@ static int relay(int out_r, int err_r, pid_t child)
 			kill(-1, SIGKILL);
 			child_done = uptime_ms();
 		}
-		if (poll(p, 2, 100) < 0 && errno != EINTR)
+		if (poll(p, 3, 100) < 0 && errno != EINTR)
 			break;
+		if ((p[2].revents & POLLIN) && interrupt_asked() && child_done < 0)
+			kill(-child, SIGINT);	/* its process group: setsid() made it one */
 		for (int i = 0; i < 2; i++) {
 			ssize_t n;
 
@@ -341,9 +374,9 @@ int main(void)
 	mount_or_fail("proc", "/proc", "proc", 0, NULL);
 	mount_or_fail("sysfs", "/sys", "sysfs", 0, NULL);
 	mount_or_fail("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-	ctl_fd = open_port("/dev/ttyS3");
-	out_fd = open_port("/dev/ttyS1");
-	err_fd = open_port("/dev/ttyS2");
+	ctl_fd = open_port("/dev/ttyS3", O_RDWR);
+	out_fd = open_port("/dev/ttyS1", O_WRONLY);
+	err_fd = open_port("/dev/ttyS2", O_WRONLY);
 	if (ctl_fd < 0 || out_fd < 0 || err_fd < 0)
 		fail("the serial ports ttyS1-3 are missing (8250.nr_uarts=4 on the kernel command line?): %s",
 		     strerror(errno));
