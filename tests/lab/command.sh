@@ -143,15 +143,15 @@ lab "$MCEFWD" lab -- sh -c 'echo c >/proc/sysrq-trigger; sleep 30'
 expect2 "a kernel panic: exit 1 naming it, with the console's end" 1 err \
 	'panicked while the command ran' '^# lab: the console.s last lines'
 
-# sleeping_lab [sh -c SCRIPT]: a lab whose command sleeps, in the background
-# ($pid), once the command runs.
+# sleeping_lab [SETUP]: a lab whose command runs shell SETUP, says ready,
+# then sleeps; in the background ($pid), returning once it is ready.
 sleeping_lab() {
-	[ $# -eq 0 ] && set -- sleep
 	mkdir -p "$tmp/t"
-	TMPDIR=$tmp/t "$MCEFWD" lab -- "$@" 600 >"$tmp/out" 2>"$tmp/err" &
+	TMPDIR=$tmp/t "$MCEFWD" lab -- sh -c "${1:-:}; echo ready; exec sleep 600" \
+		>"$tmp/out" 2>"$tmp/err" &
 	pid=$!
-	for _ in $(seq 100); do
-		grep -q 'running the command' "$tmp/err" && break
+	for _ in $(seq 150); do
+		grep -q '^ready$' "$tmp/out" && break
 		sleep 0.2
 	done
 }
@@ -163,7 +163,7 @@ rc=$?
 expect2 "SIGINT while the command runs: the command gets it (exit 130), QEMU gone" 130 err \
 	'^# lab: running the command'
 # A command that ignores it has a grace period; then QEMU is stopped.
-sleeping_lab sh -c 'trap "" INT; exec sleep "$0"'
+sleeping_lab 'trap "" INT'
 kill -INT $pid
 wait $pid
 rc=$?
