@@ -19,7 +19,6 @@
 #include "mcefwd/mce.h"
 #include "mcefwd/payload.h"
 #include "mcefwd/vcpu.h"
-#include "mcefwd/where.h"
 
 static const char bench_usage[] =
 "usage: mcefwd bench [NAME...] [--json] [--rounds N] [--quick] [--on WHERE]\n"
@@ -80,6 +79,7 @@ static const struct bench_entry bench_table[] = {
 };
 
 #define BENCH_COUNT (sizeof(bench_table) / sizeof(bench_table[0]))
+_Static_assert(BENCH_COUNT <= BENCH_MAX, "struct bench_args holds BENCH_MAX benchmarks");
 
 uint64_t bench_now_ns(void)
 {
@@ -228,9 +228,55 @@ static void bench_host_info(const struct bench_ctx *c, struct bench_host *h, dou
 	snprintf(h->qemu, sizeof(h->qemu), "%s", c->qemu_version);
 }
 
+int bench_parse(int argc, char **argv, struct bench_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		char *end;
+		unsigned long v;
+		size_t k;
+
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			a->help = true;
+		} else if (!strcmp(arg, "--json")) {
+			a->json = true;
+		} else if (!strcmp(arg, "--quick")) {
+			a->quick = true;
+		} else if (!strcmp(arg, "--on") || !strncmp(arg, "--on=", 5)) {
+			const char *val = arg[4] == '=' ? arg + 5 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!val)
+				return bench_usage_error("--on needs a value", "");
+			if (where_parse(val, &a->on))
+				return bench_usage_error("invalid --on '%s': host, lab or auto", val);
+		} else if (!strcmp(arg, "--rounds") || !strncmp(arg, "--rounds=", 9)) {
+			const char *val = arg[8] == '=' ? arg + 9 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!val)
+				return bench_usage_error("--rounds needs a value", "");
+			errno = 0;
+			v = strtoul(val, &end, 10);
+			if (errno || *end || !*val || v < 1 || v > BENCH_MAX_SAMPLES)
+				return bench_usage_error("invalid --rounds '%s': 1 to 4096", val);
+			a->rounds = (unsigned int)v;
+		} else if (arg[0] == '-') {
+			return bench_usage_error("unknown option '%s'", arg);
+		} else {
+			for (k = 0; k < BENCH_COUNT && strcmp(bench_table[k].name, arg); k++)
+				;
+			if (k == BENCH_COUNT)
+				return bench_usage_error("no benchmark named '%s'", arg);
+			a->want[k] = a->any = true;
+		}
+	}
+	return 0;
+}
+
 int bench_main(int argc, char **argv, const char *where)
 {
-	bool want[BENCH_COUNT] = { false }, any = false, json = false, isatty_err;
+	struct bench_args a;
+	bool *want = a.want, json, isatty_err;
 	struct bench_result *res;
 	struct bench_host host;
 	struct bench_ctx c;
@@ -240,50 +286,17 @@ int bench_main(int argc, char **argv, const char *where)
 	double load0;
 	ssize_t len;
 
-	memset(&c, 0, sizeof(c));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		char *end;
-		unsigned long v;
-		size_t k;
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(bench_usage, stdout);
-			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = true;
-		} else if (!strcmp(a, "--quick")) {
-			c.quick = true;
-		} else if (!strcmp(a, "--on") || !strncmp(a, "--on=", 5)) {
-			/* main.c acted on it; only its form is checked here. */
-			const char *val = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
-			enum where_on on;
-
-			if (!val)
-				return bench_usage_error("--on needs a value", "");
-			if (where_parse(val, &on))
-				return bench_usage_error("invalid --on '%s': host, lab or auto", val);
-		} else if (!strcmp(a, "--rounds") || !strncmp(a, "--rounds=", 9)) {
-			const char *val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-
-			if (!val)
-				return bench_usage_error("--rounds needs a value", "");
-			errno = 0;
-			v = strtoul(val, &end, 10);
-			if (errno || *end || !*val || v < 1 || v > BENCH_MAX_SAMPLES)
-				return bench_usage_error("invalid --rounds '%s': 1 to 4096", val);
-			c.rounds = (unsigned int)v;
-		} else if (a[0] == '-') {
-			return bench_usage_error("unknown option '%s'", a);
-		} else {
-			for (k = 0; k < BENCH_COUNT && strcmp(bench_table[k].name, a); k++)
-				;
-			if (k == BENCH_COUNT)
-				return bench_usage_error("no benchmark named '%s'", a);
-			want[k] = any = true;
-		}
+	if (bench_parse(argc, argv, &a))
+		return KSFT_USAGE;
+	if (a.help) {
+		fputs(bench_usage, stdout);
+		return 0;
 	}
-	if (!any)
+	json = a.json;
+	memset(&c, 0, sizeof(c));
+	c.quick = a.quick;
+	c.rounds = a.rounds;
+	if (!a.any)
 		for (size_t k = 0; k < BENCH_COUNT; k++)
 			want[k] = true;
 

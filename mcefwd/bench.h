@@ -23,6 +23,7 @@
 #include "mcefwd/error.h"
 #include "mcefwd/kvm.h"
 #include "mcefwd/vm.h"
+#include "mcefwd/where.h"
 
 /*
  * `mcefwd bench [NAME...] [--json] [--rounds N] [--quick] [--on WHERE]`,
@@ -33,6 +34,19 @@
  * for a usage error, 4 when all were skipped.
  */
 int bench_main(int argc, char **argv, const char *where);
+
+#define BENCH_MAX 16	/* benchmarks in the table, at most */
+
+/* What the command line asks of bench, before anything runs. */
+struct bench_args {
+	bool want[BENCH_MAX], any;	/* the benchmarks named, in table order; none: all */
+	bool json, quick, help;
+	unsigned int rounds;
+	enum where_on on;
+};
+
+/* Parses bench's arguments: 0, or 2 (usage) with the error printed. */
+int bench_parse(int argc, char **argv, struct bench_args *a);
 
 /* ---- statistics (bench_stats.c, pure) ------------------------------------ */
 

@@ -400,6 +400,24 @@ static void sink_close(struct run_sink *s, struct ktap *k)
 	k->out = NULL;
 }
 
+/* Rejects a name that is no scenario or payload, before anything boots: 0 or 2. */
+static int run_check_names(const struct cli *c)
+{
+	for (int i = 0; i < c->nr_names; i++) {
+		struct payload p;
+
+		if (strchr(c->names[i], '/') || scenario_find(c->names[i]))
+			continue;
+		if (payload_get(c->names[i], &p) < 0) {
+			fprintf(stderr, "mcefwd: no scenario or payload named '%s' (see 'mcefwd list')\n%s",
+				c->names[i], usage_run);
+			return KSFT_USAGE;
+		}
+		payload_put(&p);
+	}
+	return 0;
+}
+
 static int cmd_run(struct cli *c, const struct where *w)
 {
 	const char *defaults[64];
@@ -420,22 +438,8 @@ static int cmd_run(struct cli *c, const struct where *w)
 		defaults[n++] = "smp";
 		names = defaults;
 	}
-	/* Reject a bad name before booting anything. */
-	for (unsigned int i = 0; i < n; i++) {
-		struct payload p;
-
-		if (strchr(names[i], '/'))
-			continue;
-		if (scenario_find(names[i])) {
-			any_scenario = true;
-			continue;
-		}
-		if (payload_get(names[i], &p) < 0) {
-			fprintf(stderr, "mcefwd: no scenario or payload named '%s' (see 'mcefwd list')\n%s",
-				names[i], usage_run);
-			return KSFT_USAGE;
-		}
-	}
+	for (unsigned int i = 0; i < n; i++)
+		any_scenario |= scenario_find(names[i]) != NULL;
 	if (c->poison_auto)
 		c->poison = inject_auto(why, sizeof(why));
 	r = set_mce_kill(c->mce_kill);
@@ -522,20 +526,6 @@ static int cmd_run(struct cli *c, const struct where *w)
 	return ktap_exit_code(&k);
 }
 
-/* "--on X" or "--on=X" among bench's arguments: WHERE_AUTO if none. 0 or -EINVAL. */
-static int bench_on(int argc, char **argv, enum where_on *on)
-{
-	*on = WHERE_AUTO;
-	for (int i = 1; i < argc; i++) {
-		const char *v = !strncmp(argv[i], "--on=", 5) ? argv[i] + 5 :
-				!strcmp(argv[i], "--on") && i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (v && where_parse(v, on))
-			return -EINVAL;
-	}
-	return 0;
-}
-
 /*
  * The command line once more, inside the lab. When the lab cannot start
  * it, run's KTAP still says so, one skip or failure per name, so a reader
@@ -583,12 +573,15 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "lab"))
 		return lab_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
+		struct bench_args a;
 		char line[1024];
-		enum where_on on;
 
-		if (bench_on(argc - 1, argv + 1, &on) < 0)
-			return bench_main(argc - 1, argv + 1, "");	/* it says what is wrong */
-		where_decide(on, &w);
+		/* Help and usage errors here, before anything boots. */
+		if (bench_parse(argc - 1, argv + 1, &a))
+			return KSFT_USAGE;
+		if (a.help)
+			return bench_main(argc - 1, argv + 1, "");
+		where_decide(a.on, &w);
 		if (w.on == WHERE_LAB)
 			return main_in_lab(argc, argv, NULL, &w);
 		snprintf(line, sizeof(line), "%s: %s", where_name(w.on), w.why);
@@ -604,6 +597,9 @@ int main(int argc, char **argv)
 	}
 	switch (c.cmd) {
 	case CLI_RUN:
+		if (run_check_names(&c))
+			return KSFT_USAGE;
+		/* fall through */
 	case CLI_CAPS:
 	case CLI_MATRIX:
 	case CLI_WHERE:

@@ -67,6 +67,14 @@ lab "$MCEFWD" lab --help
 expect2 "--help teaches the options and the exit status" 0 out '^usage: mcefwd lab' '--kernel-deb' \
 	'--npt' '--timeout' 'MCEFWD_LAB_CACHE' 'Exit status' 'Examples'
 
+# Usage errors are found before the lab is asked for, even where it cannot run.
+lab env MCEFWD_QEMU=/nonexistent/qemu-system-x86_64 "$MCEFWD" run nosuch --on=lab
+expect2 "run --on=lab with an unknown name: a usage error, not a lab" 2 err \
+	"no scenario or payload named 'nosuch'"
+lab env MCEFWD_QEMU=/nonexistent/qemu-system-x86_64 "$MCEFWD" bench nosuch --on=lab
+expect2 "bench --on=lab with an unknown name: a usage error, not a lab" 2 err \
+	"no benchmark named 'nosuch'"
+
 # ---- what this host lacks: a skip that says what, before anything starts -----------
 lab env MCEFWD_QEMU=/nonexistent/qemu-system-x86_64 "$MCEFWD" lab -- true
 expect2 "no QEMU: exit 4 naming the package" 4 err 'cannot run here: .*qemu-system-x86'
