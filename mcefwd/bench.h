@@ -107,7 +107,7 @@ struct bench_host {
 	unsigned int rounds;		/* --rounds; 0: each benchmark's default */
 	char qemu[128];			/* "QEMU emulator version ..." or "" */
 	double load[2];			/* 1-minute load average at start and end; < 0: unknown */
-	char where[1024];		/* where the VMs ran, and why */
+	char where[1536];		/* where the VMs ran, and why */
 };
 
 /*

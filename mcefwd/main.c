@@ -574,7 +574,7 @@ int main(int argc, char **argv)
 		return lab_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
 		struct bench_args a;
-		char line[1024];
+		char line[1536];
 
 		/* Help and usage errors here, before anything boots. */
 		if (bench_parse(argc - 1, argv + 1, &a))
@@ -584,9 +584,7 @@ int main(int argc, char **argv)
 		where_decide(a.on, &w);
 		if (w.on == WHERE_LAB)
 			return main_in_lab(argc, argv, NULL, &w);
-		snprintf(line, sizeof(line), "%s: %s", where_name(w.on), w.why);
-		if (w.in_lab)
-			snprintf(line, sizeof(line), "lab: kernel %s (%s)", w.lab_kernel, w.lab_boot);
+		where_describe(&w, line, sizeof(line));
 		return bench_main(argc - 1, argv + 1, line);
 	}
 

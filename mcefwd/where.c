@@ -77,16 +77,23 @@ void where_decide(enum where_on asked, struct where *w)
 	kvm_close(&kvm);
 }
 
+void where_describe(const struct where *w, char *buf, size_t len)
+{
+	if (w->in_lab)
+		snprintf(buf, len, "lab: kernel %s under QEMU's TCG; %s", w->lab_kernel,
+			 w->lab_boot[0] ? w->lab_boot : "booted");
+	else
+		snprintf(buf, len, "%s: %s", where_name(w->on), w->why);
+}
+
 void where_print(const struct where *w, FILE *out, const char *prefix)
 {
-	if (w->in_lab) {
-		fprintf(out, "%son: lab: kernel %s under QEMU's TCG; %s\n", prefix, w->lab_kernel,
-			w->lab_boot[0] ? w->lab_boot : "booted");
-		if (w->lab_why[0])
-			fprintf(out, "%swhy the lab: %s\n", prefix, w->lab_why);
-		return;
-	}
-	fprintf(out, "%son: %s: %s\n", prefix, where_name(w->on), w->why);
+	char line[1536];
+
+	where_describe(w, line, sizeof(line));
+	fprintf(out, "%son: %s\n", prefix, line);
+	if (w->in_lab && w->lab_why[0])
+		fprintf(out, "%swhy the lab: %s\n", prefix, w->lab_why);
 }
 
 void where_print_json(const struct where *w, FILE *out)

@@ -38,6 +38,11 @@ struct where {
  */
 void where_decide(enum where_on asked, struct where *w);
 
+/*
+ * Where, in one line: "host: WHY", "lab: WHY", or inside the lab "lab:
+ * kernel K under QEMU's TCG; BOOT".
+ */
+void where_describe(const struct where *w, char *buf, size_t len);
 /* The lines that say where and why, each after prefix ("# " for KTAP). */
 void where_print(const struct where *w, FILE *out, const char *prefix);
 /* The same as a JSON object (no trailing newline). */

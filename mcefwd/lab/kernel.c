@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -185,10 +186,10 @@ static bool index_builtin(const struct mod_index *ix, const char *name)
 	}
 	if (!ix->config)
 		return false;
-	snprintf(opt, sizeof(opt), "CONFIG_");
-	for (size_t i = 0; name[i] && i + 8 < sizeof(opt); i++)
-		opt[7 + i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]);
-	opt[7 + strlen(name) < sizeof(opt) ? 7 + strlen(name) : sizeof(opt) - 1] = '\0';
+	/* kvm_amd: CONFIG_KVM_AMD. */
+	lab_fmt(opt, sizeof(opt), "CONFIG_%s", name);
+	for (char *c = opt; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
 	kconfig_value(ix->config, opt, v, sizeof(v));
 	return !strcmp(v, "y");
 }
@@ -203,12 +204,12 @@ static int module_read(const char *path, char **data, size_t *len)
 		{ ".ko.gz", "gzip", "gzip" },
 	};
 	size_t pl = strlen(path);
+	int r;
 
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		size_t sl = strlen(tools[i].suffix);
 		char *argv[] = { (char *)tools[i].tool, (char *)"-dc", (char *)path, NULL };
 		struct exec_out out;
-		int r;
 
 		if (pl < sl || strcmp(path + pl - sl, tools[i].suffix))
 			continue;
@@ -224,8 +225,8 @@ static int module_read(const char *path, char **data, size_t *len)
 		*len = out.len;
 		return 0;
 	}
-	return file_read(path, data, len) < 0 ?
-	       error_set(errno, "%s: %s", path, strerror(errno)) : 0;
+	r = file_read(path, data, len);
+	return r < 0 ? error_set(-r, "%s: %s", path, strerror(-r)) : 0;
 }
 
 /* modinfo_deps_fn: finds, reads, checks and copies one module. */

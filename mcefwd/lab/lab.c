@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -27,7 +26,6 @@ struct lab_run_state {
 	struct lab_result *res;
 	double t0, t_qemu;		/* lab_run's start, QEMU's start */
 	bool up, exited;
-	double run_at;			/* guest uptime when the command started */
 	char error[ERROR_MAX];
 };
 
