@@ -18,7 +18,7 @@
 #include <linux/magic.h>
 
 #include "inject/inject.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define EINJ_TABLE "/sys/firmware/acpi/tables/EINJ"
 #define EINJ_DIR "apei/einj"

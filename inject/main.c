@@ -16,7 +16,7 @@
 
 #include "inject/inject.h"
 #include "inject/state.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define EXIT_OK		0
 #define EXIT_FAIL	1

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "inject/maps.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 static const char *const maps_kind_names[MAPS_KIND_COUNT] = {
 	[MAPS_ANON] = "anon",

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "inject/pagemap.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 void pagemap_decode(uint64_t raw, struct pagemap_info *out)
 {

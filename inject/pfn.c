@@ -20,7 +20,7 @@
 
 #include "inject/inject.h"
 #include "inject/pagemap.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define PFN_DEBUGFS_DEFAULT "/sys/kernel/debug"
 #define PFN_PROC_DEFAULT "/proc"

@@ -17,7 +17,7 @@
 
 #include "inject/inject.h"
 #include "inject/pagemap.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE 101 /* include/uapi/asm-generic/mman-common.h */

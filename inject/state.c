@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "inject/state.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define STATE_TORN_MARK "\ttorn"
 #define STATE_LINE_MAX 512

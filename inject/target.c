@@ -10,7 +10,7 @@
 #include "inject/maps.h"
 #include "inject/pagemap.h"
 #include "inject/safety.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 /* Enough for a 1 GiB range; the injector poisons a page or a huge page. */
 #define TARGET_MAX_PAGES (1UL << 18)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mcefwd/cli.h"
-#include "mcefwd/ktap.h"
+#include "mcefwd/cli/cli.h"
+#include "mcefwd/util/ktap.h"
 #include "mcefwd/lab/cmd.h"
 #include "mcefwd/lab/kernel.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "mcefwd/lab/exec.h"
 #include "mcefwd/lab/file.h"
 #include "mcefwd/lab/kconfig.h"

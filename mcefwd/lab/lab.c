@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "mcefwd/interrupt.h"
+#include "mcefwd/util/interrupt.h"
 #include "mcefwd/lab/cpio.h"
 #include "mcefwd/lab/exec.h"
 #include "mcefwd/lab/file.h"

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "mcefwd/lab/note.h"
 
 #define LAB_DEFAULT_TIMEOUT_S	1800

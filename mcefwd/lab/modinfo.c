@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "mcefwd/lab/modinfo.h"
 
 /* Where a section's bytes are, if they lie inside the file. */

@@ -11,7 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include "mcefwd/interrupt.h"
+#include "mcefwd/util/interrupt.h"
 #include "mcefwd/lab/exec.h"
 #include "mcefwd/lab/proto.h"
 #include "mcefwd/lab/qemu.h"

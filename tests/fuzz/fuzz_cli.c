@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the mcefwd command line (mcefwd/cli.c) and what names a
+ * libFuzzer target: the mcefwd command line (mcefwd/cli/cli.c) and what names a
  * run (scenario and payload names, every option value parser). The input is
  * argv, its arguments separated by NUL bytes. Whatever cli_parse() accepts
  * must be a configuration the rest of mcefwd can take without checking
@@ -12,12 +12,12 @@
 
 #include "guest-payloads/abi.h"
 #include "inject/inject.h"
-#include "mcefwd/cli.h"
-#include "mcefwd/error.h"
-#include "mcefwd/kick.h"
-#include "mcefwd/mce.h"
-#include "mcefwd/mem.h"
-#include "mcefwd/scenario.h"
+#include "mcefwd/cli/cli.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/kick.h"
+#include "mcefwd/mce/encode.h"
+#include "mcefwd/vmm/mem.h"
+#include "mcefwd/scenario/scenario.h"
 
 #define MAX_ARGS 32
 

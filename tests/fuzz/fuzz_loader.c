@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the ELF payload loader (mcefwd/loader.c). Any file can
+ * libFuzzer target: the ELF payload loader (mcefwd/vmm/loader.c). Any file can
  * be a payload (mcefwd run ./x.elf), so every header, offset and size in it
  * is hostile. Guest RAM here is exactly the payload area, in a malloc'd
  * block ASan guards: a segment written one byte outside the area is a
@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "guest-payloads/abi.h"
-#include "mcefwd/error.h"
-#include "mcefwd/loader.h"
-#include "mcefwd/mem.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/loader.h"
+#include "mcefwd/vmm/mem.h"
 
 #define AREA (MCEFWD_GPA_LOAD_END - MCEFWD_GPA_LOAD)
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "inject/maps.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

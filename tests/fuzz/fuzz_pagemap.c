@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "inject/pagemap.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define MAX_PAGES 1500
 

@@ -15,7 +15,7 @@
 #include "inject/maps.h"
 #include "inject/pagemap.h"
 #include "inject/safety.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define HDR		24
 #define MAX_PAGES	64

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "inject/state.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 
 #define FRAME_NEW	0xfeedf00dULL
 #define FRAME_GONE	0x1234ULL

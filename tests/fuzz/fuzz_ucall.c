@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the guest-record decoder (mcefwd/ucall.c) and the host
+ * libFuzzer target: the guest-record decoder (mcefwd/vmm/ucall.c) and the host
  * code that formats a decoded record. A guest is not trusted: it picks
  * the gpa it writes to the ucall port and every byte of the record. Guest
  * RAM here is two slots with a hole between them, each an exact malloc'd
@@ -13,11 +13,11 @@
 #include <string.h>
 
 #include "guest-payloads/abi.h"
-#include "mcefwd/error.h"
-#include "mcefwd/mce.h"
-#include "mcefwd/mem.h"
-#include "mcefwd/ucall.h"
-#include "mcefwd/vcpu.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/mce/encode.h"
+#include "mcefwd/vmm/mem.h"
+#include "mcefwd/vmm/ucall.h"
+#include "mcefwd/vmm/vcpu.h"
 
 #define SLOT0_GPA	0x0
 #define SLOT0_SIZE	0x2000

@@ -39,7 +39,7 @@ mkdir -p "$FUZZ_B/obj" "$FUZZ_B/bin"
 # each target pulls in only the objects it uses.
 build_lib() {
 	objs=""
-	for src in mcefwd/*.c mcefwd/lab/*.c inject/*.c; do
+	for src in mcefwd/*/*.c inject/*.c; do
 		case $src in */main.c) continue ;; esac
 		obj="$FUZZ_B/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
 		if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] ||

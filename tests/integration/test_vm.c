@@ -16,14 +16,14 @@
 #include <dirent.h>
 #include <cmocka.h>
 
-#include "mcefwd/error.h"
-#include "mcefwd/forward.h"
-#include "mcefwd/kick.h"
-#include "mcefwd/mce.h"
-#include "mcefwd/payload.h"
-#include "mcefwd/ring.h"
-#include "mcefwd/vcpu.h"
-#include "mcefwd/vm.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/mce/forward.h"
+#include "mcefwd/vmm/kick.h"
+#include "mcefwd/mce/encode.h"
+#include "mcefwd/vmm/payload.h"
+#include "mcefwd/mce/ring.h"
+#include "mcefwd/vmm/vcpu.h"
+#include "mcefwd/vmm/vm.h"
 #include "tests/integration/procself.h"
 
 static struct kvm kvm;

@@ -35,14 +35,14 @@
 
 #include "guest-payloads/abi.h"
 #include "inject/inject.h"
-#include "mcefwd/error.h"
-#include "mcefwd/forward.h"
-#include "mcefwd/kick.h"
-#include "mcefwd/loader.h"
-#include "mcefwd/mce.h"
-#include "mcefwd/payload.h"
-#include "mcefwd/vcpu.h"
-#include "mcefwd/vm.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/mce/forward.h"
+#include "mcefwd/vmm/kick.h"
+#include "mcefwd/vmm/loader.h"
+#include "mcefwd/mce/encode.h"
+#include "mcefwd/vmm/payload.h"
+#include "mcefwd/vmm/vcpu.h"
+#include "mcefwd/vmm/vm.h"
 #include "tests/stress/common.h"
 
 /* Must match guest-payloads/stress-storm.c. */

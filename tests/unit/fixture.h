@@ -29,7 +29,7 @@
 #endif
 #endif
 
-#include "mcefwd/mem.h"
+#include "mcefwd/vmm/mem.h"
 
 /* ---- valgrind ---- */
 

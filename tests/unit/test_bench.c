@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/bench.h"
+#include "mcefwd/bench/bench.h"
 
 #define EPS 1e-9
 

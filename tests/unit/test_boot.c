@@ -13,9 +13,9 @@
 #include <cmocka.h>
 
 #include "guest-payloads/abi.h"
-#include "mcefwd/boot.h"
-#include "mcefwd/error.h"
-#include "mcefwd/mem.h"
+#include "mcefwd/vmm/boot.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/mem.h"
 #include "tests/unit/fixture.h"
 
 #define SZ_2M		(2ULL << 20)

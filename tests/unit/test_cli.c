@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/cli.h"
-#include "mcefwd/error.h"
-#include "mcefwd/kick.h"
+#include "mcefwd/cli/cli.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/kick.h"
 
 static int cli_run_parse(struct cli *c, char **argv)
 {

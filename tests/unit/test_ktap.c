@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/ktap.h"
+#include "mcefwd/util/ktap.h"
 
 struct capture {
 	FILE *f;

@@ -17,14 +17,14 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "mcefwd/lab/cpio.h"
 #include "mcefwd/lab/kconfig.h"
 #include "mcefwd/lab/kernel.h"
 #include "mcefwd/lab/modinfo.h"
 #include "mcefwd/lab/proto.h"
 #include "mcefwd/lab/qemu.h"
-#include "mcefwd/where.h"
+#include "mcefwd/cli/where.h"
 
 /* ---- cpio ---- */
 

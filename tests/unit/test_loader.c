@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include "guest-payloads/abi.h"
-#include "mcefwd/error.h"
-#include "mcefwd/loader.h"
-#include "mcefwd/mem.h"
-#include "mcefwd/payload.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/loader.h"
+#include "mcefwd/vmm/mem.h"
+#include "mcefwd/vmm/payload.h"
 
 #define RAM_SIZE	(4ULL << 20)
 #define FILL		0xcc
@@ -469,7 +469,7 @@ static void test_every_payload_described(void **state)
 		assert_string_equal(p.name, name);
 		assert_true(p.image_len > 0);
 		if (!p.summary || !p.summary[0])
-			fail_msg("payload '%s' has no summary for 'mcefwd list' (mcefwd/payload.c)",
+			fail_msg("payload '%s' has no summary for 'mcefwd list' (mcefwd/vmm/payload.c)",
 				 name);
 	}
 	assert_int_equal(payload_get("no-such-payload", &p), -ENOENT);

@@ -21,7 +21,7 @@
 
 #include "inject/maps.h"
 #include "inject/pagemap.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "tests/unit/fixture.h"
 
 #define PS 4096

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/mce.h"
+#include "mcefwd/mce/encode.h"
 
 #define GPA		0x123456000ULL
 #define CAP_DEFAULT	(10 | MCE_MCG_CTL_P | MCE_MCG_SER_P)

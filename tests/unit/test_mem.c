@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mcefwd/error.h"
-#include "mcefwd/mem.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/mem.h"
 
 #define SZ_4K	0x1000ULL
 #define SZ_64K	0x10000ULL

@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "inject/inject.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "tests/unit/fixture.h"
 
 #define MF_KNOB "/proc/sys/vm/memory_failure_recovery"

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/kick.h"
-#include "mcefwd/kvm.h"
-#include "mcefwd/ucall.h"
-#include "mcefwd/vcpu.h"
+#include "mcefwd/vmm/kick.h"
+#include "mcefwd/vmm/kvm.h"
+#include "mcefwd/vmm/ucall.h"
+#include "mcefwd/vmm/vcpu.h"
 
 /* include/uapi/linux/kvm.h, by number. */
 static const char *const uapi_exit_names[] = {

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/error.h"
-#include "mcefwd/mem.h"
-#include "mcefwd/ucall.h"
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/mem.h"
+#include "mcefwd/vmm/ucall.h"
 #include "tests/unit/fixture.h"
 
 #define RAM_SIZE	0x10000ULL

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mcefwd/ring.c: order, wrap-around and exact overflow accounting; an SPSC
+ * mcefwd/mce/ring.c: order, wrap-around and exact overflow accounting; an SPSC
  * producer in a real signal handler interrupting its consumer on the same
  * thread; MPSC with producer threads racing, and a handler interrupting a
  * producer on its own thread.
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "mcefwd/ring.h"
+#include "mcefwd/mce/ring.h"
 #include "tests/unit/fixture.h"
 
 #define TEST_SIG	SIGUSR2

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mcefwd/sigbus.c: a self-sent SIGBUS (rt_tgsigqueueinfo, the kernel's
+ * mcefwd/mce/sigbus.c: a self-sent SIGBUS (rt_tgsigqueueinfo, the kernel's
  * si_code values) lands where the design says: the vCPU ring and
  * immediate_exit on a vCPU thread, the process ring and the eventfd on any
  * other; an AR on a non-vCPU thread and any other si_code kill the process
@@ -27,7 +27,7 @@
 #include <linux/kvm.h>
 #include <cmocka.h>
 
-#include "mcefwd/sigbus.h"
+#include "mcefwd/mce/sigbus.h"
 #include "tests/unit/fixture.h"
 
 #define ADDR_AR		((void *)0x7f0012345000UL)

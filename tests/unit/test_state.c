@@ -22,7 +22,7 @@
 
 #include "inject/inject.h"
 #include "inject/state.h"
-#include "mcefwd/error.h"
+#include "mcefwd/util/error.h"
 #include "tests/unit/fixture.h"
 
 #define BOOT_A "11111111-2222-3333-4444-555555555555"

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mcefwd/util/error.h"
+#include "mcefwd/vmm/payload.h"
+#include "mcefwd/vmm/vcpu.h"
+#include "mcefwd/vmm/vm.h"
+
+/* Emitted by the GNUmakefile (payload-blob.S): one row per payload source. */
+struct payload_blob {
+	const char *name;
+	const uint8_t *start;
+	const uint8_t *end;
+};
+extern const struct payload_blob payload_table[];
+
+#define PAYLOAD_MAX_FILE (1UL << 20)
+
+static int payload_check_smp(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu_result *r = &vm->vcpus[i]->res;
+
+		if (r->nr_hello != 1)
+			return error_set(EPROTO, "vcpu-%u said hello %u times, expected once",
+					 i, r->nr_hello);
+		if (r->hello[0] != i)
+			return error_set(EPROTO, "vcpu-%u believes it is vCPU %lu",
+					 i, (unsigned long)r->hello[0]);
+	}
+	return 0;
+}
+
+static const struct payload payload_info[] = {
+	{ .name = "hello", .default_vcpus = 1,
+	  .summary = "prints a greeting and checks CR4.MCE and CPUID MCE/MCA" },
+	{ .name = "smp", .default_vcpus = 4, .check = payload_check_smp,
+	  .summary = "every vCPU reports its id; the host checks all did, once" },
+	{ .name = "fault", .default_vcpus = 1,
+	  .summary = "takes a #UD on purpose: the run must fail naming vector 6 and its RIP" },
+	{ .name = "spin", .default_vcpus = 1,
+	  .summary = "loops forever: the watchdog must stop it" },
+	{ .name = "badio", .default_vcpus = 1,
+	  .summary = "writes to an unserved port: the run must fail with a register dump" },
+	{ .name = "mce-ar", .summary = "guest side of the ar, ar-no-ser and vmm-memory scenarios" },
+	{ .name = "mce-ao", .summary = "guest side of the ao and ao-no-ser scenarios" },
+	{ .name = "mce-no-cr4", .summary = "guest side of the no-cr4-mce scenario" },
+	{ .name = "mce-nested", .summary = "guest side of the nested scenario" },
+	{ .name = "mce-bank-disabled", .summary = "guest side of the bank-disabled scenario" },
+	{ .name = "mce-overflow", .summary = "guest side of the overflow scenario" },
+	{ .name = "mce-burst", .summary = "guest side of the burst scenario" },
+	{ .name = "mce-soft-offline", .summary = "guest side of the soft-offline scenario" },
+	{ .name = "mce-broadcast", .summary = "guest side of the broadcast scenario" },
+	{ .name = "mce-ao-route", .summary = "guest side of the ao-route scenario" },
+	{ .name = "mce-reset", .summary = "guest side of the reset scenario" },
+	{ .name = "mce-lmce", .summary = "guest side of the lmce scenario" },
+	{ .name = "bench-exit", .summary = "mcefwd bench: the out loop whose exits are timed" },
+	{ .name = "bench-forward", .summary = "mcefwd bench: times SIGBUS to the first #MC instruction" },
+	{ .name = "bench-null", .summary = "mcefwd bench: the smallest guest, for start-up time" },
+	{ .name = "idle", .default_vcpus = 1,
+	  .summary = "halts forever: the watchdog must stop it" },
+	{ .name = "bad-console",
+	  .summary = "floods the console, case N by --vcpus N (1-5): must be stopped at 64 KiB" },
+	{ .name = "bad-ucall",
+	  .summary = "abuses the ucall port, case N by --vcpus N (1-10): must be stopped, not trusted" },
+	{ .name = "bad-reset",
+	  .summary = "every vCPU asks for a reset at once: they must be served in turn" },
+	{ .name = "stress-storm",
+	  .summary = "guest side of the storm (tests/stress/storm): counts every #MC by kind" },
+};
+
+unsigned int payload_count(void)
+{
+	unsigned int n = 0;
+
+	while (payload_table[n].name)
+		n++;
+	return n;
+}
+
+const char *payload_name(unsigned int i)
+{
+	return i < payload_count() ? payload_table[i].name : NULL;
+}
+
+static void payload_describe(struct payload *out, const char *name)
+{
+	for (size_t i = 0; i < sizeof(payload_info) / sizeof(payload_info[0]); i++) {
+		if (!strcmp(payload_info[i].name, name)) {
+			*out = payload_info[i];
+			return;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	out->summary = "";
+}
+
+int payload_get(const char *name, struct payload *out)
+{
+	for (unsigned int i = 0; payload_table[i].name; i++) {
+		const struct payload_blob *b = &payload_table[i];
+
+		if (strcmp(b->name, name))
+			continue;
+		payload_describe(out, name);
+		out->name = b->name;
+		out->image = b->start;
+		out->image_len = (size_t)(b->end - b->start);
+		out->owned = NULL;
+		return 0;
+	}
+	return error_set(ENOENT, "no payload named '%s' (see 'mcefwd list')", name);
+}
+
+int payload_read_file(const char *path, struct payload *out)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(errno, "cannot open payload %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (size_t)st.st_size > PAYLOAD_MAX_FILE) {
+		close(fd);
+		return error_set(EINVAL, "payload %s: not a regular file of 1 byte to 1 MiB", path);
+	}
+	buf = malloc((size_t)st.st_size);
+	if (!buf) {
+		close(fd);
+		return error_set(ENOMEM, "out of memory reading %s", path);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n <= 0) {
+			r = n < 0 ? errno : EIO;
+			free(buf);
+			close(fd);
+			return error_set(r, "reading payload %s: %s", path, strerror(r));
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	memset(out, 0, sizeof(*out));
+	out->name = path;
+	out->summary = "";
+	out->image = buf;
+	out->image_len = got;
+	out->owned = buf;
+	return 0;
+}
+
+void payload_put(struct payload *p)
+{
+	free(p->owned);
+	p->owned = NULL;
+}
