@@ -129,7 +129,7 @@ int bench_vm_create(struct bench_ctx *c, struct vm *vm, const char *payload,
 	r = vm_create(vm, c->kvm, &cfg);
 	if (r < 0)
 		return r;
-	vm->diag = c->null;
+	vm->diag.out = c->null;
 	vm->ops = ops;
 	r = vm_load(vm, p.image, p.image_len);
 	if (r < 0) {

@@ -64,7 +64,7 @@ struct bench_fwd_state {
 	unsigned int n, max;
 	bool armed;		/* the guest asked: send before the next entry */
 	bool sent;		/* sent; stamp the entry once it is injected */
-	uint64_t injected;	/* v->fwd.injected when sent */
+	uint64_t injected;	/* v->fwd.delivered when sent */
 	int err;
 };
 
@@ -74,7 +74,7 @@ static int bench_fwd_before_run(struct vcpu *v)
 	struct bench_fwd_sample *s = &f->s[f->n];
 	int r;
 
-	if (f->sent && v->fwd.injected != f->injected) {
+	if (f->sent && v->fwd.delivered != f->injected) {
 		s->entry_ns = bench_now_ns();
 		s->entry_tsc = bench_tsc();
 		f->sent = false;
@@ -84,7 +84,7 @@ static int bench_fwd_before_run(struct vcpu *v)
 	if (!f->armed || f->n >= f->max)
 		return 0;
 	f->armed = false;
-	f->injected = v->fwd.injected;
+	f->injected = v->fwd.delivered;
 	s->inject_ns = 0;
 	s->send_ns = bench_now_ns();
 	s->send_tsc = bench_tsc();
@@ -104,7 +104,7 @@ static int bench_fwd_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
 	return 0;
 }
 
-/* vm->diag: forward_event() writes its "injected" line right after KVM_X86_SET_MCE. */
+/* vm->diag.out: forward_event() writes its "injected" line right after KVM_X86_SET_MCE. */
 static ssize_t bench_fwd_diag_write(void *cookie, const char *buf, size_t len)
 {
 	struct bench_fwd_state *f = cookie;
@@ -257,7 +257,7 @@ int bench_forward_run(struct bench_ctx *c, struct bench_result *res)
 	r = bench_vm_create(c, &vm, "bench-forward", 1, KICK_IMMEDIATE, &ops);
 	if (r < 0)
 		goto out_free;
-	vm.diag = diag;
+	vm.diag.out = diag;
 	*bench_vm_params(&vm) = (struct bench_params){
 		.magic = BENCH_MAGIC, .mode = BENCH_MODE_FORWARD, .rounds = rounds,
 	};
@@ -308,7 +308,7 @@ int bench_forward_run(struct bench_ctx *c, struct bench_result *res)
 		   rounds, (long long)off, tsc_err ? "read back through IA32_TSC" : "KVM_VCPU_TSC_OFFSET");
 	r = bench_fwd_costs(c, res, bench_rounds(c, 200, 8));
 out_vm:
-	vm.diag = c->null;
+	vm.diag.out = c->null;
 	vm_destroy(&vm);
 out_free:
 	if (diag)
@@ -412,7 +412,7 @@ int bench_storm_run(struct bench_ctx *c, struct bench_result *res)
 		goto out_vm;
 	gr = bench_vm_results(&vm);
 	taken = gr->mc_count;
-	lost_core = forward_lost(&vm);
+	lost_core = forward_lost(&vm.fwd);
 	lost = s.sent - (taken < s.sent ? taken : s.sent) + lost_core;
 	if (s.rounds_done != nr_rounds) {
 		r = error_set(EPROTO, "storm: %u of %u rounds done, %u events sent, %lu taken",
@@ -440,7 +440,7 @@ int bench_storm_run(struct bench_ctx *c, struct bench_result *res)
 	bench_add_ratio(res, "events lost", (double)lost, BENCH_AT_MOST, 0,
 			"sent - taken by the guest + lost to full rings, queues, inboxes");
 	bench_note(res, "%u rounds of %u events (%u sent, %lu injected, %lu taken by the guest's #MC entry, %lu lost in mcefwd's rings and queues); up to %u in flight, signal method",
-		   nr_rounds, per_round, s.sent, (unsigned long)vm.vcpus[0]->fwd.injected,
+		   nr_rounds, per_round, s.sent, (unsigned long)vm.vcpus[0]->fwd.delivered,
 		   (unsigned long)taken, lost_core, STORM_WINDOW);
 out_vm:
 	vm_destroy(&vm);

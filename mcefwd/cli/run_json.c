@@ -27,7 +27,7 @@ void run_json_begin(FILE *out, const struct run_json_head *h)
 }
 
 static const char *const verdict_names[] = {
-	[MCE_INJECT] = "inject", [MCE_STOP_VM] = "stop-vm", [MCE_IGNORE] = "ignore",
+	[MCE_DELIVER] = "inject", [MCE_STOP_VM] = "stop-vm", [MCE_IGNORE] = "ignore",
 };
 
 static void run_json_events(FILE *out, const struct run_result *res)

@@ -127,7 +127,7 @@ enum mce_verdict mce_decide(enum mce_kind kind, uint64_t mcg_cap,
 			why = "warning: action-optional error in memory the VMM itself uses, not guest RAM: ignored";
 		}
 	} else {
-		verdict = MCE_INJECT;
+		verdict = MCE_DELIVER;
 		why = kind == MCE_AR ?
 			"action-required error in guest RAM: inject" :
 			"action-optional error in guest RAM: inject";

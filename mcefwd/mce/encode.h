@@ -89,7 +89,7 @@ enum mce_kind {
 };
 
 enum mce_verdict {
-	MCE_INJECT,		/* build the bank state and KVM_X86_SET_MCE it */
+	MCE_DELIVER,		/* build the bank state and KVM_X86_SET_MCE it */
 	MCE_STOP_VM,		/* QEMU's hardware_memory_error(): exit */
 	MCE_IGNORE,		/* nothing to inject */
 };

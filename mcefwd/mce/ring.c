@@ -41,7 +41,7 @@ void ring_spsc_init(struct ring_spsc *r)
 	RING_ATOMIC(&r->overflows);
 }
 
-bool ring_spsc_push(struct ring_spsc *r, const struct sigbus_event *ev)
+bool ring_spsc_push(struct ring_spsc *r, const struct mce_event *ev)
 {
 	unsigned long head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	/* Acquire: the consumer's copy out of a slot ends before we refill it. */
@@ -63,7 +63,7 @@ bool ring_spsc_push(struct ring_spsc *r, const struct sigbus_event *ev)
 	return true;
 }
 
-bool ring_spsc_pop(struct ring_spsc *r, struct sigbus_event *out)
+bool ring_spsc_pop(struct ring_spsc *r, struct mce_event *out)
 {
 	unsigned long tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	unsigned long head = atomic_load_explicit(&r->head, memory_order_acquire);
@@ -105,7 +105,7 @@ static unsigned long ring_mpsc_free_turn(unsigned long pos)
 	return pos / RING_SIZE * 2;
 }
 
-bool ring_mpsc_push(struct ring_mpsc *r, const struct sigbus_event *ev)
+bool ring_mpsc_push(struct ring_mpsc *r, const struct mce_event *ev)
 {
 	unsigned long pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 
@@ -143,7 +143,7 @@ bool ring_mpsc_push(struct ring_mpsc *r, const struct sigbus_event *ev)
 	return false;
 }
 
-bool ring_mpsc_pop(struct ring_mpsc *r, struct sigbus_event *out)
+bool ring_mpsc_pop(struct ring_mpsc *r, struct mce_event *out)
 {
 	unsigned long pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	struct ring_mpsc_slot *s = &r->slot[pos & RING_MASK];

@@ -28,13 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* What the SIGBUS handler stows. */
-struct sigbus_event {
-	int32_t code;	/* BUS_MCEERR_AR or BUS_MCEERR_AO */
-	int16_t lsb;	/* si_addr_lsb: log2 of the poisoned extent */
-	void *addr;	/* si_addr: a host virtual address */
-	uint64_t seq;	/* arrival order, process-wide; from 1 */
-};
+#include "mcefwd/mce/event.h"
+
 
 #define RING_SIZE	64	/* events per ring; a power of two */
 
@@ -42,13 +37,13 @@ struct ring_spsc {
 	atomic_ulong head;	/* next slot to fill: the producer's */
 	atomic_ulong tail;	/* next slot to read: the consumer's */
 	atomic_ulong overflows;	/* events dropped because the ring was full */
-	struct sigbus_event slot[RING_SIZE];
+	struct mce_event slot[RING_SIZE];
 };
 
 struct ring_mpsc_slot {
 	/* 2 * lap: free for the push of that lap; 2 * lap + 1: filled. */
 	atomic_ulong turn;
-	struct sigbus_event ev;
+	struct mce_event ev;
 };
 
 struct ring_mpsc {
@@ -60,9 +55,9 @@ struct ring_mpsc {
 
 void ring_spsc_init(struct ring_spsc *r);
 /* False when full: the event is dropped and counted. Async-signal-safe. */
-bool ring_spsc_push(struct ring_spsc *r, const struct sigbus_event *ev);
+bool ring_spsc_push(struct ring_spsc *r, const struct mce_event *ev);
 /* False when empty. */
-bool ring_spsc_pop(struct ring_spsc *r, struct sigbus_event *out);
+bool ring_spsc_pop(struct ring_spsc *r, struct mce_event *out);
 unsigned long ring_spsc_overflows(const struct ring_spsc *r);
 
 void ring_mpsc_init(struct ring_mpsc *r);
@@ -70,9 +65,9 @@ void ring_mpsc_init(struct ring_mpsc *r);
  * False when full, or when other producers kept winning the slot for
  * RING_MPSC_TRIES attempts: the event is dropped and counted. Async-signal-safe.
  */
-bool ring_mpsc_push(struct ring_mpsc *r, const struct sigbus_event *ev);
+bool ring_mpsc_push(struct ring_mpsc *r, const struct mce_event *ev);
 /* False when empty, or when the oldest reserved slot is not yet published. */
-bool ring_mpsc_pop(struct ring_mpsc *r, struct sigbus_event *out);
+bool ring_mpsc_pop(struct ring_mpsc *r, struct mce_event *out);
 unsigned long ring_mpsc_overflows(const struct ring_mpsc *r);
 
 #define RING_MPSC_TRIES	(4 * RING_SIZE)

@@ -73,13 +73,13 @@ static void sigbus_put_num(struct sigbus_line *l, unsigned long v, unsigned int 
 		l->buf[l->len++] = digits[--n];
 }
 
-static void sigbus_say(const struct sigbus_event *ev, const char *what)
+static void sigbus_say(const struct mce_event *ev, const char *what)
 {
 	struct sigbus_line l = { .len = 0 };
 	ssize_t n;
 
 	sigbus_put_str(&l, "mcefwd: SIGBUS ");
-	sigbus_put_str(&l, ev->code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" : "BUS_MCEERR_AO");
+	sigbus_put_str(&l, ev->kind == MCE_EVENT_AR ? "BUS_MCEERR_AR" : "BUS_MCEERR_AO");
 	sigbus_put_str(&l, " at ");
 	sigbus_put_num(&l, (uintptr_t)ev->addr, 16);
 	sigbus_put_str(&l, " (lsb ");
@@ -107,7 +107,7 @@ static void sigbus_die(void)
 	raise(SIGBUS);
 }
 
-static void sigbus_to_process(const struct sigbus_event *ev)
+static void sigbus_to_process(const struct mce_event *ev)
 {
 	static const uint64_t one = 1;
 	struct ring_mpsc *ring;
@@ -136,7 +136,7 @@ static void sigbus_to_process(const struct sigbus_event *ev)
 static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
-	struct sigbus_event ev;
+	struct mce_event ev;
 	struct ring_spsc *ring;
 	struct kvm_run *run;
 
@@ -146,7 +146,9 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 		sigbus_die();
 		goto out;
 	}
-	ev.code = si->si_code;
+	ev.kind = si->si_code == BUS_MCEERR_AR ? MCE_EVENT_AR : MCE_EVENT_AO;
+	ev.origin = MCE_ORIGIN_VCPU;
+	ev.fanout = true;
 	ev.lsb = si->si_addr_lsb;
 	ev.addr = si->si_addr;
 	ev.seq = atomic_fetch_add_explicit(&sigbus_seq, 1, memory_order_relaxed) + 1;
@@ -173,15 +175,16 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 		 * fault forever), so it leaves through the probe's jump buffer.
 		 */
 		sigjmp_buf *jb = atomic_load_explicit(&sigbus_probe_jmp, memory_order_relaxed);
-		if (jb && ev.code == BUS_MCEERR_AR &&
+		if (jb && ev.kind == MCE_EVENT_AR &&
 		    ((uintptr_t)ev.addr >> 12) == (sigbus_probe_addr >> 12)) {
 			errno = saved_errno;
 			siglongjmp(*jb, 1);
 		}
-	} else if (ev.code == BUS_MCEERR_AR) {
+	} else if (ev.kind == MCE_EVENT_AR) {
 		sigbus_say(&ev, "in mcefwd's own memory, not a guest's: cannot recover, dying");
 		sigbus_die();
 	} else {
+		ev.origin = MCE_ORIGIN_MAIN;
 		sigbus_to_process(&ev);
 	}
 out:

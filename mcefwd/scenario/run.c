@@ -64,20 +64,21 @@ void run_judge_vcpu(struct vm *vm, struct vcpu *v, unsigned int timeout_ms,
 /* What every vCPU's forwarding did, as data, for --json. */
 static void run_collect(struct vm *vm, struct run_result *res)
 {
-	res->lost_bytes = forward_lost_bytes(vm);
+	res->lost_bytes = forward_lost_bytes(&vm->fwd);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
 
-		for (unsigned int j = 0; j < v->fwd.nr_log; j++) {
-			const struct fwd_entry *e = &v->fwd.log[j];
+		for (unsigned int j = 0; j < forward_log_count(&v->fwd); j++) {
+			const struct fwd_entry *e = forward_log_at(&v->fwd, j);
 			struct run_event *o;
 
 			if (res->nr_events++ >= RUN_MAX_EVENTS)
 				continue;
 			o = &res->events[res->nr_events - 1];
 			*o = (struct run_event){
-				.vcpu = i, .ar = e->ev.code == BUS_MCEERR_AR,
-				.from_main = e->from_main, .emulated = e->emulated,
+				.vcpu = i, .ar = e->ev.kind == MCE_EVENT_AR,
+				.from_main = e->ev.origin == MCE_ORIGIN_MAIN,
+				.emulated = e->ev.origin == MCE_ORIGIN_EMULATED,
 				.broadcast = e->broadcast, .lsb = e->ev.lsb, .in_ram = e->in_ram,
 				.gpa = e->gpa, .verdict = e->verdict, .bank = e->mce.bank,
 				.status = e->mce.status, .mcg_status = e->mce.mcg_status,
@@ -109,7 +110,7 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		run_fail(res, "%s", error_get());
 		return r;
 	}
-	vm.diag = k->out;
+	vm.diag.out = k->out;
 	vm.ops = h ? h->ops : NULL;
 	ktap_diag(k, "%s: %u vCPU(s), %lu MiB %s RAM, MCG_CAP 0x%lx, kick=%s, timeout %u ms",
 		  p->name, vm.nr_vcpus, (unsigned long)(cfg.ram_size >> 20),
@@ -162,9 +163,9 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		if (res->status == KTAP_PASS && p->check && p->check(&vm) < 0)
 			run_fail(res, "%s", error_get());
 	}
-	if (forward_lost(&vm))
+	if (forward_lost(&vm.fwd))
 		run_fail(res, "%lu machine-check event(s) lost to full rings or queues",
-			 forward_lost(&vm));
+			 forward_lost(&vm.fwd));
 	run_collect(&vm, res);
 	r = 0;
 out:

@@ -16,14 +16,11 @@
 #include "mcefwd/vmm/kvm.h"
 #include "mcefwd/vmm/ucall.h"
 #include "mcefwd/vmm/vcpu.h"
+#include "mcefwd/vmm/vcpu_int.h"
 #include "mcefwd/vmm/vm.h"
 
 #define CPUID_1_EDX_MCE	(1u << 7)
 #define CPUID_1_EDX_MCA	(1u << 14)
-/* A guest printing more than this is flooding and gets stopped. */
-#define CONSOLE_MAX	(64UL << 10)
-/* What a line costs beyond its text ("# vcpu-N: ..."), so 1,024 lines at most. */
-#define CONSOLE_LINE	64
 
 __thread struct vcpu *vcpu_self;
 
@@ -89,11 +86,7 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	}
 	v->vm = vm;
 	v->id = id;
-	ring_spsc_init(&v->fwd.ring);
-	ring_mpsc_init(&v->fwd.inbox);
-	atomic_init(&v->fwd.fanout_bcast, 0);
-	atomic_init(&v->fwd.fanout_notice, 0);
-	atomic_init(&v->fwd.q_overflows, 0);
+	forward_vcpu_init(&v->fwd, &vm->fwd, id, &vcpu_fwd_port, v);
 	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
 	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (r < 0)
@@ -161,7 +154,7 @@ int vcpu_set_boot_state(struct vcpu *v, uint64_t entry)
 	r = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
 	if (r < 0)
 		return r;
-	/* What forward_rip() reads until the next KVM_RUN refreshes it. */
+	/* What vcpu_port_rip() reads until the next KVM_RUN refreshes it. */
 	v->run->s.regs.regs = regs;
 	return 0;
 }
@@ -253,8 +246,7 @@ int vcpu_get_msr(struct vcpu *v, uint32_t index, uint64_t *val)
 	return 0;
 }
 
-/* Ends this vCPU's run with an outcome; the first reason wins. */
-static void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why)
+void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why)
 {
 	if (v->res.outcome != VCPU_RUNNING)
 		return;
@@ -267,7 +259,14 @@ static void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why)
 	}
 }
 
-static void vcpu_fail(struct vcpu *v, const char *what)
+void vcpu_stop(struct vcpu *v, enum fwd_stop reason, const char *text)
+{
+	if (v->res.outcome == VCPU_RUNNING)
+		v->res.stop = reason;
+	vcpu_finish(v, VCPU_MCE_STOPPED, text);
+}
+
+void vcpu_fail(struct vcpu *v, const char *what)
 {
 	char regs[1024];
 
@@ -276,148 +275,6 @@ static void vcpu_fail(struct vcpu *v, const char *what)
 	vm_diag(v->vm, "vcpu-%u: %s", v->id, what);
 	for (char *line = strtok(regs, "\n"); line; line = strtok(NULL, "\n"))
 		vm_diag(v->vm, "vcpu-%u:   %s", v->id, line);
-}
-
-/*
- * Charges n bytes of guest output to the console budget. False, with the
- * vCPU stopped, past CONSOLE_MAX.
- */
-static bool vcpu_console_charge(struct vcpu *v, size_t n)
-{
-	v->console_total += n;
-	if (v->console_total <= CONSOLE_MAX)
-		return true;
-	vcpu_fail(v, "guest flooded the console (more than 64 KiB): stopped");
-	return false;
-}
-
-/* A line the guest prints costs its length and its prefix: empty ones flood too. */
-static bool vcpu_console_line(struct vcpu *v, const char *text)
-{
-	return vcpu_console_charge(v, strlen(text) + CONSOLE_LINE);
-}
-
-static void vcpu_console(struct vcpu *v, char c)
-{
-	if (!vcpu_console_charge(v, 1))
-		return;
-	if (c != '\n' && v->console_len < sizeof(v->console) - 1) {
-		v->console[v->console_len++] = c;
-		return;
-	}
-	v->console[v->console_len] = '\0';
-	vm_diag(v->vm, "vcpu-%u: %s", v->id, v->console);
-	v->console_len = 0;
-	if (c != '\n')
-		v->console[v->console_len++] = c;
-}
-
-static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
-{
-	struct mcefwd_ucall u;
-	const struct vm_ops *ops = v->vm->ops;
-	struct vcpu_result *res = &v->res;
-	char why[ERROR_MAX + 32];
-
-	if (ucall_decode(&v->vm->mem, gpa, v->id, &u) < 0) {
-		snprintf(why, sizeof(why), "bad ucall: %s", error_get());
-		vcpu_fail(v, why);
-		return;
-	}
-	switch (u.type) {
-	case MCEFWD_UCALL_PRINT:
-		if (!vcpu_console_line(v, u.u.text))
-			return;
-		vm_diag(v->vm, "vcpu-%u: %s", v->id, u.u.text);
-		break;
-	case MCEFWD_UCALL_REPORT:
-		if (u.u.report.pass)
-			res->reports_passed++;
-		else
-			res->reports_failed++;
-		if (!u.u.report.pass || v->vm->cfg.verbose) {
-			if (!vcpu_console_line(v, u.u.report.cond))
-				return;
-			vm_diag(v->vm, "vcpu-%u: %s: %s:%u: %s", v->id,
-				u.u.report.pass ? "PASS" : "FAIL", u.u.report.file,
-				u.u.report.line, u.u.report.cond);
-		}
-		break;
-	case MCEFWD_UCALL_EXCEPTION:
-		res->exc = u.u.exception;
-		snprintf(why, sizeof(why),
-			 "guest exception vector %lu (%s) error code 0x%lx at rip 0x%lx",
-			 (unsigned long)u.u.exception.vector,
-			 vcpu_vector_name(u.u.exception.vector),
-			 (unsigned long)u.u.exception.error_code,
-			 (unsigned long)u.u.exception.rip);
-		vcpu_finish(v, VCPU_EXCEPTION, why);
-		vm_diag(v->vm, "vcpu-%u: %s", v->id, why);
-		break;
-	case MCEFWD_UCALL_HELLO:
-		if (res->nr_hello < VCPU_MAX_HELLO)
-			res->hello[res->nr_hello] = u.value[0];
-		res->nr_hello++;
-		break;
-	case MCEFWD_UCALL_READY:
-		if (u.value[2] != MCEFWD_READY_RESET)
-			break;
-		if (vm_reset(v->vm) < 0) {
-			snprintf(why, sizeof(why), "reset: %s", error_get());
-			vcpu_fail(v, why);
-		}
-		return;		/* not a poison request: the scenario does not see it */
-	case MCEFWD_UCALL_VALUE:
-		if (u.value[0] == MCEFWD_VALUE_TOUCH)
-			forward_note_owner(v, u.value[1]);
-		break;
-	case MCEFWD_UCALL_MCE:
-		if (res->nr_mce < VCPU_MAX_MCE)
-			res->mce[res->nr_mce] = u.u.mce;
-		res->nr_mce++;
-		break;
-	default:
-		break;
-	}
-	if (ops && ops->on_ucall && res->outcome == VCPU_RUNNING &&
-	    ops->on_ucall(v, &u) < 0) {
-		snprintf(why, sizeof(why), "%s", error_get());
-		vcpu_fail(v, why);
-	}
-}
-
-static void vcpu_io(struct vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	uint32_t val = 0;
-	char why[128];
-
-	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1 ||
-	    run->io.size > 4 || run->io.data_offset > v->run_size - 4)
-		goto unexpected;
-	memcpy(&val, data, run->io.size);
-	switch (run->io.port) {
-	case MCEFWD_PORT_CONSOLE:
-		vcpu_console(v, (char)val);
-		return;
-	case MCEFWD_PORT_UCALL:
-		if (run->io.size != 4)
-			goto unexpected;
-		vcpu_ucall(v, val);
-		return;
-	case MCEFWD_PORT_EXIT:
-		if (run->io.size != 4)
-			goto unexpected;
-		v->res.exit_code = val;
-		vcpu_finish(v, VCPU_EXITED, NULL);
-		return;
-	}
-unexpected:
-	snprintf(why, sizeof(why), "unexpected %s of %u byte(s) x%u on port 0x%x",
-		 run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
-		 run->io.size, run->io.count, run->io.port);
-	vcpu_fail(v, why);
 }
 
 static void vcpu_stopped(struct vcpu *v)
@@ -496,52 +353,6 @@ static bool vcpu_requests(struct vcpu *v)
 	}
 }
 
-static void vcpu_exit(struct vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	char why[160];
-
-	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		vcpu_io(v);
-		return;
-	case KVM_EXIT_HLT:
-		/*
-		 * No in-kernel irqchip: a halted vCPU waits here for a kick,
-		 * unless an event is queued for it. Halting with MCIP still set
-		 * means the guest will not clear it: inject anyway.
-		 */
-		if (!forward_vcpu_has_work(v))
-			kick_wait(v);
-		else if (forward_vcpu_pending(v))
-			forward_vcpu_release(v);
-		return;
-	case KVM_EXIT_INTR:
-		return;
-	case KVM_EXIT_SHUTDOWN:
-		vcpu_finish(v, VCPU_SHUTDOWN, "KVM_EXIT_SHUTDOWN: the guest triple-faulted");
-		vm_diag(v->vm, "vcpu-%u: %s", v->id, v->res.error);
-		return;
-	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(why, sizeof(why), "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%llx",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		vcpu_fail(v, why);
-		return;
-	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(why, sizeof(why), "KVM_EXIT_INTERNAL_ERROR: suberror %u",
-			 run->internal.suberror);
-		vcpu_fail(v, why);
-		return;
-	default:
-		if (v->vm->ops && v->vm->ops->on_exit && v->vm->ops->on_exit(v) == 1)
-			return;
-		snprintf(why, sizeof(why), "unexpected exit %s (%u)",
-			 kvm_exit_name(run->exit_reason), run->exit_reason);
-		vcpu_fail(v, why);
-		return;
-	}
-}
-
 static void vcpu_loop(struct vcpu *v)
 {
 	const struct vm_ops *ops = v->vm->ops;
@@ -560,7 +371,7 @@ static void vcpu_loop(struct vcpu *v)
 		 */
 		if (!vcpu_requests(v))
 			break;
-		if (forward_vcpu_service(v) < 0) {
+		if (forward_vcpu_service(&v->fwd) < 0) {
 			if (v->res.outcome == VCPU_RUNNING) {
 				snprintf(why, sizeof(why), "forwarding: %s", error_get());
 				vcpu_fail(v, why);
@@ -597,7 +408,7 @@ static void vcpu_loop(struct vcpu *v)
 			vcpu_fail(v, why);
 			break;
 		}
-		vcpu_exit(v);
+		vcpu_handle_exit(v);
 	}
 }
 
@@ -627,7 +438,7 @@ static void *vcpu_thread(void *arg)
 	if (vm->cfg.numa_node >= 0 && numa_available() >= 0 &&
 	    numa_run_on_node(vm->cfg.numa_node) < 0)
 		vcpu_fail(v, "numa_run_on_node failed");
-	forward_vcpu_attach(v);
+	forward_vcpu_attach(&v->fwd, v->run, &v->requests, VCPU_REQ_WORK);
 	vcpu_loop(v);
 
 	/* done before the detach: from here on, no event is routed here. */
@@ -635,7 +446,7 @@ static void *vcpu_thread(void *arg)
 	v->done = true;
 	pthread_cond_broadcast(&vm->parked);
 	pthread_mutex_unlock(&vm->lock);
-	forward_vcpu_detach(v);
+	forward_vcpu_detach(&v->fwd);
 	atomic_fetch_sub(&vm->nr_running, 1);
 	if (write(vm->event_fd, &one, sizeof(one)) < 0) {
 		/* The counter cannot overflow here; nothing else to do. */

@@ -43,6 +43,7 @@ struct vcpu_result {
 	uint64_t hello[VCPU_MAX_HELLO];
 	unsigned int nr_mce;
 	struct mcefwd_mce_record mce[VCPU_MAX_MCE];
+	enum fwd_stop stop;	/* VCPU_MCE_STOPPED: why */
 	uint64_t stop_rip;	/* where a stopped vCPU was */
 	uint64_t exits;		/* KVM_RUN returns */
 	char error[ERROR_MAX];
@@ -94,6 +95,13 @@ int vcpu_start(struct vcpu *v);
  * registers, so the guest resumes at the accessing instruction.
  */
 int vcpu_abort_mmio(struct vcpu *v);
+/*
+ * Ends this vCPU's run with an outcome and why (NULL: no words); the first
+ * reason wins. On v's thread.
+ */
+void vcpu_finish(struct vcpu *v, enum vcpu_outcome o, const char *why);
+/* Forwarding stopped the VM for a hardware memory error (VCPU_MCE_STOPPED). */
+void vcpu_stop(struct vcpu *v, enum fwd_stop reason, const char *text);
 /* On v's thread, while another vCPU resets the VM: park for it, then return. */
 void vcpu_wait_reset(struct vcpu *v);
 /* After a KVM_EXIT_IO/MMIO: lets KVM complete it (RIP moves on). 0/-errno. */

@@ -70,6 +70,23 @@ static void vm_guest_cpu(struct vm *vm)
 		vm->fwd.model |= ((a >> 16) & 0xf) << 4;
 }
 
+/* Forwarding reaches guest RAM through here. */
+static bool vm_port_gpa_of(void *ctx, const void *hva, uint64_t *gpa)
+{
+	return mem_hva_to_gpa(&((struct vm *)ctx)->mem, hva, gpa);
+}
+
+static int vm_port_node_of(void *ctx, const void *hva)
+{
+	(void)ctx;
+	return mem_node_of(hva);
+}
+
+static const struct fwd_vm_port vm_fwd_port = {
+	.gpa_of = vm_port_gpa_of,
+	.node_of = vm_port_node_of,
+};
+
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 {
 	int r;
@@ -78,14 +95,15 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	vm->fd = vm->event_fd = -1;
 	vm->kvm = kvm;
 	vm->cfg = *cfg;
-	vm->diag = stdout;
+	diag_init(&vm->diag, stdout);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->go, NULL);
 	pthread_cond_init(&vm->parked, NULL);
-	pthread_mutex_init(&vm->diag_lock, NULL);
 	mem_init_table(&vm->mem);
 	if (cfg->kick == KICK_IMMEDIATE && !kvm->caps.immediate_exit)
 		vm->cfg.kick = KICK_SIGMASK;
+	forward_vm_init(&vm->fwd, &cfg->fwd, cfg->mcg_cap, &vm_fwd_port, vm, &vm->diag);
+	vm->fwd.numa_node = cfg->numa_node;
 
 	r = vm_check_config(&kvm->caps, &vm->cfg);
 	if (r < 0)
@@ -96,7 +114,6 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	r = sigbus_install();
 	if (r < 0)
 		goto err;
-	ring_mpsc_init(&vm->fwd.process);
 	vm_guest_cpu(vm);
 	r = kvm_ioctl(kvm->fd, KVM_CREATE_VM, NULL);
 	if (r < 0)
@@ -116,6 +133,9 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	r = mem_create(&vm->mem, cfg->ram_size, cfg->mem_kind, cfg->numa_node);
 	if (r < 0)
 		goto err;
+	/* A hugetlb page is lost whole; anything else one 4 KiB page at a time. */
+	if (vm->mem.kind == MEM_HUGETLB)
+		vm->fwd.backing_page = vm->mem.page_size;
 	r = mem_register(&vm->mem, vm->fd);
 	if (r < 0)
 		goto err;
@@ -159,7 +179,8 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->go);
 	pthread_cond_destroy(&vm->parked);
-	pthread_mutex_destroy(&vm->diag_lock);
+	forward_vm_destroy(&vm->fwd);
+	diag_destroy(&vm->diag);
 }
 
 int vm_load(struct vm *vm, const void *img, size_t len)
@@ -262,7 +283,7 @@ enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms)
 		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) > 0 &&
 		    read(vm->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			return VM_WAIT_ENDED;
-		forward_main_drain(vm);
+		forward_main_drain(&vm->fwd);
 		if (vm->ops && vm->ops->on_main)
 			vm->ops->on_main(vm);
 	}
@@ -334,18 +355,15 @@ int vm_reset(struct vm *vm)
 	 * routed to a vCPU but not yet injected go, and are said to.
 	 */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		forward_discard_pending(vm->vcpus[i], false, "a reset discards what is pending");
-	pthread_mutex_lock(&vm->lock);
-	nr = vm->fwd.nr_lost;
-	memcpy(lost, vm->fwd.lost, nr * sizeof(lost[0]));
-	pthread_mutex_unlock(&vm->lock);
+		forward_discard_pending(&vm->vcpus[i]->fwd, false, "a reset discards what is pending");
+	nr = forward_lost_ranges(&vm->fwd, lost, FWD_MAX_LOST);
 	for (unsigned int i = 0; i < nr && r == 0; i++) {
 		r = mem_replace(&vm->mem, vm->fd, lost[i].gpa, lost[i].size);
 		replaced += r == 0;
 	}
 	if (r < 0)
 		goto out;
-	forward_reset(vm);
+	forward_reset(&vm->fwd);
 	r = boot_setup_memory(&vm->mem);
 	if (r < 0)
 		goto out;
@@ -382,12 +400,7 @@ void vm_diag(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&vm->diag_lock);
-	fputs("# ", vm->diag);
 	va_start(ap, fmt);
-	vfprintf(vm->diag, fmt, ap);
+	diag_vsay(&vm->diag, fmt, ap);
 	va_end(ap);
-	fputc('\n', vm->diag);
-	fflush(vm->diag);
-	pthread_mutex_unlock(&vm->diag_lock);
 }

@@ -10,9 +10,11 @@
 #include <stdio.h>
 
 #include "mcefwd/mce/forward.h"
+#include "mcefwd/util/diag.h"
 #include "mcefwd/vmm/kvm.h"
 #include "mcefwd/vmm/mem.h"
 
+struct vm;
 struct vcpu;
 struct mcefwd_ucall;
 struct mcefwd_mailbox;
@@ -74,9 +76,8 @@ struct vm {
 	unsigned int boots;
 	atomic_bool resetting;	/* a vCPU is resetting the VM */
 
-	/* Diagnostics ("# ..." lines) go here, one line at a time. */
-	FILE *diag;
-	pthread_mutex_t diag_lock;
+	/* Diagnostics ("# ..." lines) go to diag.out, one line at a time. */
+	struct diag diag;
 };
 
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);

@@ -223,8 +223,8 @@ static bool start_vm_diag(struct vm *vm, const char *payload, unsigned int nr)
 		return false;
 	}
 	start_vm(vm, payload, nr, KICK_IMMEDIATE);
-	vm->diag = tmpfile();
-	assert_non_null(vm->diag);
+	vm->diag.out = tmpfile();
+	assert_non_null(vm->diag.out);
 	return true;
 }
 
@@ -233,8 +233,8 @@ static bool diag_has(struct vm *vm, const char *text)
 {
 	char line[512];
 
-	rewind(vm->diag);
-	while (fgets(line, sizeof(line), vm->diag))
+	rewind(vm->diag.out);
+	while (fgets(line, sizeof(line), vm->diag.out))
 		if (strstr(line, text))
 			return true;
 	return false;
@@ -242,8 +242,8 @@ static bool diag_has(struct vm *vm, const char *text)
 
 static void destroy_vm_diag(struct vm *vm)
 {
-	fclose(vm->diag);
-	vm->diag = stdout;
+	fclose(vm->diag.out);
+	vm->diag.out = stdout;
 	vm_destroy(vm);
 }
 
@@ -256,10 +256,10 @@ static void destroy_vm_diag(struct vm *vm)
  */
 static void test_stop_reports_undelivered(void **state)
 {
-	const struct sigbus_event evs[] = {
-		{ .code = BUS_MCEERR_AO | FWD_FROM_MAIN, .lsb = 12, .addr = (void *)0x1000 },
-		{ .code = FWD_CODE_BROADCAST | FWD_NO_FANOUT, .addr = (void *)0x2000 },
-		{ .code = FWD_CODE_NOTICE | FWD_NO_FANOUT, .addr = (void *)0x3000 },
+	const struct mce_event evs[] = {
+		{ .kind = MCE_EVENT_AO, .origin = MCE_ORIGIN_MAIN, .fanout = true, .lsb = 12, .addr = (void *)0x1000 },
+		{ .kind = MCE_EVENT_BROADCAST, .origin = MCE_ORIGIN_FANOUT, .addr = (void *)0x2000 },
+		{ .kind = MCE_EVENT_NOTICE, .origin = MCE_ORIGIN_FANOUT, .addr = (void *)0x3000 },
 	};
 	struct vm vm;
 
@@ -274,7 +274,7 @@ static void test_stop_reports_undelivered(void **state)
 	kick(vm.vcpus[1], VCPU_REQ_WORK);
 	vm_stop_and_join(&vm);
 	assert_int_equal(vm.vcpus[1]->res.outcome, VCPU_STOPPED);
-	assert_int_equal(vm.vcpus[1]->fwd.injected, 0);
+	assert_int_equal(vm.vcpus[1]->fwd.delivered, 0);
 	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 4);
 	assert_true(diag_has(&vm, "vcpu-1: 4 event(s) cannot be delivered (the first at 0x1000, and broadcasts): its vCPU has finished"));
 	/* vcpu-0 had nothing waiting: nothing said of it. */
@@ -285,9 +285,9 @@ static void test_stop_reports_undelivered(void **state)
 /* A reset discards what is pending for a vCPU, and says how much. */
 static void test_reset_reports_discarded(void **state)
 {
-	const struct sigbus_event evs[] = {
-		{ .code = BUS_MCEERR_AO | FWD_FROM_MAIN, .lsb = 12, .addr = (void *)0x1000 },
-		{ .code = FWD_CODE_NOTICE | FWD_NO_FANOUT, .addr = (void *)0x3000 },
+	const struct mce_event evs[] = {
+		{ .kind = MCE_EVENT_AO, .origin = MCE_ORIGIN_MAIN, .fanout = true, .lsb = 12, .addr = (void *)0x1000 },
+		{ .kind = MCE_EVENT_NOTICE, .origin = MCE_ORIGIN_FANOUT, .addr = (void *)0x3000 },
 	};
 	struct vm vm;
 
@@ -304,7 +304,7 @@ static void test_reset_reports_discarded(void **state)
 	assert_int_equal(vm_reset(&vm), 0);
 	assert_int_equal(atomic_load(&vm.fwd.undeliverable), 1);
 	vm_stop_and_join(&vm);
-	assert_int_equal(vm.vcpus[1]->fwd.injected, 0);
+	assert_int_equal(vm.vcpus[1]->fwd.delivered, 0);
 	assert_true(diag_has(&vm, "vcpu-1: 1 event(s) cannot be delivered (the first at 0x1000): a reset discards what is pending"));
 	destroy_vm_diag(&vm);
 }

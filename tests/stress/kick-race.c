@@ -142,7 +142,7 @@ static void *race_kicker(void *arg)
 	struct race *r = v->vm->ops->priv;
 	struct race_vcpu *rv = &r->v[v->id];
 	const struct mcefwd_mailbox *mb = vm_mailbox(v->vm, v->id);
-	const struct sigbus_event notice = { .code = FWD_CODE_NOTICE | FWD_NO_FANOUT };
+	const struct mce_event notice = { .kind = MCE_EVENT_NOTICE, .origin = MCE_ORIGIN_FANOUT };
 	unsigned long long entries = 0;
 	char name[16];
 

@@ -134,7 +134,7 @@ static void storm_dump(struct storm *s, const char *why)
 		       atomic_load(&s->vm.vcpus[i]->fwd.fanout_bcast));
 	}
 	printf("# AO sent %llu; mcefwd counted %lu lost\n", (unsigned long long)s->ao_sent,
-	       forward_lost(&s->vm));
+	       forward_lost(&s->vm.fwd));
 	fflush(stdout);
 }
 
@@ -296,8 +296,8 @@ static int storm_setup(struct storm *s, struct kvm *kvm, enum kick_mode kick)
 	s->vm.ops = &ops;
 	s->bcast = mce_wants_broadcast(s->profile, s->vm.fwd.family, s->vm.fwd.model, false);
 	/* One line per event injected: keep them out of the TAP output. */
-	s->vm.diag = tmpfile();
-	if (!s->vm.diag)
+	s->vm.diag.out = tmpfile();
+	if (!s->vm.diag.out)
 		return error_set(errno, "tmpfile: %s", strerror(errno));
 	s->counts = mem_gpa_to_hva(&s->vm.mem, counts_gpa,
 				   sizeof(*s->counts) * MCEFWD_MAX_VCPUS);
@@ -343,7 +343,7 @@ static bool storm_main_loop(struct storm *s)
 		if (poll(&pfd, 1, 1) > 0 && read(s->vm.event_fd, &count, sizeof(count)) < 0 &&
 		    errno != EAGAIN)
 			return false;
-		forward_main_drain(&s->vm);
+		forward_main_drain(&s->vm.fwd);
 		if (atomic_load(&s->fail_before_run) || atomic_load(&s->vm.nr_running) < s->nr_vcpus)
 			return false;	/* a vCPU ended: the judge says why */
 		while (atomic_load(&s->nr_ready) == s->nr_vcpus && s->ao_sent < s->ao_quota &&
@@ -404,9 +404,9 @@ static int storm_judge(struct storm *s, char *why, size_t len)
 		lost += ring_spsc_overflows(&f->ring) + ring_mpsc_overflows(&f->inbox) +
 			atomic_load(&f->q_overflows);
 	}
-	if (forward_lost(&s->vm) + s->vm.fwd.undeliverable != lost) {
+	if (forward_lost(&s->vm.fwd) + s->vm.fwd.undeliverable != lost) {
 		printf("# mcefwd reports %lu event(s) lost, %lu were\n",
-		       forward_lost(&s->vm) + s->vm.fwd.undeliverable, lost);
+		       forward_lost(&s->vm.fwd) + s->vm.fwd.undeliverable, lost);
 		bad++;
 	}
 	/* An AO lost before routing (--ao-target all) was one copy per vCPU. */
@@ -439,9 +439,9 @@ static int storm_judge(struct storm *s, char *why, size_t len)
 			bad++;
 		}
 		/* Each injection reached the guest, and nothing else did. */
-		if (mc != v->fwd.injected) {
+		if (mc != v->fwd.delivered) {
 			printf("# vcpu-%u: mcefwd injected %llu, the guest took %llu #MC\n", i,
-			       (unsigned long long)v->fwd.injected, (unsigned long long)mc);
+			       (unsigned long long)v->fwd.delivered, (unsigned long long)mc);
 			bad++;
 		}
 		if (lost)
@@ -495,8 +495,8 @@ static void storm_show_losses(struct storm *s)
 	printf("# lost: %lu to the full process ring; %lu unroutable, %lu undeliverable\n",
 	       ring_mpsc_overflows(&s->vm.fwd.process), s->vm.fwd.unroutable,
 	       s->vm.fwd.undeliverable);
-	rewind(s->vm.diag);
-	while (fgets(line, sizeof(line), s->vm.diag)) {
+	rewind(s->vm.diag.out);
+	while (fgets(line, sizeof(line), s->vm.diag.out)) {
 		if (!strstr(line, "lost") && !strstr(line, "cannot be delivered"))
 			continue;
 		lines++;
@@ -595,7 +595,7 @@ int main(int argc, char **argv)
 	}
 	vm_stop_and_join(&s->vm);
 	bad = storm_judge(s, why, sizeof(why));
-	if (forward_lost(&s->vm) || s->vm.fwd.undeliverable)
+	if (forward_lost(&s->vm.fwd) || s->vm.fwd.undeliverable)
 		storm_show_losses(s);
 	if (s->ao_target == FWD_AO_ALL)
 		snprintf(target, sizeof(target), "all");
@@ -604,8 +604,8 @@ int main(int argc, char **argv)
 	printf("%s 1 - storm: %lu events, %lu vCPUs, ao-target %s, kick=%s, encoding=%s, window %lu: %s, in %.1f s\n",
 	       bad ? "not ok" : "ok", events, vcpus, target, kick_mode_name(kick),
 	       mce_profile_name(s->profile), window, why, (storm_now_ms() - t0) / 1000.0);
-	fclose(s->vm.diag);
-	s->vm.diag = stdout;
+	fclose(s->vm.diag.out);
+	s->vm.diag.out = stdout;
 	vm_destroy(&s->vm);
 	kvm_close(&kvm);
 	free(s);

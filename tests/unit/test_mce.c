@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mce.c against the "What QEMU injects" and "What KVM does" tables of
+ * mce/encode.c against the "What QEMU injects" and "What KVM does" tables of
  * REFERENCE.md, bit for bit.
  */
 #include <errno.h>
@@ -195,8 +195,8 @@ static void test_decide_matrix(void **state)
 		enum mce_verdict verdict;
 		const char *reason_has;
 	} cases[] = {
-		{ MCE_AR, true, true, MCE_INJECT, "inject" },
-		{ MCE_AO, true, true, MCE_INJECT, "inject" },
+		{ MCE_AR, true, true, MCE_DELIVER, "inject" },
+		{ MCE_AO, true, true, MCE_DELIVER, "inject" },
 		{ MCE_AR, true, false, MCE_STOP_VM, "hardware memory error" },
 		{ MCE_AO, true, false, MCE_IGNORE, "warning" },
 		{ MCE_AR, false, true, MCE_STOP_VM, "hardware memory error" },
@@ -224,7 +224,7 @@ static void test_decide_matrix(void **state)
 	}
 	/* Only SER_P matters, not the rest of MCG_CAP. */
 	assert_int_equal(mce_decide(MCE_AR, MCE_MCG_SER_P, true, NULL),
-			 MCE_INJECT);
+			 MCE_DELIVER);
 	assert_int_equal(mce_decide((enum mce_kind)9, CAP_DEFAULT, true,
 				    &reason), MCE_IGNORE);
 }

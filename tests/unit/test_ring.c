@@ -47,10 +47,10 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct sigbus_event event(int32_t producer, uint64_t seq)
+static struct mce_event event(int32_t producer, uint64_t seq)
 {
-	struct sigbus_event ev = {
-		.code = producer,
+	struct mce_event ev = {
+		.origin = (uint8_t)producer,
 		.lsb = (int16_t)(seq & 0x3f),
 		.addr = (void *)(uintptr_t)(0x7f0000000000ULL + (seq << 12)),
 		.seq = seq,
@@ -59,11 +59,11 @@ static struct sigbus_event event(int32_t producer, uint64_t seq)
 	return ev;
 }
 
-static void assert_event(const struct sigbus_event *ev, int32_t producer, uint64_t seq)
+static void assert_event(const struct mce_event *ev, int32_t producer, uint64_t seq)
 {
-	struct sigbus_event want = event(producer, seq);
+	struct mce_event want = event(producer, seq);
 
-	assert_int_equal(ev->code, want.code);
+	assert_int_equal(ev->origin, want.origin);
 	assert_int_equal(ev->seq, want.seq);
 	assert_int_equal(ev->lsb, want.lsb);
 	assert_ptr_equal(ev->addr, want.addr);
@@ -96,7 +96,7 @@ static void test_spsc_empty(void **state)
 {
 	struct ring_spsc *zeroed = calloc(1, sizeof(*zeroed));
 	struct ring_spsc r;
-	struct sigbus_event ev;
+	struct mce_event ev;
 
 	(void)state;
 	ring_spsc_init(&r);
@@ -117,7 +117,7 @@ static void test_spsc_empty(void **state)
 static void test_spsc_order_across_wrap(void **state)
 {
 	struct ring_spsc r;
-	struct sigbus_event ev;
+	struct mce_event ev;
 	uint64_t pushed = 0, popped = 0;
 
 	(void)state;
@@ -138,7 +138,7 @@ static void test_spsc_order_across_wrap(void **state)
 static void test_spsc_full_counts_overflow(void **state)
 {
 	struct ring_spsc r;
-	struct sigbus_event ev;
+	struct mce_event ev;
 
 	(void)state;
 	ring_spsc_init(&r);
@@ -173,7 +173,7 @@ static atomic_bool sender_done;
 static void spsc_handler(int sig, siginfo_t *si, void *uc)
 {
 	unsigned long seq = atomic_load_explicit(&sig_produced, memory_order_relaxed);
-	struct sigbus_event ev = event(7, seq);
+	struct mce_event ev = event(7, seq);
 
 	(void)sig;
 	(void)si;
@@ -229,10 +229,10 @@ static void *sender_thread(void *arg)
 	return NULL;
 }
 
-static void spsc_take(const struct sigbus_event *ev, uint64_t *next_min, unsigned long *popped)
+static void spsc_take(const struct mce_event *ev, uint64_t *next_min, unsigned long *popped)
 {
 	/* Gaps are overflows; never a repeat, never out of order. */
-	assert_int_equal(ev->code, 7);
+	assert_int_equal(ev->origin, 7);
 	assert_true(ev->seq >= *next_min);
 	assert_event(ev, 7, ev->seq);
 	*next_min = ev->seq + 1;
@@ -256,7 +256,7 @@ static void test_spsc_handler_interrupts_consumer(void **state)
 	enum consumer_mode mode = POP_FAST;
 	uint64_t next_min = 0;
 	struct sigaction old;
-	struct sigbus_event ev;
+	struct mce_event ev;
 	pthread_t t;
 
 	(void)state;
@@ -334,7 +334,7 @@ static void test_mpsc_empty(void **state)
 {
 	struct ring_mpsc *zeroed = calloc(1, sizeof(*zeroed));
 	struct ring_mpsc r;
-	struct sigbus_event ev;
+	struct mce_event ev;
 
 	(void)state;
 	ring_mpsc_init(&r);
@@ -355,7 +355,7 @@ static void test_mpsc_empty(void **state)
 static void test_mpsc_order_across_wrap(void **state)
 {
 	struct ring_mpsc r;
-	struct sigbus_event ev;
+	struct mce_event ev;
 	uint64_t pushed = 0, popped = 0;
 
 	(void)state;
@@ -375,7 +375,7 @@ static void test_mpsc_order_across_wrap(void **state)
 static void test_mpsc_full_counts_overflow(void **state)
 {
 	struct ring_mpsc r;
-	struct sigbus_event ev;
+	struct mce_event ev;
 
 	(void)state;
 	ring_mpsc_init(&r);
@@ -422,7 +422,7 @@ struct producer {
 static void *mpsc_producer(void *arg)
 {
 	struct producer *p = arg;
-	struct sigbus_event ev;
+	struct mce_event ev;
 
 	for (unsigned long i = 0; i < p->count; i++) {
 		ev = event(p->id, i);
@@ -436,27 +436,27 @@ static void *mpsc_producer(void *arg)
 	return NULL;
 }
 
-static void mpsc_take(struct mpsc_run *run, const struct sigbus_event *ev)
+static void mpsc_take(struct mpsc_run *run, const struct mce_event *ev)
 {
-	struct sigbus_event want;
+	struct mce_event want;
 
-	if (ev->code < 0 || ev->code > NR_PRODUCERS) {
+	if (ev->origin > NR_PRODUCERS) {
 		run->bad_event = true;
 		return;
 	}
-	want = event(ev->code, ev->seq);
+	want = event(ev->origin, ev->seq);
 	if (ev->lsb != want.lsb || ev->addr != want.addr)
 		run->bad_event = true;	/* half-written or torn */
-	if (ev->seq < run->next_min[ev->code])
+	if (ev->seq < run->next_min[ev->origin])
 		run->bad_order = true;
-	run->next_min[ev->code] = ev->seq + 1;
-	run->delivered[ev->code]++;
+	run->next_min[ev->origin] = ev->seq + 1;
+	run->delivered[ev->origin]++;
 }
 
 static void *mpsc_consumer(void *arg)
 {
 	struct mpsc_run *run = arg;
-	struct sigbus_event ev;
+	struct mce_event ev;
 	bool last;
 
 	do {
@@ -517,7 +517,7 @@ static atomic_ulong nest_produced;
 static void mpsc_handler(int sig, siginfo_t *si, void *uc)
 {
 	unsigned long seq = atomic_load_explicit(&nest_produced, memory_order_relaxed);
-	struct sigbus_event ev = event(NR_PRODUCERS, seq);
+	struct mce_event ev = event(NR_PRODUCERS, seq);
 
 	(void)sig;
 	(void)si;

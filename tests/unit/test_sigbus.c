@@ -85,7 +85,7 @@ static void test_vcpu_ar_to_ring(void **state)
 {
 	struct ring_spsc *ring = calloc(1, sizeof(*ring));
 	struct kvm_run *run = calloc(1, sizeof(*run));
-	struct sigbus_event ev;
+	struct mce_event ev;
 	atomic_uint wake = 1;
 	uint64_t seq;
 
@@ -105,7 +105,7 @@ static void test_vcpu_ar_to_ring(void **state)
 	assert_int_equal(run->immediate_exit, 1);
 	assert_int_equal(atomic_load(&wake), 5);
 	assert_true(ring_spsc_pop(ring, &ev));
-	assert_int_equal(ev.code, BUS_MCEERR_AR);
+	assert_int_equal(ev.kind, MCE_EVENT_AR);
 	assert_ptr_equal(ev.addr, (char *)ADDR_AR + 0x123);
 	assert_int_equal(ev.lsb, 12);
 	assert_true(ev.seq > 0);
@@ -117,7 +117,7 @@ static void test_vcpu_ar_to_ring(void **state)
 	assert_int_equal(send_sigbus(BUS_MCEERR_AO, ADDR_AO, 21), 0);
 	assert_int_equal(run->immediate_exit, 1);
 	assert_true(ring_spsc_pop(ring, &ev));
-	assert_int_equal(ev.code, BUS_MCEERR_AO);
+	assert_int_equal(ev.kind, MCE_EVENT_AO);
 	assert_ptr_equal(ev.addr, ADDR_AO);
 	assert_int_equal(ev.lsb, 21);
 	assert_true(ev.seq > seq);
@@ -132,7 +132,7 @@ static void test_vcpu_ring_overflow(void **state)
 {
 	struct ring_spsc *ring = calloc(1, sizeof(*ring));
 	struct kvm_run *run = calloc(1, sizeof(*run));
-	struct sigbus_event ev;
+	struct mce_event ev;
 	uint64_t last_seq = 0;
 
 	(void)state;
@@ -153,7 +153,7 @@ static void test_vcpu_ring_overflow(void **state)
 	assert_int_equal(ring_spsc_overflows(ring), 6);
 	for (unsigned long i = 0; i < RING_SIZE; i++) {
 		assert_true(ring_spsc_pop(ring, &ev));
-		assert_int_equal(ev.code, BUS_MCEERR_AR);
+		assert_int_equal(ev.kind, MCE_EVENT_AR);
 		assert_ptr_equal(ev.addr, (char *)ADDR_AR + (i << 12));
 		assert_true(ev.seq > last_seq);
 		last_seq = ev.seq;
@@ -188,7 +188,7 @@ static void test_ao_other_thread_to_process(void **state)
 	struct ring_mpsc *pring = calloc(1, sizeof(*pring));
 	struct kvm_run *run = calloc(1, sizeof(*run));
 	struct sender s = { .code = BUS_MCEERR_AO, .addr = ADDR_AO, .lsb = 12 };
-	struct sigbus_event ev;
+	struct mce_event ev;
 	unsigned long unrouted = sigbus_unrouted();
 	uint64_t val = 0;
 	pthread_t t;
@@ -217,7 +217,7 @@ static void test_ao_other_thread_to_process(void **state)
 	assert_int_equal(read(efd, &val, sizeof(val)), sizeof(val));
 	assert_int_equal(val, 1);
 	assert_true(ring_mpsc_pop(pring, &ev));
-	assert_int_equal(ev.code, BUS_MCEERR_AO);
+	assert_int_equal(ev.kind, MCE_EVENT_AO);
 	assert_ptr_equal(ev.addr, ADDR_AO);
 	assert_int_equal(ev.lsb, 12);
 	assert_true(ev.seq > 0);
@@ -239,7 +239,7 @@ static void test_ao_other_thread_to_process(void **state)
 static void test_ao_handler_keeps_errno(void **state)
 {
 	struct ring_mpsc *pring = calloc(1, sizeof(*pring));
-	struct sigbus_event ev;
+	struct mce_event ev;
 	int fd;
 
 	(void)state;

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the files of forwarding share and nobody else calls. */
+#ifndef MCEFWD_FORWARD_INT_H
+#define MCEFWD_FORWARD_INT_H
+
+#include "mcefwd/mce/forward.h"
+
+/* This thread's vCPU while it is attached, NULL on other threads. */
+extern __thread struct fwd_vcpu *fwd_self;
+
+/* Appends ev to c's queue (c's own thread); a full queue loses it, said. */
+void forward_queue(struct fwd_vcpu *c, const struct mce_event *ev);
+/* A fresh entry in c's log (the last slot is reused when full). */
+struct fwd_entry *forward_log_new(struct fwd_vcpu *c);
+/*
+ * After c handled an error routed to it alone: every other vCPU gets the
+ * broadcast bank-1 error or a notice (route.c).
+ */
+void forward_fanout(struct fwd_vcpu *c, const struct fwd_entry *e);
+/* Remembers the poisoned memory behind an event in guest RAM, once (ledger.c). */
+void forward_note_lost(struct fwd_vm *f, uint64_t gpa, unsigned int lsb);
+
+#endif
