@@ -412,7 +412,7 @@ int bench_storm_run(struct bench_ctx *c, struct bench_result *res)
 		goto out_vm;
 	gr = bench_vm_results(&vm);
 	taken = gr->mc_count;
-	lost_core = forward_lost(&vm.fwd);
+	lost_core = ledger_events_lost(&vm.fwd);
 	lost = s.sent - (taken < s.sent ? taken : s.sent) + lost_core;
 	if (s.rounds_done != nr_rounds) {
 		r = error_set(EPROTO, "storm: %u of %u rounds done, %u events sent, %lu taken",

@@ -276,7 +276,7 @@ static bool entry_done(const char *entry)
 	return ok;
 }
 
-int lab_kernel_debian(const struct lab_kernel_opts *o, struct lab_kernel *k)
+int lab_debian_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 {
 	char pkg[128], entry[PATH_MAX], dl[PATH_MAX], deb[PATH_MAX], source[PATH_MAX];
 	const char *base;

@@ -237,7 +237,7 @@ int lab_kernel_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	int r;
 
 	memset(k, 0, sizeof(*k));
-	r = o->bzimage ? get_bzimage(o, k) : lab_kernel_debian(o, k);
+	r = o->bzimage ? get_bzimage(o, k) : lab_debian_get(o, k);
 	/* A cached kernel is checked each time: the lab's needs may have grown. */
 	if (r == 0 && !o->bzimage)
 		r = lab_kernel_check_config(k, o);

@@ -22,6 +22,6 @@ int lab_kernel_check_config(struct lab_kernel *k, const struct lab_kernel_opts *
 void lab_kernel_extract_vmlinux(const struct lab_kernel_opts *o, const char *bzimage,
 				const char *config_text, const char *dir);
 /* debian.c: Debian's package, downloaded or named, unpacked once into the cache. */
-int lab_kernel_debian(const struct lab_kernel_opts *o, struct lab_kernel *k);
+int lab_debian_get(const struct lab_kernel_opts *o, struct lab_kernel *k);
 
 #endif

@@ -243,7 +243,7 @@ static int forward_error(struct fwd_vcpu *c, const struct mce_event *ev)
 	e->in_ram = f->port->gpa_of(f->ctx, hva, &e->gpa);
 	e->verdict = mce_decide(kind, f->mcg_cap, e->in_ram, &e->reason);
 	if (e->in_ram) {
-		forward_note_lost(f, e->gpa, lsb);
+		ledger_note(f, e->gpa, lsb);
 		if (f->numa_node >= 0)
 			diag_say(f->diag, "vcpu-%u: the poisoned page gpa 0x%lx is on NUMA node %d",
 				 c->id, (unsigned long)e->gpa, f->port->node_of(f->ctx, hva));
@@ -263,7 +263,7 @@ static int forward_error(struct fwd_vcpu *c, const struct mce_event *ev)
 			 ev->addr, e->reason);
 		deliver_note_done(c, 1);
 		if (ev->fanout)
-			forward_fanout(c, e);
+			route_fanout(c, e);
 		return 0;
 	case MCE_DELIVER:
 		break;
@@ -295,7 +295,7 @@ static int forward_error(struct fwd_vcpu *c, const struct mce_event *ev)
 		 (unsigned long)e->gpa, f->cfg.bank, (unsigned long long)e->mce.status,
 		 (unsigned long long)e->mce.mcg_status, (unsigned long)e->rip);
 	if (ev->fanout)
-		forward_fanout(c, e);
+		route_fanout(c, e);
 	return 0;
 }
 
@@ -369,4 +369,22 @@ bool forward_vcpu_has_work(struct fwd_vcpu *c)
 void forward_vcpu_release(struct fwd_vcpu *c)
 {
 	c->release_gate = true;
+}
+
+void forward_reset(struct fwd_vm *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->nr_lost = 0;
+	f->nr_owners = 0;
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned int i = 0; i < f->nr_vcpus; i++) {
+		struct fwd_vcpu *c = f->vcpus[i];
+
+		c->q_head = c->q_tail = 0;
+		c->bcast_owed = 0;
+		c->waiting_mcip = c->release_gate = false;
+		c->done = c->delivered = c->done_at_halt = 0;
+		c->last_gpa = c->last_rip = 0;
+		c->repeats = 0;
+	}
 }

@@ -215,14 +215,17 @@ const struct fwd_entry *forward_log_at(const struct fwd_vcpu *c, unsigned int i)
 /* Events finished for this vCPU (delivered, ignored, handled elsewhere). */
 uint64_t forward_events_done(const struct fwd_vcpu *c);
 
+/* Forgets every lost page, page owner and vCPU queue (a reset replaced them). */
+void forward_reset(struct fwd_vm *f);
+
 /* ---- route.c: between threads ---- */
 
 /* On the main thread when the VM's eventfd fired: routes stowed AO events. */
-void forward_main_drain(struct fwd_vm *f);
+void route_main_drain(struct fwd_vm *f);
 /* Hands ev to vCPU i and wakes it; a finished vCPU's event is undeliverable. */
-void forward_route(struct fwd_vm *f, unsigned int i, const struct mce_event *ev);
+void route_to(struct fwd_vm *f, unsigned int i, const struct mce_event *ev);
 /* A vCPU said it uses the page at gpa (MCEFWD_VALUE_TOUCH). */
-void forward_note_owner(struct fwd_vcpu *c, uint64_t gpa);
+void route_note_owner(struct fwd_vcpu *c, uint64_t gpa);
 
 /* ---- ledger.c: guest memory lost ---- */
 
@@ -231,14 +234,12 @@ void forward_note_owner(struct fwd_vcpu *c, uint64_t gpa);
  * and never less than the host page backing it (a hugetlb page is lost
  * whole: the kernel cannot split it).
  */
-uint64_t forward_loss_unit(unsigned int lsb, size_t backing_page);
+uint64_t ledger_loss_unit(unsigned int lsb, size_t backing_page);
 /* Bytes of guest RAM accounted as poisoned (each huge page counted whole). */
-uint64_t forward_lost_bytes(struct fwd_vm *f);
+uint64_t ledger_lost_bytes(struct fwd_vm *f);
 /* Copies at most max lost ranges into out; returns how many. */
-unsigned int forward_lost_ranges(struct fwd_vm *f, struct fwd_lost *out, unsigned int max);
-/* Forgets every lost page, page owner and vCPU queue (a reset replaced them). */
-void forward_reset(struct fwd_vm *f);
+unsigned int ledger_lost_ranges(struct fwd_vm *f, struct fwd_lost *out, unsigned int max);
 /* Counters for the report: events lost to full rings or queues. */
-unsigned long forward_lost(const struct fwd_vm *f);
+unsigned long ledger_events_lost(const struct fwd_vm *f);
 
 #endif

@@ -16,8 +16,8 @@ struct fwd_entry *forward_log_new(struct fwd_vcpu *c);
  * After c handled an error routed to it alone: every other vCPU gets the
  * broadcast bank-1 error or a notice (route.c).
  */
-void forward_fanout(struct fwd_vcpu *c, const struct fwd_entry *e);
+void route_fanout(struct fwd_vcpu *c, const struct fwd_entry *e);
 /* Remembers the poisoned memory behind an event in guest RAM, once (ledger.c). */
-void forward_note_lost(struct fwd_vm *f, uint64_t gpa, unsigned int lsb);
+void ledger_note(struct fwd_vm *f, uint64_t gpa, unsigned int lsb);
 
 #endif

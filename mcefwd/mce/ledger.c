@@ -4,16 +4,16 @@
 
 #include "mcefwd/mce/forward_int.h"
 
-uint64_t forward_loss_unit(unsigned int lsb, size_t backing_page)
+uint64_t ledger_loss_unit(unsigned int lsb, size_t backing_page)
 {
 	uint64_t unit = 1ULL << lsb;
 
 	return unit < backing_page ? backing_page : unit;
 }
 
-void forward_note_lost(struct fwd_vm *f, uint64_t gpa, unsigned int lsb)
+void ledger_note(struct fwd_vm *f, uint64_t gpa, unsigned int lsb)
 {
-	uint64_t unit = forward_loss_unit(lsb, f->backing_page);
+	uint64_t unit = ledger_loss_unit(lsb, f->backing_page);
 	uint64_t base = gpa & ~(unit - 1);
 
 	pthread_mutex_lock(&f->lock);
@@ -29,7 +29,7 @@ out:
 	pthread_mutex_unlock(&f->lock);
 }
 
-uint64_t forward_lost_bytes(struct fwd_vm *f)
+uint64_t ledger_lost_bytes(struct fwd_vm *f)
 {
 	uint64_t sum = 0;
 
@@ -40,7 +40,7 @@ uint64_t forward_lost_bytes(struct fwd_vm *f)
 	return sum;
 }
 
-unsigned int forward_lost_ranges(struct fwd_vm *f, struct fwd_lost *out, unsigned int max)
+unsigned int ledger_lost_ranges(struct fwd_vm *f, struct fwd_lost *out, unsigned int max)
 {
 	unsigned int n;
 
@@ -51,25 +51,7 @@ unsigned int forward_lost_ranges(struct fwd_vm *f, struct fwd_lost *out, unsigne
 	return n;
 }
 
-void forward_reset(struct fwd_vm *f)
-{
-	pthread_mutex_lock(&f->lock);
-	f->nr_lost = 0;
-	f->nr_owners = 0;
-	pthread_mutex_unlock(&f->lock);
-	for (unsigned int i = 0; i < f->nr_vcpus; i++) {
-		struct fwd_vcpu *c = f->vcpus[i];
-
-		c->q_head = c->q_tail = 0;
-		c->bcast_owed = 0;
-		c->waiting_mcip = c->release_gate = false;
-		c->done = c->delivered = c->done_at_halt = 0;
-		c->last_gpa = c->last_rip = 0;
-		c->repeats = 0;
-	}
-}
-
-unsigned long forward_lost(const struct fwd_vm *f)
+unsigned long ledger_events_lost(const struct fwd_vm *f)
 {
 	/* A full inbox counts its loss in the ring (unroutable is the same event). */
 	unsigned long n = ring_mpsc_overflows(&f->process) + f->lost_overflow;

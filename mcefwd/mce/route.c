@@ -27,7 +27,7 @@ static bool route_hand_over(struct fwd_vcpu *c, const struct mce_event *ev)
 	}
 }
 
-void forward_route(struct fwd_vm *f, unsigned int i, const struct mce_event *ev)
+void route_to(struct fwd_vm *f, unsigned int i, const struct mce_event *ev)
 {
 	struct fwd_vcpu *c = f->vcpus[i];
 	bool closed, pushed;
@@ -62,7 +62,7 @@ void forward_route(struct fwd_vm *f, unsigned int i, const struct mce_event *ev)
 	c->port->wake(c->ctx);
 }
 
-void forward_fanout(struct fwd_vcpu *c, const struct fwd_entry *e)
+void route_fanout(struct fwd_vcpu *c, const struct fwd_entry *e)
 {
 	struct fwd_vm *f = c->vm;
 	bool bcast = e->verdict == MCE_DELIVER &&
@@ -75,10 +75,10 @@ void forward_fanout(struct fwd_vcpu *c, const struct fwd_entry *e)
 
 	for (unsigned int i = 0; i < f->nr_vcpus; i++)
 		if (i != c->id)
-			forward_route(f, i, &out);
+			route_to(f, i, &out);
 }
 
-void forward_note_owner(struct fwd_vcpu *c, uint64_t gpa)
+void route_note_owner(struct fwd_vcpu *c, uint64_t gpa)
 {
 	struct fwd_vm *f = c->vm;
 	uint64_t page = gpa & ~(uint64_t)(MCEFWD_PAGE_SIZE - 1);
@@ -113,7 +113,7 @@ static int route_owner(struct fwd_vm *f, const void *hva)
 	return owner;
 }
 
-void forward_main_drain(struct fwd_vm *f)
+void route_main_drain(struct fwd_vm *f)
 {
 	struct mce_event ev;
 
@@ -125,7 +125,7 @@ void forward_main_drain(struct fwd_vm *f)
 			/* Each vCPU gets it itself: nobody passes it on. */
 			ev.fanout = false;
 			for (unsigned int i = 0; i < f->nr_vcpus; i++)
-				forward_route(f, i, &ev);
+				route_to(f, i, &ev);
 			continue;
 		}
 		if (target == FWD_AO_OWNER) {
@@ -139,6 +139,6 @@ void forward_main_drain(struct fwd_vm *f)
 					 ev.addr, target);
 			}
 		}
-		forward_route(f, (unsigned int)target, &ev);
+		route_to(f, (unsigned int)target, &ev);
 	}
 }

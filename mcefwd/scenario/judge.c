@@ -17,7 +17,7 @@
 
 /* ---- judging: what the guest saw against what it had to see ---- */
 
-static void scn_diff(struct run_result *res, struct ktap *k, unsigned int rec,
+static void judge_diff(struct run_result *res, struct ktap *k, unsigned int rec,
 		     const char *field, uint64_t saw, uint64_t want)
 {
 	if (saw == want)
@@ -33,7 +33,7 @@ static void scn_diff(struct run_result *res, struct ktap *k, unsigned int rec,
  * the expected error (its bank, status, addr, misc, MCG_STATUS), rip the
  * guest RIP at delivery (0: not checked).
  */
-static void scn_check_record(struct vm *vm, struct ktap *k, struct run_result *res,
+static void judge_check_record(struct vm *vm, struct ktap *k, struct run_result *res,
 			     unsigned int vcpu, unsigned int idx,
 			     const struct mcefwd_mce_record *m, struct kvm_x86_mce want,
 			     uint64_t rip)
@@ -51,43 +51,43 @@ static void scn_check_record(struct vm *vm, struct ktap *k, struct run_result *r
 			  vcpu, rec);
 		want.mcg_status = 0;
 		snprintf(name, sizeof(name), "vcpu-%u seq (0: found by polling)", vcpu);
-		scn_diff(res, k, rec, name, m->seq, 0);
+		judge_diff(res, k, rec, name, m->seq, 0);
 	} else {
 		snprintf(name, sizeof(name), "vcpu-%u seq", vcpu);
-		scn_diff(res, k, rec, name, m->seq, rec);
+		judge_diff(res, k, rec, name, m->seq, rec);
 	}
 	snprintf(name, sizeof(name), "vcpu-%u MCG_CAP", vcpu);
 	if (vm->vcpus[vcpu]->mcg_cap_kvm != vm->cfg.mcg_cap)
 		ktap_diag(k, "vcpu-%u: KVM stored MCG_CAP 0x%lx for the 0x%lx set with KVM_X86_SETUP_MCE", vcpu,
 			  (unsigned long)vm->vcpus[vcpu]->mcg_cap_kvm, (unsigned long)vm->cfg.mcg_cap);
-	scn_diff(res, k, rec, name, m->mcg_cap, vm->vcpus[vcpu]->mcg_cap_kvm);
+	judge_diff(res, k, rec, name, m->mcg_cap, vm->vcpus[vcpu]->mcg_cap_kvm);
 	snprintf(name, sizeof(name), "vcpu-%u MCG_STATUS", vcpu);
-	scn_diff(res, k, rec, name, m->mcg_status, want.mcg_status);
+	judge_diff(res, k, rec, name, m->mcg_status, want.mcg_status);
 	snprintf(name, sizeof(name), "vcpu-%u banks reported", vcpu);
-	scn_diff(res, k, rec, name, m->nr_banks, vm->cfg.mcg_cap & MCE_MCG_CAP_COUNT_MASK);
+	judge_diff(res, k, rec, name, m->nr_banks, vm->cfg.mcg_cap & MCE_MCG_CAP_COUNT_MASK);
 	if (b >= MCEFWD_MAX_BANKS)
 		return;
 	snprintf(name, sizeof(name), "vcpu-%u bank %u STATUS", vcpu, b);
-	scn_diff(res, k, rec, name, m->bank[b].status, want.status);
+	judge_diff(res, k, rec, name, m->bank[b].status, want.status);
 	snprintf(name, sizeof(name), "vcpu-%u bank %u ADDR", vcpu, b);
-	scn_diff(res, k, rec, name, m->bank[b].addr, want.addr);
+	judge_diff(res, k, rec, name, m->bank[b].addr, want.addr);
 	snprintf(name, sizeof(name), "vcpu-%u bank %u MISC", vcpu, b);
-	scn_diff(res, k, rec, name, m->bank[b].misc, want.misc);
+	judge_diff(res, k, rec, name, m->bank[b].misc, want.misc);
 	for (unsigned int o = 0; o < m->nr_banks && o < MCEFWD_MAX_BANKS; o++) {
 		if (o == b)
 			continue;
 		snprintf(name, sizeof(name), "vcpu-%u bank %u STATUS.VAL", vcpu, o);
-		scn_diff(res, k, rec, name, m->bank[o].status & MCE_STATUS_VAL, 0);
+		judge_diff(res, k, rec, name, m->bank[o].status & MCE_STATUS_VAL, 0);
 	}
 	/* The #MC lands where the guest was when it was injected. */
 	if (rip && m->seq) {
 		snprintf(name, sizeof(name), "vcpu-%u RIP", vcpu);
-		scn_diff(res, k, rec, name, m->rip, rip);
+		judge_diff(res, k, rec, name, m->rip, rip);
 	}
 }
 
 /* The injection RIP of the idx-th injected entry of vCPU v's log (0: none). */
-static uint64_t scn_log_rip(const struct vcpu *v, unsigned int idx)
+static uint64_t judge_log_rip(const struct vcpu *v, unsigned int idx)
 {
 	for (unsigned int i = 0, n = 0; i < forward_log_count(&v->fwd); i++) {
 		const struct fwd_entry *e = forward_log_at(&v->fwd, i);
@@ -101,7 +101,7 @@ static uint64_t scn_log_rip(const struct vcpu *v, unsigned int idx)
 }
 
 /* vCPU v must report exactly want[0..n) (built by the caller). */
-static void scn_expect_records(struct vm *vm, struct ktap *k, struct run_result *res,
+static void judge_expect_records(struct vm *vm, struct ktap *k, struct run_result *res,
 			       unsigned int vcpu, const struct kvm_x86_mce *want, unsigned int n)
 {
 	const struct vcpu *v = vm->vcpus[vcpu];
@@ -111,12 +111,12 @@ static void scn_expect_records(struct vm *vm, struct ktap *k, struct run_result 
 		run_fail(res, "vcpu-%u took %u #MC, expected %u", vcpu, nr, n);
 	for (unsigned int i = 0; i < nr && i < n && i < VCPU_MAX_MCE; i++) {
 		if (vcpu == 0 || vm->nr_vcpus > 1)
-			scn_show(vm, k, vcpu, &v->res.mce[i]);
-		scn_check_record(vm, k, res, vcpu, i, &v->res.mce[i], want[i], scn_log_rip(v, i));
+			observe_show(vm, k, vcpu, &v->res.mce[i]);
+		judge_check_record(vm, k, res, vcpu, i, &v->res.mce[i], want[i], judge_log_rip(v, i));
 	}
 }
 
-static int scn_build(struct vm *vm, const struct scn_mce *e, bool lmce, struct kvm_x86_mce *want)
+static int judge_build(struct vm *vm, const struct scn_mce *e, bool lmce, struct kvm_x86_mce *want)
 {
 	const struct fwd_config *fc = &vm->cfg.fwd;
 	int r = mce_build(fc->profile, e->kind, MCEFWD_GPA_TEST + e->page * MCEFWD_PAGE_SIZE,
@@ -127,7 +127,7 @@ static int scn_build(struct vm *vm, const struct scn_mce *e, bool lmce, struct k
 	return r;
 }
 
-static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
+static void judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 			      struct run_result *res)
 {
 	const struct scenario *sc = s->sc;
@@ -139,22 +139,22 @@ static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 	int owner;
 
 	for (unsigned int i = 0; i < sc->nr_mce; i++)
-		if (scn_build(vm, &sc->mce[i], sc->others == SCN_OTHERS_LMCE, &want[i]) < 0)
+		if (judge_build(vm, &sc->mce[i], sc->others == SCN_OTHERS_LMCE, &want[i]) < 0)
 			run_fail(res, "cannot build the expected record %u", i + 1);
 	mce_build_broadcast(fc->profile, &bcast);
 
 	switch (sc->others) {
 	case SCN_OTHERS_ANY:
-		scn_expect_records(vm, k, res, 0, want, sc->nr_mce);
+		judge_expect_records(vm, k, res, 0, want, sc->nr_mce);
 		break;
 	case SCN_OTHERS_BROADCAST:
 	case SCN_OTHERS_LMCE:
-		scn_expect_records(vm, k, res, 0, want, sc->nr_mce);
+		judge_expect_records(vm, k, res, 0, want, sc->nr_mce);
 		ktap_diag(k, "other vCPUs: %s", wants_bcast ?
 			  "each must see QEMU's broadcast bank-1 error" :
 			  "none may see an error (no broadcast for this profile or with LMCE)");
 		for (unsigned int i = 1; i < vm->nr_vcpus; i++)
-			scn_expect_records(vm, k, res, i, &bcast, wants_bcast);
+			judge_expect_records(vm, k, res, i, &bcast, wants_bcast);
 		break;
 	case SCN_OTHERS_AO_ROUTE: {
 		/* The AO for the last vCPU's page: who must see it? */
@@ -162,7 +162,7 @@ static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 		struct kvm_x86_mce w;
 		bool all = fc->ao_target == FWD_AO_ALL;
 
-		scn_build(vm, &ao, false, &w);
+		judge_build(vm, &ao, false, &w);
 		owner = fc->ao_target == FWD_AO_OWNER ? (int)last :
 			all ? -1 : fc->ao_target;
 		ktap_diag(k, "AO for vcpu-%u's page, --ao-target %s: %s", last,
@@ -170,9 +170,9 @@ static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 			  all ? "every vCPU gets it" : "one vCPU gets it, the others the broadcast or nothing");
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 			if (all || (int)i == owner)
-				scn_expect_records(vm, k, res, i, &w, 1);
+				judge_expect_records(vm, k, res, i, &w, 1);
 			else
-				scn_expect_records(vm, k, res, i, &bcast, wants_bcast);
+				judge_expect_records(vm, k, res, i, &bcast, wants_bcast);
 		}
 		break;
 	}
@@ -180,11 +180,11 @@ static void scn_judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
 }
 
 /* Every page the guest had poisoned is accounted lost, a huge page whole. */
-static void scn_judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
+static void judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 			   struct run_result *res)
 {
 	uint64_t unit = vm->mem.kind == MEM_HUGETLB ? vm->mem.page_size : MCEFWD_PAGE_SIZE;
-	uint64_t want = 0, got = forward_lost_bytes(&vm->fwd);
+	uint64_t want = 0, got = ledger_lost_bytes(&vm->fwd);
 
 	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory && !s->sc->reset &&
 	     s->method != INJECT_SOFT_OFFLINE; i++) {
@@ -203,7 +203,7 @@ static void scn_judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 			 (unsigned long)(got >> 10), (unsigned long)(want >> 10));
 }
 
-void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_result *res)
+void judge_scenario(struct vm *vm, void *priv, struct ktap *k, struct run_result *res)
 {
 	struct scn_run *s = priv;
 	const struct scenario *sc = s->sc;
@@ -253,11 +253,11 @@ void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_result *res
 			ktap_diag(k, "as expected: %s", v0->res.error);
 		break;
 	}
-	scn_judge_records(vm, s, k, res);
-	scn_judge_lost(vm, s, k, res);
+	judge_records(vm, s, k, res);
+	judge_lost(vm, s, k, res);
 	if (v0->res.reports_failed)
 		run_fail(res, "vcpu-0: %u guest check(s) failed", v0->res.reports_failed);
-	scn_summarize(vm, v0, res);
+	observe_summarize(vm, v0, res);
 	/* Unpoison while guest RAM is still mapped. */
-	scn_cleanup(s, k, res);
+	poison_cleanup(s, k, res);
 }

@@ -12,7 +12,7 @@
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
 
-void scn_show(struct vm *vm, struct ktap *k, unsigned int vcpu,
+void observe_show(struct vm *vm, struct ktap *k, unsigned int vcpu,
 		     const struct mcefwd_mce_record *m)
 {
 	unsigned int b = vm->cfg.fwd.bank;
@@ -48,7 +48,7 @@ void scn_show(struct vm *vm, struct ktap *k, unsigned int vcpu,
  * Whether a payload symbol labels the load that touches a poisoned page:
  * the guests name each such instruction NAME_load or NAME_loadN.
  */
-static int scn_is_load_label(const char *name, uint64_t value, void *ctx)
+static int observe_is_load_label(const char *name, uint64_t value, void *ctx)
 {
 	const char *p = strstr(name, "_load");
 
@@ -66,7 +66,7 @@ static int scn_is_load_label(const char *name, uint64_t value, void *ctx)
 }
 
 /* Where the #MC landed, in words that do not change between builds. */
-static void scn_rip_words(struct vm *vm, const struct vcpu *v0,
+static void observe_rip_words(struct vm *vm, const struct vcpu *v0,
 			  const struct mcefwd_mce_record *m, char *buf, size_t len)
 {
 	uint64_t rip = m->rip;
@@ -75,7 +75,7 @@ static void scn_rip_words(struct vm *vm, const struct vcpu *v0,
 		snprintf(buf, len, "none (no #MC)");
 		return;
 	}
-	if (loader_for_each_symbol(vm->image, vm->image_len, scn_is_load_label, &rip) == 1) {
+	if (loader_for_each_symbol(vm->image, vm->image_len, observe_is_load_label, &rip) == 1) {
 		snprintf(buf, len, "the faulting load");
 		return;
 	}
@@ -90,7 +90,7 @@ static void scn_rip_words(struct vm *vm, const struct vcpu *v0,
 	snprintf(buf, len, "elsewhere");
 }
 
-static void scn_observe(struct vm *vm, const struct vcpu *v0, struct run_result *res)
+static void observe_result(struct vm *vm, const struct vcpu *v0, struct run_result *res)
 {
 	struct run_observation *o = &res->obs;
 	size_t used = 0;
@@ -139,7 +139,7 @@ static void scn_observe(struct vm *vm, const struct vcpu *v0, struct run_result 
 			o->addr = m->bank[b].addr;
 			o->misc = m->bank[b].misc;
 		}
-		scn_rip_words(vm, v0, m, o->rip, sizeof(o->rip));
+		observe_rip_words(vm, v0, m, o->rip, sizeof(o->rip));
 		if (!o->outcome[0])
 			snprintf(o->outcome, sizeof(o->outcome), "%s", m->seq ? "#MC" : "polled");
 	} else if (!o->outcome[0]) {
@@ -149,12 +149,12 @@ static void scn_observe(struct vm *vm, const struct vcpu *v0, struct run_result 
 	}
 }
 
-void scn_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *res)
+void observe_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *res)
 {
 	const struct mcefwd_mce_record *m;
 	unsigned int b = vm->cfg.fwd.bank;
 
-	scn_observe(vm, v0, res);
+	observe_result(vm, v0, res);
 
 	switch (v0->res.outcome) {
 	case VCPU_SHUTDOWN:

@@ -22,7 +22,7 @@
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
 
-static void *scn_hva(struct vm *vm, struct scn_run *s, uint64_t gpa)
+static void *poison_hva(struct vm *vm, struct scn_run *s, uint64_t gpa)
 {
 	if (s->sc->vmm_memory)
 		return s->vmm_page;
@@ -34,7 +34,7 @@ static void *scn_hva(struct vm *vm, struct scn_run *s, uint64_t gpa)
  * first and recorded in the state file the moment the kernel has it, so a
  * crash never leaves a poisoned frame unrecorded.
  */
-static int scn_poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *pg)
+static int poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *pg)
 {
 	struct inject_soft_offline_result so;
 	struct state_entry e;
@@ -98,10 +98,10 @@ static int scn_poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *
 	return 0;
 }
 
-static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind)
+static int poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind)
 {
 	struct scn_page *pg;
-	void *hva = scn_hva(v->vm, s, gpa);
+	void *hva = poison_hva(v->vm, s, gpa);
 	int r;
 
 	if (!hva || gpa % MCEFWD_PAGE_SIZE)
@@ -163,7 +163,7 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 	case INJECT_PFN:
 	case INJECT_EINJ:
 	case INJECT_SOFT_OFFLINE:
-		r = scn_poison_frame(v, s, pg);
+		r = poison_frame(v, s, pg);
 		if (r < 0 || !s->sc->vmm_memory || kind != MCEFWD_READY_AR)
 			return r;
 		/* Nothing touches mcefwd's own page but mcefwd: it reads it, as a VMM would. */
@@ -177,7 +177,7 @@ static int scn_poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int 
 	}
 }
 
-static int scn_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
+static int poison_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
 {
 	struct scn_run *s = v->vm->ops->priv;
 	uint64_t count;
@@ -193,7 +193,7 @@ static int scn_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
 	if (count > SCN_MAX_PAGES)
 		return error_set(EPROTO, "poison request for %lu pages", (unsigned long)count);
 	for (uint64_t i = 0; i < count; i++) {
-		r = scn_poison_page(v, s, u->value[1] + i * MCEFWD_PAGE_SIZE, (int)u->value[2]);
+		r = poison_page(v, s, u->value[1] + i * MCEFWD_PAGE_SIZE, (int)u->value[2]);
 		if (r < 0)
 			return r;
 	}
@@ -201,7 +201,7 @@ static int scn_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
 }
 
 /* The signal method: the vCPU thread sends itself SIGBUS right before entry. */
-static int scn_before_run(struct vcpu *v)
+static int poison_before_run(struct vcpu *v)
 {
 	struct scn_run *s = v->vm->ops->priv;
 
@@ -215,7 +215,7 @@ static int scn_before_run(struct vcpu *v)
 	return 0;
 }
 
-static void scn_on_main(struct vm *vm)
+static void poison_on_main(struct vm *vm)
 {
 	struct scn_run *s = vm->ops->priv;
 	void *hva = atomic_exchange(&s->pending_ao, NULL);
@@ -236,7 +236,7 @@ static void scn_on_main(struct vm *vm)
  * address where real hardware virtualization would have faulted into the
  * hwpoison path and sent SIGBUS BUS_MCEERR_AR.
  */
-static int scn_on_exit(struct vcpu *v)
+static int poison_on_exit(struct vcpu *v)
 {
 	struct scn_run *s = v->vm->ops->priv;
 	struct kvm_run *run = v->run;
@@ -273,7 +273,7 @@ static int scn_on_exit(struct vcpu *v)
 	return 1;
 }
 
-void scn_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res)
+void poison_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res)
 {
 	for (unsigned int i = 0; i < s->nr_pages; i++) {
 		struct scn_page *pg = &s->pages[i];
@@ -317,9 +317,9 @@ void scn_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res)
 	s->state = NULL;
 }
 
-const struct vm_ops scn_ops = {
-	.before_run = scn_before_run,
-	.on_ucall = scn_on_ucall,
-	.on_exit = scn_on_exit,
-	.on_main = scn_on_main,
+const struct vm_ops poison_ops = {
+	.before_run = poison_before_run,
+	.on_ucall = poison_on_ucall,
+	.on_exit = poison_on_exit,
+	.on_main = poison_on_main,
 };

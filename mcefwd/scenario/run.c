@@ -64,7 +64,7 @@ void run_judge_vcpu(struct vm *vm, struct vcpu *v, unsigned int timeout_ms,
 /* What every vCPU's forwarding did, as data, for --json. */
 static void run_collect(struct vm *vm, struct run_result *res)
 {
-	res->lost_bytes = forward_lost_bytes(&vm->fwd);
+	res->lost_bytes = ledger_lost_bytes(&vm->fwd);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
 
@@ -163,9 +163,9 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		if (res->status == KTAP_PASS && p->check && p->check(&vm) < 0)
 			run_fail(res, "%s", error_get());
 	}
-	if (forward_lost(&vm.fwd))
+	if (ledger_events_lost(&vm.fwd))
 		run_fail(res, "%lu machine-check event(s) lost to full rings or queues",
-			 forward_lost(&vm.fwd));
+			 ledger_events_lost(&vm.fwd));
 	run_collect(&vm, res);
 	r = 0;
 out:

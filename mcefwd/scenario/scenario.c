@@ -21,8 +21,8 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 {
 	struct inject_probe probe;
 	struct vm_config cfg = o->vm;
-	struct vm_ops ops = scn_ops;
-	struct run_hooks hooks = { .ops = &ops, .judge = scn_judge };
+	struct vm_ops ops = poison_ops;
+	struct run_hooks hooks = { .ops = &ops, .judge = judge_scenario };
 	struct scn_run *s;
 	struct payload p;
 	const char *kill = NULL;
@@ -119,7 +119,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 		else
 			prctl(PR_MCE_KILL, PR_MCE_KILL_SET, old_kill, 0, 0);
 	}
-	scn_cleanup(s, k, NULL);
+	poison_cleanup(s, k, NULL);
 	pthread_mutex_destroy(&s->lock);
 	if (s->vmm_page)
 		munmap(s->vmm_page, MCEFWD_PAGE_SIZE);

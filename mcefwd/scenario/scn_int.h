@@ -55,21 +55,21 @@ struct scn_run {
 
 /* ---- poison.c: the hooks that poison on the guest's request ---- */
 
-extern const struct vm_ops scn_ops;
+extern const struct vm_ops poison_ops;
 /* Undoes what was poisoned; res (if given) gets each page and whether it was undone. */
-void scn_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res);
+void poison_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res);
 
 /* ---- judge.c ---- */
 
 /* run_hooks.judge: what the guest saw against what it had to see. */
-void scn_judge(struct vm *vm, void *priv, struct ktap *k, struct run_result *res);
+void judge_scenario(struct vm *vm, void *priv, struct ktap *k, struct run_result *res);
 
 /* ---- observe.c: what the guest saw, in words and as data ---- */
 
 /* One "# ... saw #MC N: MCG_STATUS ..." line for a record of vCPU vcpu. */
-void scn_show(struct vm *vm, struct ktap *k, unsigned int vcpu,
+void observe_show(struct vm *vm, struct ktap *k, unsigned int vcpu,
 	      const struct mcefwd_mce_record *m);
 /* res->seen and res->obs from vCPU 0's records and outcome. */
-void scn_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *res);
+void observe_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *res);
 
 #endif

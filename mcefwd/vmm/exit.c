@@ -23,7 +23,7 @@
  * Charges n bytes of guest output to the console budget. False, with the
  * vCPU stopped, past CONSOLE_MAX.
  */
-static bool vcpu_console_charge(struct vcpu *v, size_t n)
+static bool exit_console_charge(struct vcpu *v, size_t n)
 {
 	v->console_total += n;
 	if (v->console_total <= CONSOLE_MAX)
@@ -33,14 +33,14 @@ static bool vcpu_console_charge(struct vcpu *v, size_t n)
 }
 
 /* A line the guest prints costs its length and its prefix: empty ones flood too. */
-static bool vcpu_console_line(struct vcpu *v, const char *text)
+static bool exit_console_line(struct vcpu *v, const char *text)
 {
-	return vcpu_console_charge(v, strlen(text) + CONSOLE_LINE);
+	return exit_console_charge(v, strlen(text) + CONSOLE_LINE);
 }
 
-static void vcpu_console(struct vcpu *v, char c)
+static void exit_console(struct vcpu *v, char c)
 {
-	if (!vcpu_console_charge(v, 1))
+	if (!exit_console_charge(v, 1))
 		return;
 	if (c != '\n' && v->console_len < sizeof(v->console) - 1) {
 		v->console[v->console_len++] = c;
@@ -53,7 +53,7 @@ static void vcpu_console(struct vcpu *v, char c)
 		v->console[v->console_len++] = c;
 }
 
-static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
+static void exit_ucall(struct vcpu *v, uint64_t gpa)
 {
 	struct mcefwd_ucall u;
 	const struct vm_ops *ops = v->vm->ops;
@@ -67,7 +67,7 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 	}
 	switch (u.type) {
 	case MCEFWD_UCALL_PRINT:
-		if (!vcpu_console_line(v, u.u.text))
+		if (!exit_console_line(v, u.u.text))
 			return;
 		vm_diag(v->vm, "vcpu-%u: %s", v->id, u.u.text);
 		break;
@@ -77,7 +77,7 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 		else
 			res->reports_failed++;
 		if (!u.u.report.pass || v->vm->cfg.verbose) {
-			if (!vcpu_console_line(v, u.u.report.cond))
+			if (!exit_console_line(v, u.u.report.cond))
 				return;
 			vm_diag(v->vm, "vcpu-%u: %s: %s:%u: %s", v->id,
 				u.u.report.pass ? "PASS" : "FAIL", u.u.report.file,
@@ -110,7 +110,7 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 		return;		/* not a poison request: the scenario does not see it */
 	case MCEFWD_UCALL_VALUE:
 		if (u.value[0] == MCEFWD_VALUE_TOUCH)
-			forward_note_owner(&v->fwd, u.value[1]);
+			route_note_owner(&v->fwd, u.value[1]);
 		break;
 	case MCEFWD_UCALL_MCE:
 		if (res->nr_mce < VCPU_MAX_MCE)
@@ -127,7 +127,7 @@ static void vcpu_ucall(struct vcpu *v, uint64_t gpa)
 	}
 }
 
-static void vcpu_io(struct vcpu *v)
+static void exit_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -140,12 +140,12 @@ static void vcpu_io(struct vcpu *v)
 	memcpy(&val, data, run->io.size);
 	switch (run->io.port) {
 	case MCEFWD_PORT_CONSOLE:
-		vcpu_console(v, (char)val);
+		exit_console(v, (char)val);
 		return;
 	case MCEFWD_PORT_UCALL:
 		if (run->io.size != 4)
 			goto unexpected;
-		vcpu_ucall(v, val);
+		exit_ucall(v, val);
 		return;
 	case MCEFWD_PORT_EXIT:
 		if (run->io.size != 4)
@@ -161,14 +161,14 @@ unexpected:
 	vcpu_fail(v, why);
 }
 
-void vcpu_handle_exit(struct vcpu *v)
+void exit_handle(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	char why[160];
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		vcpu_io(v);
+		exit_io(v);
 		return;
 	case KVM_EXIT_HLT:
 		/*

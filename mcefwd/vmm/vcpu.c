@@ -408,7 +408,7 @@ static void vcpu_loop(struct vcpu *v)
 			vcpu_fail(v, why);
 			break;
 		}
-		vcpu_handle_exit(v);
+		exit_handle(v);
 	}
 }
 

@@ -13,6 +13,6 @@ extern const struct fwd_vcpu_port vcpu_fwd_port;
 /* Ends the vCPU's run with an error, its registers on the diagnostics. */
 void vcpu_fail(struct vcpu *v, const char *what);
 /* After KVM_RUN returned an exit: what it means (exit.c). */
-void vcpu_handle_exit(struct vcpu *v);
+void exit_handle(struct vcpu *v);
 
 #endif

@@ -283,7 +283,7 @@ enum vm_wait_result vm_wait(struct vm *vm, long timeout_ms)
 		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) > 0 &&
 		    read(vm->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			return VM_WAIT_ENDED;
-		forward_main_drain(&vm->fwd);
+		route_main_drain(&vm->fwd);
 		if (vm->ops && vm->ops->on_main)
 			vm->ops->on_main(vm);
 	}
@@ -356,7 +356,7 @@ int vm_reset(struct vm *vm)
 	 */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		forward_discard_pending(&vm->vcpus[i]->fwd, false, "a reset discards what is pending");
-	nr = forward_lost_ranges(&vm->fwd, lost, FWD_MAX_LOST);
+	nr = ledger_lost_ranges(&vm->fwd, lost, FWD_MAX_LOST);
 	for (unsigned int i = 0; i < nr && r == 0; i++) {
 		r = mem_replace(&vm->mem, vm->fd, lost[i].gpa, lost[i].size);
 		replaced += r == 0;

@@ -167,7 +167,7 @@ static void *race_kicker(void *arg)
 		race_spin_ns((long long)(race_rand(&rv->krng) % (r->max_delay_us * 1000ULL + 1)));
 		entries = atomic_load(&rv->entries);
 		t0 = stress_now_ns();
-		/* What forward_route() does: the event first, then the kick. */
+		/* What route_to() does: the event first, then the kick. */
 		if (!ring_mpsc_push(&v->fwd.inbox, &notice)) {
 			printf("# vcpu-%u: inbox full at kick %lu, with one event in flight\n",
 			       v->id, rv->done + 1);

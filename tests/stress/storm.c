@@ -134,7 +134,7 @@ static void storm_dump(struct storm *s, const char *why)
 		       atomic_load(&s->vm.vcpus[i]->fwd.fanout_bcast));
 	}
 	printf("# AO sent %llu; mcefwd counted %lu lost\n", (unsigned long long)s->ao_sent,
-	       forward_lost(&s->vm.fwd));
+	       ledger_events_lost(&s->vm.fwd));
 	fflush(stdout);
 }
 
@@ -343,7 +343,7 @@ static bool storm_main_loop(struct storm *s)
 		if (poll(&pfd, 1, 1) > 0 && read(s->vm.event_fd, &count, sizeof(count)) < 0 &&
 		    errno != EAGAIN)
 			return false;
-		forward_main_drain(&s->vm.fwd);
+		route_main_drain(&s->vm.fwd);
 		if (atomic_load(&s->fail_before_run) || atomic_load(&s->vm.nr_running) < s->nr_vcpus)
 			return false;	/* a vCPU ended: the judge says why */
 		while (atomic_load(&s->nr_ready) == s->nr_vcpus && s->ao_sent < s->ao_quota &&
@@ -404,9 +404,9 @@ static int storm_judge(struct storm *s, char *why, size_t len)
 		lost += ring_spsc_overflows(&f->ring) + ring_mpsc_overflows(&f->inbox) +
 			atomic_load(&f->q_overflows);
 	}
-	if (forward_lost(&s->vm.fwd) + s->vm.fwd.undeliverable != lost) {
+	if (ledger_events_lost(&s->vm.fwd) + s->vm.fwd.undeliverable != lost) {
 		printf("# mcefwd reports %lu event(s) lost, %lu were\n",
-		       forward_lost(&s->vm.fwd) + s->vm.fwd.undeliverable, lost);
+		       ledger_events_lost(&s->vm.fwd) + s->vm.fwd.undeliverable, lost);
 		bad++;
 	}
 	/* An AO lost before routing (--ao-target all) was one copy per vCPU. */
@@ -595,7 +595,7 @@ int main(int argc, char **argv)
 	}
 	vm_stop_and_join(&s->vm);
 	bad = storm_judge(s, why, sizeof(why));
-	if (forward_lost(&s->vm.fwd) || s->vm.fwd.undeliverable)
+	if (ledger_events_lost(&s->vm.fwd) || s->vm.fwd.undeliverable)
 		storm_show_losses(s);
 	if (s->ao_target == FWD_AO_ALL)
 		snprintf(target, sizeof(target), "all");

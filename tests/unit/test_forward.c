@@ -230,7 +230,7 @@ static void test_ar_delivered(void **state)
 	assert_int_equal(e->ev.origin, MCE_ORIGIN_VCPU);
 	assert_int_equal(fx->fake[0].mailbox.events_done, 1);
 	assert_int_equal(fx->fake[0].mailbox.events_injected, 1);
-	assert_int_equal(forward_lost_bytes(&fx->vm), 4096);
+	assert_int_equal(ledger_lost_bytes(&fx->vm), 4096);
 	assert_int_equal(fx->fake[0].stop, FWD_STOP_NONE);
 	assert_null(forward_log_at(c, 1));
 }
@@ -334,7 +334,7 @@ static void test_ao_ignored(void **state)
 	assert_int_equal(fx->fake[0].mailbox.events_done, 1);
 	assert_int_equal(fx->fake[0].mailbox.events_injected, 0);
 	assert_true(diag_has(fx, "ignored"));
-	assert_int_equal(forward_lost_bytes(&fx->vm), 0);
+	assert_int_equal(ledger_lost_bytes(&fx->vm), 0);
 }
 
 /* Delivery that fails is an error of the run, and nothing counts it delivered. */
@@ -393,7 +393,7 @@ static void test_route_ao_target(void **state)
 
 	fx->vm.cfg.ao_target = 2;
 	assert_true(ring_mpsc_push(&fx->vm.process, &ev));
-	forward_main_drain(&fx->vm);
+	route_main_drain(&fx->vm);
 	assert_int_equal(fx->fake[2].wakes, 1);
 	assert_int_equal(fx->fake[0].wakes + fx->fake[1].wakes, 0);
 	assert_int_equal(forward_vcpu_service(&fx->cpu[2]), 0);
@@ -413,7 +413,7 @@ static void test_route_ao_all(void **state)
 
 	fx->vm.cfg.ao_target = FWD_AO_ALL;
 	assert_true(ring_mpsc_push(&fx->vm.process, &ev));
-	forward_main_drain(&fx->vm);
+	route_main_drain(&fx->vm);
 	for (unsigned int i = 0; i < 3; i++) {
 		assert_int_equal(forward_vcpu_service(&fx->cpu[i]), 0);
 		assert_int_equal(fx->fake[i].nr_seen, 1);
@@ -431,15 +431,15 @@ static void test_route_page_owner(void **state)
 				.lsb = 12, .addr = page(6), .seq = 1 };
 
 	fx->vm.cfg.ao_target = FWD_AO_OWNER;
-	forward_note_owner(&fx->cpu[1], GPA_BASE + 6 * 4096 + 8);
+	route_note_owner(&fx->cpu[1], GPA_BASE + 6 * 4096 + 8);
 	assert_true(ring_mpsc_push(&fx->vm.process, &ev));
-	forward_main_drain(&fx->vm);
+	route_main_drain(&fx->vm);
 	assert_true(diag_has(fx, "routed to its page's owner, vcpu-1"));
 	assert_int_equal(fx->fake[1].wakes, 1);
 	/* A page nobody claimed: vcpu-0, said so. */
 	ev.addr = page(9);
 	assert_true(ring_mpsc_push(&fx->vm.process, &ev));
-	forward_main_drain(&fx->vm);
+	route_main_drain(&fx->vm);
 	assert_true(diag_has(fx, "no vCPU reported touching that page: vcpu-0 gets it"));
 	assert_int_equal(fx->fake[0].wakes, 1);
 }
@@ -457,14 +457,14 @@ static void test_detach_reports(void **state)
 	forward_vcpu_detach(&fx->cpu[1]);
 	assert_int_equal(atomic_load(&fx->vm.undeliverable), 3);
 	assert_true(diag_has(fx, "vcpu-1: 3 event(s) cannot be delivered"));
-	forward_route(&fx->vm, 1, &ev);
+	route_to(&fx->vm, 1, &ev);
 	assert_int_equal(atomic_load(&fx->vm.undeliverable), 4);
 	assert_true(diag_has(fx, "vcpu-1 has finished: the AO at"));
 	/* A notice reaches no guest: not counted. */
 	ev.kind = MCE_EVENT_NOTICE;
-	forward_route(&fx->vm, 1, &ev);
+	route_to(&fx->vm, 1, &ev);
 	assert_int_equal(atomic_load(&fx->vm.undeliverable), 4);
-	assert_int_equal(forward_lost(&fx->vm), 0);
+	assert_int_equal(ledger_events_lost(&fx->vm), 0);
 }
 
 /* The ledger: a page once however often it fails, a huge page whole, and a reset forgets. */
@@ -474,24 +474,24 @@ static void test_ledger(void **state)
 	struct fwd_vcpu *c = &fx->cpu[0];
 	struct fwd_lost lost[4];
 
-	assert_int_equal(forward_loss_unit(12, 4096), 4096);
-	assert_int_equal(forward_loss_unit(21, 4096), 2u << 20);
-	assert_int_equal(forward_loss_unit(12, 2u << 20), 2u << 20);
+	assert_int_equal(ledger_loss_unit(12, 4096), 4096);
+	assert_int_equal(ledger_loss_unit(21, 4096), 2u << 20);
+	assert_int_equal(ledger_loss_unit(12, 2u << 20), 2u << 20);
 	for (int i = 0; i < 2; i++) {
 		fx->fake[0].mcg_status = 0;
 		forward_raise_ar(c, page(3), MCE_ORIGIN_VCPU);
 		assert_int_equal(forward_vcpu_service(c), 0);
 	}
-	assert_int_equal(forward_lost_bytes(&fx->vm), 4096);
+	assert_int_equal(ledger_lost_bytes(&fx->vm), 4096);
 	fx->vm.backing_page = 2u << 20;
 	fx->fake[0].mcg_status = 0;
 	forward_raise_ar(c, page(40), MCE_ORIGIN_VCPU);
 	assert_int_equal(forward_vcpu_service(c), 0);
-	assert_int_equal(forward_lost_ranges(&fx->vm, lost, 4), 2);
+	assert_int_equal(ledger_lost_ranges(&fx->vm, lost, 4), 2);
 	assert_int_equal(lost[1].gpa, GPA_BASE & ~((2ULL << 20) - 1));
 	assert_int_equal(lost[1].size, 2u << 20);
 	forward_reset(&fx->vm);
-	assert_int_equal(forward_lost_bytes(&fx->vm), 0);
+	assert_int_equal(ledger_lost_bytes(&fx->vm), 0);
 	assert_int_equal(c->delivered, 0);
 	assert_false(forward_vcpu_pending(c));
 }
