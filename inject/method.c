@@ -60,10 +60,11 @@ int method_check_page(const struct inject_method_ops *ops, const struct inject_p
 	if (!pg->hva || (uintptr_t)pg->hva % ps || !pg->size || pg->size % ps)
 		return error_set(EINVAL, "%s: %p + 0x%zx is not a range of whole pages", ops->what,
 				 pg->hva, pg->size);
-	if (pg->pid < 0 || (pg->pid && pg->pid != getpid() &&
-			    !(ops->flags & INJECT_F_OTHER_PROCESS)))
+	if (pg->pid < 0)
+		return error_set(EINVAL, "%s: pid %d is no process", ops->what, (int)pg->pid);
+	if (pg->pid && pg->pid != getpid() && !(ops->flags & INJECT_F_OTHER_PROCESS))
 		return error_set(EINVAL, "%s cannot reach pid %d: %s", ops->what, (int)pg->pid,
-				 ops->self_only ? ops->self_only : "not another process");
+				 ops->self_only);
 	if ((ops->flags & INJECT_F_FRAME) && (!pg->pfn || pg->size != ps))
 		return error_set(EINVAL,
 				 "%s takes one frame at a time: %p + 0x%zx, pfn 0x%" PRIx64
