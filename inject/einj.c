@@ -238,6 +238,7 @@ int inject_einj_memory(uint64_t phys_addr)
  */
 static void einj_probe(struct inject_probe *p)
 {
+	p->available = false;
 	if (!probe_exists(EINJ_TABLE)) {
 		probe_set(p, "no ACPI EINJ table (" EINJ_TABLE ")");
 		return;

@@ -48,6 +48,7 @@ static const char *hwpoison_hint(int err)
 
 static void hwpoison_probe(struct inject_probe *p)
 {
+	p->available = false;
 	if (!probe_memory_failure(p) || !probe_sys_admin(p))
 		return;
 	p->available = true;

@@ -85,11 +85,12 @@ struct inject_method_ops {
 	const char *self_only;
 	/* Without INJECT_F_UNDO: why, for a message about what is left poisoned. */
 	const char *no_undo;
-	/* What this host supports, without side effects (see inject_probe). */
+	/* What this host supports, without side effects (see inject_probe); fills all of *out. */
 	void (*probe)(struct inject_probe *out);
 	/*
 	 * 0/-errno; on success *undo says what unpoison() needs. On error
-	 * error_get() says what failed (callers prefix ->what and the page).
+	 * error_get() says what failed and, where it can, what to do; a
+	 * caller adds which page (and ->what, if its words need it).
 	 * Refuses (-EINVAL) a page that is not whole pages, another process's
 	 * page without INJECT_F_OTHER_PROCESS, and, with INJECT_F_FRAME, a
 	 * range of more than one page or no pfn: one frame, one record.

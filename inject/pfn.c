@@ -368,6 +368,7 @@ static void pfn_probe(struct inject_probe *p)
 {
 	char corrupt[PATH_MAX + 32];
 
+	p->available = false;
 	if (!probe_memory_failure(p) || !probe_sys_admin(p) ||
 	    !pfn_probe_pagemap(p) || !probe_debugfs(p))
 		return;

@@ -130,6 +130,7 @@ out_free:
 
 static void softoffline_probe(struct inject_probe *p)
 {
+	p->available = false;
 	if (!probe_memory_failure(p) || !probe_sys_admin(p))
 		return;
 	p->available = true;
