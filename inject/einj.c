@@ -17,7 +17,8 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "inject/inject.h"
+#include "inject/method.h"
+#include "inject/probe.h"
 #include "mcefwd/util/error.h"
 
 #define EINJ_TABLE "/sys/firmware/acpi/tables/EINJ"
@@ -230,3 +231,53 @@ int inject_einj_memory(uint64_t phys_addr)
 		ret = einj_write("error_inject", "1\n");
 	return ret;
 }
+
+/*
+ * Only looks at what exists, as every probe: whether the firmware takes the
+ * error type is for inject_einj_available(), which reads debugfs.
+ */
+static void einj_probe(struct inject_probe *p)
+{
+	p->available = false;
+	if (!probe_exists(EINJ_TABLE)) {
+		probe_set(p, "no ACPI EINJ table (" EINJ_TABLE ")");
+		return;
+	}
+	if (!probe_sys_admin(p) || !probe_debugfs(p))
+		return;
+	if (!probe_exists(PROBE_DEBUGFS "/" EINJ_DIR)) {
+		probe_set(p, "EINJ table present but no " PROBE_DEBUGFS "/" EINJ_DIR
+			  ": modprobe einj");
+		return;
+	}
+	p->available = true;
+	probe_set(p, "ACPI EINJ table and " PROBE_DEBUGFS "/" EINJ_DIR " present");
+}
+
+static int einj_poison(const struct inject_page *pg, struct inject_undo *undo)
+{
+	int ret = method_check_page(&inject_method_einj, pg, undo);
+
+	if (!ret)
+		ret = inject_einj_memory(pg->pfn << 12);
+	if (!ret)
+		undo->pfn = pg->pfn;
+	return ret;
+}
+
+static const cap_value_t einj_caps[] = { CAP_SYS_ADMIN };
+
+const struct inject_method_ops inject_method_einj = {
+	.id = INJECT_EINJ,
+	.name = "einj",
+	.what = "ACPI EINJ",
+	/* No INJECT_F_AUTO: a real hardware error on the host, only when asked. */
+	.flags = INJECT_F_FRAME | INJECT_F_MEMORY_FAILURE | INJECT_F_OTHER_PROCESS,
+	.caps = einj_caps,
+	.nr_caps = sizeof(einj_caps) / sizeof(einj_caps[0]),
+	.no_undo = "a real hardware error: the kernel refuses to unpoison it until reboot",
+	.probe = einj_probe,
+	.poison = einj_poison,
+	/* After a real hardware error the kernel refuses every unpoison-pfn. */
+	.unpoison = NULL,
+};

@@ -11,7 +11,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/capability.h>
+#include <sys/types.h>
 
 /* From most to least real (DESIGN.md, "Poison methods"). */
 enum inject_method {
@@ -29,12 +31,84 @@ const char *inject_method_name(enum inject_method m);
 /* 0, or -EINVAL for a name that is not exactly one of the above. */
 int inject_method_parse(const char *name, enum inject_method *out);
 
-/* ---- probe.c: what this host supports, without side effects ---- */
-
 struct inject_probe {
 	bool available;
 	char why[200];	/* why available, or what is missing and what to do */
 };
+
+/* ---- method.c: one table of the methods; each method in its own file ---- */
+
+struct inject_uffd;
+
+/* What soft offline did to a range (see inject_soft_offline()). */
+struct inject_soft_offline_result {
+	uint64_t pfn_before;	/* frame of the first page before, 0 if hidden */
+	uint64_t pfn_after;	/* and after, 0 if hidden or not present */
+	bool contents_preserved;	/* the range reads as it did before */
+	bool frame_changed;	/* every page moved to a new frame */
+	bool pfn_visible;	/* pagemap gave PFNs before and after */
+};
+
+/* One page (or range) of a process, as a method is given it. */
+struct inject_page {
+	pid_t pid;		/* 0: this process */
+	void *hva;		/* page aligned, in pid's address space */
+	size_t size;		/* a non-zero multiple of the page size */
+	uint64_t pfn;		/* the frame behind hva: set by the caller for INJECT_F_FRAME methods, else 0 */
+	int si_code;		/* signal: BUS_MCEERR_AR or BUS_MCEERR_AO */
+	short lsb;		/* signal: si_addr_lsb */
+};
+
+/* What undoing a poisoning takes: filled by poison(), used by unpoison(). */
+struct inject_undo {
+	enum inject_method method;
+	uint64_t pfn;				/* a frame taken out of service; 0: none */
+	struct inject_uffd *uffd;		/* uffd's registration; NULL: none */
+	struct inject_soft_offline_result so;	/* soft-offline: what moved */
+};
+
+#define INJECT_F_FRAME		(1u << 0) /* takes a frame out of service: look its pfn up first, record it (state.h) */
+#define INJECT_F_MEMORY_FAILURE	(1u << 1) /* goes through memory_failure(): PR_MCE_KILL decides AO (early) or AR (late) */
+#define INJECT_F_OTHER_PROCESS	(1u << 2) /* can poison another process's page (pid != 0) */
+#define INJECT_F_AUTO		(1u << 3) /* --poison=auto may pick it (never EINJ) */
+#define INJECT_F_UNDO		(1u << 4) /* unpoison() can undo it (not EINJ: the kernel keeps a real hardware error until reboot; not signal: nothing to undo) */
+#define INJECT_F_THREAD		(1u << 5) /* acts on the calling thread (signal): call poison() on the thread that must get the SIGBUS */
+
+struct inject_method_ops {
+	enum inject_method id;
+	const char *name;		/* "hwpoison", as on the command line */
+	const char *what;		/* "madvise(MADV_HWPOISON)", for messages */
+	unsigned int flags;		/* INJECT_F_* */
+	const cap_value_t *caps;	/* capabilities it needs */
+	unsigned int nr_caps;
+	/* Without INJECT_F_OTHER_PROCESS: why it only reaches the caller's own memory. */
+	const char *self_only;
+	/* Without INJECT_F_UNDO: why, for a message about what is left poisoned. */
+	const char *no_undo;
+	/* What this host supports, without side effects (see inject_probe); fills all of *out. */
+	void (*probe)(struct inject_probe *out);
+	/*
+	 * 0/-errno; on success *undo says what unpoison() needs. On error
+	 * error_get() says what failed and, where it can, what to do; a
+	 * caller adds which page (and ->what, if its words need it).
+	 * Refuses (-EINVAL) a page that is not whole pages, another process's
+	 * page without INJECT_F_OTHER_PROCESS, and, with INJECT_F_FRAME, a
+	 * range of more than one page or no pfn: one frame, one record.
+	 */
+	int (*poison)(const struct inject_page *pg, struct inject_undo *undo);
+	/*
+	 * 0/-errno, error_get() saying why; NULL when the method cannot be
+	 * undone (no INJECT_F_UNDO). A frame that comes back is for the
+	 * caller to record (state_record_unpoison(undo->pfn)); undo->uffd is
+	 * released and NULL afterwards, whatever the result.
+	 */
+	int (*unpoison)(struct inject_undo *undo);
+};
+
+/* The table, in enum order (most to least real); NULL out of range. */
+const struct inject_method_ops *inject_method(enum inject_method m);
+
+/* ---- probe.c: what this host supports, without side effects ---- */
 
 /*
  * Never poisons, loads a module or mounts anything; leaves no fd or
@@ -73,8 +147,6 @@ int inject_caps_keep(const cap_value_t *keep, int n);
 int inject_signal_self(int si_code, void *hva, short lsb);
 
 /* ---- uffd.c ---- */
-
-struct inject_uffd;
 
 /*
  * Poison [page_hva, page_hva + page_size) of a private anonymous mapping of
@@ -119,9 +191,6 @@ int inject_hwpoison(void *page, size_t size);
 
 /* ---- pfn.c: debugfs hwpoison/corrupt-pfn, on any process ---- */
 
-#include <stdint.h>
-#include <sys/types.h>
-
 /*
  * Where debugfs and procfs are looked for: /sys/kernel/debug and /proc
  * unless set (tests point them at a directory of fake files); NULL restores
@@ -156,14 +225,6 @@ bool inject_pfn_can_unpoison(void);
 long inject_hardware_corrupted_kb(void);
 
 /* ---- softoffline.c ---- */
-
-struct inject_soft_offline_result {
-	uint64_t pfn_before;	/* frame of the first page before, 0 if hidden */
-	uint64_t pfn_after;	/* and after, 0 if hidden or not present */
-	bool contents_preserved;	/* the range reads as it did before */
-	bool frame_changed;	/* every page moved to a new frame */
-	bool pfn_visible;	/* pagemap gave PFNs before and after */
-};
 
 /*
  * madvise(MADV_SOFT_OFFLINE) on [page, page + size) of this process, every

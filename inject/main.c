@@ -335,45 +335,55 @@ static int lookup_frames(const struct opts *o, uint64_t *pfns, size_t n)
 	return 0;
 }
 
-static int undo(struct state *st, const uint64_t *pfns, size_t n, bool einj)
+/*
+ * Gives back what undo[0..n) took, recording each frame that comes back.
+ * A frame a method cannot give back (no unpoison(): a real hardware error)
+ * stays out of service until the machine reboots.
+ */
+static int undo(struct state *st, const struct inject_method_ops *ops, struct inject_undo *u,
+		size_t n)
 {
 	int status = EXIT_OK;
 
 	for (size_t i = 0; i < n; i++) {
-		int r = einj ? -EOPNOTSUPP : inject_pfn_unpoison(pfns[i]);
+		uint64_t pfn = u[i].pfn;
+		int r = ops->unpoison ? ops->unpoison(&u[i]) : -EOPNOTSUPP;
 
 		if (r == 0) {
-			state_record_unpoison(st, pfns[i]);
-			printf("unpoisoned pfn 0x%llx\n", (unsigned long long)pfns[i]);
+			state_record_unpoison(st, pfn);
+			printf("unpoisoned pfn 0x%llx\n", (unsigned long long)pfn);
 			continue;
 		}
 		status = EXIT_FAIL;
 		printf("left poisoned: pfn 0x%llx: %s\n  to clear it: %s\n",
-		       (unsigned long long)pfns[i],
-		       einj ? "a real hardware error: the kernel refuses to unpoison it until reboot" :
-			      error_get(),
-		       einj ? "reboot" : "mcefwd-inject --unpoison-all (after: modprobe hwpoison_inject; mount -t debugfs none /sys/kernel/debug)");
+		       (unsigned long long)pfn, ops->unpoison ? error_get() : ops->no_undo,
+		       ops->unpoison ? "mcefwd-inject --unpoison-all (after: modprobe hwpoison_inject; mount -t debugfs none /sys/kernel/debug)" :
+				       "reboot");
 	}
 	return status;
 }
 
+/*
+ * Every method that reaches another process does it through the frame
+ * behind the page (INJECT_F_OTHER_PROCESS methods are INJECT_F_FRAME):
+ * look the frames up, poison and record them one by one.
+ */
 static int cmd_inject(const struct opts *o, const char *state_path)
 {
+	const struct inject_method_ops *ops = inject_method(o->method);
 	size_t n = o->size / 4096;
 	struct inject_probe probe;
+	struct inject_undo *undos = NULL;
 	struct state *st = NULL;
 	uint64_t *pfns = NULL;
 	size_t done = 0;
 	int r, status = EXIT_OK;
 
-	if (o->method != INJECT_PFN && o->method != INJECT_EINJ) {
+	if (!(ops->flags & INJECT_F_OTHER_PROCESS)) {
 		char why[256];
 
 		snprintf(why, sizeof(why), "--method=%s acts on the caller's own memory (%s); for another process use --method=pfn or --method=einj",
-			 inject_method_name(o->method),
-			 o->method == INJECT_SIGNAL ? "a thread can only send itself SIGBUS with a kernel si_code" :
-			 o->method == INJECT_UFFD ? "userfaultfd works on the caller's own mappings" :
-						    "madvise works on the caller's own mappings");
+			 ops->name, ops->self_only);
 		return bad("%s", why);
 	}
 	if (!inject_has_cap_sys_admin()) {
@@ -393,12 +403,15 @@ static int cmd_inject(const struct opts *o, const char *state_path)
 	inject_probe(o->method, &probe);
 	if (!probe.available) {
 		fprintf(stderr, "mcefwd-inject: --method=%s is not available here: %s\n",
-			inject_method_name(o->method), probe.why);
+			ops->name, probe.why);
 		return EXIT_SKIP;
 	}
 	pfns = calloc(n, sizeof(*pfns));
-	if (!pfns)
-		return EXIT_FAIL;
+	undos = calloc(n, sizeof(*undos));
+	if (!pfns || !undos) {
+		status = EXIT_FAIL;
+		goto out;
+	}
 	status = lookup_frames(o, pfns, n);
 	if (status)
 		goto out;
@@ -413,9 +426,12 @@ static int cmd_inject(const struct opts *o, const char *state_path)
 			.pfn = pfns[done], .pid = o->pid, .addr = o->addr + done * 4096,
 			.size = 4096, .method = o->method, .time = (int64_t)time(NULL),
 		};
+		struct inject_page pg = {
+			.pid = o->pid, .hva = (void *)(uintptr_t)e.addr, .size = 4096,
+			.pfn = pfns[done],
+		};
 
-		r = o->method == INJECT_EINJ ? inject_einj_memory(pfns[done] << 12) :
-					       inject_pfn_poison(pfns[done]);
+		r = ops->poison(&pg, &undos[done]);
 		if (r < 0) {
 			fprintf(stderr, "mcefwd-inject: poisoning pfn 0x%llx: %s\n",
 				(unsigned long long)pfns[done], error_get());
@@ -426,13 +442,14 @@ static int cmd_inject(const struct opts *o, const char *state_path)
 		if (state_record_poison(st, &e) < 0) {
 			fprintf(stderr, "mcefwd-inject: recording pfn 0x%llx in %s failed: %s; undoing it\n",
 				(unsigned long long)pfns[done], state_path, error_get());
-			inject_pfn_unpoison(pfns[done]);
+			if (ops->unpoison)
+				ops->unpoison(&undos[done]);
 			status = EXIT_FAIL;
 			break;
 		}
 		printf("poisoned pfn 0x%llx (pid %d, 0x%llx) with %s; recorded in %s\n",
 		       (unsigned long long)pfns[done], (int)o->pid,
-		       (unsigned long long)e.addr, inject_method_name(o->method), state_path);
+		       (unsigned long long)e.addr, ops->name, state_path);
 	}
 	/* Undoing needs only debugfs, which root owns: give up every capability. */
 	inject_caps_keep(NULL, 0);
@@ -452,11 +469,12 @@ static int cmd_inject(const struct opts *o, const char *state_path)
 		if (atomic_load(&stop_signal))
 			printf("%s: undoing\n", strsignal(atomic_load(&stop_signal)));
 	}
-	if (undo(st, pfns, done, o->method == INJECT_EINJ) != EXIT_OK)
+	if (undo(st, ops, undos, done) != EXIT_OK)
 		status = EXIT_FAIL;
 out:
 	if (st)
 		state_close(st);
+	free(undos);
 	free(pfns);
 	return status;
 }

@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "inject/inject.h"
+#include "inject/method.h"
 #include "inject/pagemap.h"
+#include "inject/probe.h"
 #include "mcefwd/util/error.h"
 
 #define PFN_DEBUGFS_DEFAULT "/sys/kernel/debug"
@@ -299,3 +301,113 @@ long inject_hardware_corrupted_kb(void)
 	fclose(f);
 	return kb;
 }
+
+/*
+ * PFNs read as 0 without CAP_SYS_ADMIN (Linux 4.2), and may be hidden by
+ * a restricted /proc. Ask about a page that is certainly present.
+ */
+static bool pfn_probe_pagemap(struct inject_probe *p)
+{
+	static volatile uint64_t present_page;
+	uint64_t entry = 0;
+	off_t off;
+	int fd;
+	ssize_t n;
+
+	present_page = 1;
+	off = (uintptr_t)&present_page / sysconf(_SC_PAGESIZE) * sizeof(entry);
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		probe_set(p, "/proc/self/pagemap not readable: %s", strerror(errno));
+		return false;
+	}
+	n = pread(fd, &entry, sizeof(entry), off);
+	close(fd);
+	if (n != (ssize_t)sizeof(entry)) {
+		probe_set(p, "/proc/self/pagemap not readable: %s",
+			  n < 0 ? strerror(errno) : "short read");
+		return false;
+	}
+	if ((entry & PAGEMAP_PRESENT) && (entry & PAGEMAP_PFN_MASK))
+		return true;
+	probe_set(p, "/proc/self/pagemap hides PFNs: needs CAP_SYS_ADMIN in the initial user namespace");
+	return false;
+}
+
+/* Whether modprobe could find the module: a line of modules.dep names it. */
+static bool pfn_module_on_disk(const char *name)
+{
+	char path[256], line[512];
+	struct utsname u;
+	bool found = false;
+	FILE *f;
+
+	if (uname(&u))
+		return false;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		char *base;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		base = strrchr(line, '/');
+		base = base ? base + 1 : line;
+		found = !strncmp(base, name, strlen(name)) &&
+			!strncmp(base + strlen(name), ".ko", 3);
+	}
+	fclose(f);
+	return found;
+}
+
+static void pfn_probe(struct inject_probe *p)
+{
+	char corrupt[PATH_MAX + 32];
+
+	p->available = false;
+	if (!probe_memory_failure(p) || !probe_sys_admin(p) ||
+	    !pfn_probe_pagemap(p) || !probe_debugfs(p))
+		return;
+	snprintf(corrupt, sizeof(corrupt), "%s/hwpoison/corrupt-pfn", pfn_debugfs);
+	if (probe_exists(corrupt)) {
+		p->available = true;
+		probe_set(p, "debugfs hwpoison/corrupt-pfn present, pagemap gives PFNs");
+	} else if (pfn_module_on_disk(PFN_MODULE) || pfn_module_on_disk("hwpoison-inject")) {
+		p->available = true;
+		probe_set(p, "hwpoison_inject module on disk (loaded when first used), "
+			  "pagemap gives PFNs");
+	} else {
+		probe_set(p, "hwpoison_inject module not found "
+			  "(needs CONFIG_HWPOISON_INJECT and its module installed)");
+	}
+}
+
+static int pfn_poison(const struct inject_page *pg, struct inject_undo *undo)
+{
+	int ret = method_check_page(&inject_method_pfn, pg, undo);
+
+	if (!ret)
+		ret = inject_pfn_poison(pg->pfn);
+	if (!ret)
+		undo->pfn = pg->pfn;
+	return ret;
+}
+
+static const cap_value_t pfn_caps[] = { CAP_SYS_ADMIN };
+
+const struct inject_method_ops inject_method_pfn = {
+	.id = INJECT_PFN,
+	.name = "pfn",
+	.what = "debugfs hwpoison/corrupt-pfn",
+	.flags = INJECT_F_FRAME | INJECT_F_MEMORY_FAILURE | INJECT_F_OTHER_PROCESS |
+		 INJECT_F_AUTO | INJECT_F_UNDO,
+	.caps = pfn_caps,
+	.nr_caps = sizeof(pfn_caps) / sizeof(pfn_caps[0]),
+	.probe = pfn_probe,
+	.poison = pfn_poison,
+	.unpoison = method_unpoison_frame,
+};

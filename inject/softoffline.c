@@ -15,8 +15,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "inject/inject.h"
+#include "inject/method.h"
 #include "inject/pagemap.h"
+#include "inject/probe.h"
 #include "mcefwd/util/error.h"
 
 #ifndef MADV_SOFT_OFFLINE
@@ -126,3 +127,43 @@ out_free:
 	free(before);
 	return ret;
 }
+
+static void softoffline_probe(struct inject_probe *p)
+{
+	p->available = false;
+	if (!probe_memory_failure(p) || !probe_sys_admin(p))
+		return;
+	p->available = true;
+	probe_set(p, "madvise(MADV_SOFT_OFFLINE) with CAP_SYS_ADMIN and CONFIG_MEMORY_FAILURE");
+}
+
+/*
+ * The old frame (pg->pfn, looked up before) is the one out of service;
+ * undo->so says where the contents went, for the caller to check.
+ */
+static int softoffline_poison(const struct inject_page *pg, struct inject_undo *undo)
+{
+	int ret = method_check_page(&inject_method_soft_offline, pg, undo);
+
+	if (!ret)
+		ret = inject_soft_offline(pg->hva, pg->size, &undo->so);
+	if (!ret)
+		undo->pfn = pg->pfn;
+	return ret;
+}
+
+static const cap_value_t softoffline_caps[] = { CAP_SYS_ADMIN };
+
+const struct inject_method_ops inject_method_soft_offline = {
+	.id = INJECT_SOFT_OFFLINE,
+	.name = "soft-offline",
+	.what = "madvise(MADV_SOFT_OFFLINE)",
+	/* Not INJECT_F_MEMORY_FAILURE: soft offline migrates, nobody is killed. */
+	.flags = INJECT_F_FRAME | INJECT_F_AUTO | INJECT_F_UNDO,
+	.caps = softoffline_caps,
+	.nr_caps = sizeof(softoffline_caps) / sizeof(softoffline_caps[0]),
+	.self_only = "madvise works on the caller's own mappings",
+	.probe = softoffline_probe,
+	.poison = softoffline_poison,
+	.unpoison = method_unpoison_frame,
+};

@@ -22,13 +22,14 @@
  * earlier boot as gone. Records without boot= are taken as of this boot.
  *
  * Record a frame right after the method poisoned it, before telling anyone
- * else: hwpoison, pfn and soft-offline (the old frame, pfn_before), einj
- * (pfn = phys_addr >> 12, pid 0, addr = phys_addr). signal and uffd poison
- * no frame and are never recorded; uffd poison is undone in-process.
+ * else: every method with INJECT_F_FRAME (hwpoison, pfn, soft-offline: the
+ * old frame, pfn_before; einj: pfn = phys_addr >> 12). signal and uffd
+ * poison no frame and are never recorded; uffd poison is undone in-process.
  */
 #ifndef MCEFWD_INJECT_STATE_H
 #define MCEFWD_INJECT_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -49,7 +50,13 @@ struct state_entry {
 	char boot[STATE_BOOT_ID_LEN + 1]; /* "" if unknown; set by the writer */
 };
 
+#define STATE_LINE_MAX 512	      /* bytes of a line, its '\n' included */
+#define STATE_TORN_MARK "\ttorn" /* ends a line a crash cut short (see above) */
+
 struct state;
+
+/* Pure: whether s[0..len) can be a boot_id (lower-case hex and '-', at most 36). */
+bool state_boot_id_valid(const char *s, size_t len);
 
 /* $MCEFWD_STATE if set and not empty, else STATE_DEFAULT_PATH. */
 const char *state_default_path(void);

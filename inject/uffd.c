@@ -17,7 +17,8 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#include "inject/inject.h"
+#include "inject/method.h"
+#include "mcefwd/util/error.h"
 
 /*
  * Debian 12's headers predate Linux 6.6; these values are from the kernel's
@@ -266,3 +267,50 @@ out_close:
 	close(fd);
 	return ok;
 }
+
+static void uffd_probe(struct inject_probe *p)
+{
+	p->available = inject_uffd_available(p->why, sizeof(p->why));
+}
+
+static int uffd_poison(const struct inject_page *pg, struct inject_undo *undo)
+{
+	int ret = method_check_page(&inject_method_uffd, pg, undo);
+
+	if (ret)
+		return ret;
+	ret = inject_uffd_poison(pg->hva, pg->size, &undo->uffd);
+	if (ret)
+		return error_set(-ret, "%s: %s", inject_uffd_failed_step(), strerror(-ret));
+	return 0;
+}
+
+static int uffd_unpoison(struct inject_undo *undo)
+{
+	int ret;
+
+	if (!undo || !undo->uffd)
+		return error_set(EINVAL, "unpoison: no userfaultfd registration to undo");
+	ret = inject_uffd_unpoison(undo->uffd);
+	undo->uffd = NULL;
+	if (ret)
+		return error_set(-ret, "%s: %s", inject_uffd_failed_step(), strerror(-ret));
+	return 0;
+}
+
+/* Only where vm.unprivileged_userfaultfd is 0 and user-mode-only faults will not do. */
+static const cap_value_t uffd_caps[] = { CAP_SYS_PTRACE };
+
+const struct inject_method_ops inject_method_uffd = {
+	.id = INJECT_UFFD,
+	.name = "uffd",
+	.what = "UFFDIO_POISON",
+	/* No frame: the poison is a marker in this process's page table. */
+	.flags = INJECT_F_AUTO | INJECT_F_UNDO,
+	.caps = uffd_caps,
+	.nr_caps = sizeof(uffd_caps) / sizeof(uffd_caps[0]),
+	.self_only = "userfaultfd works on the caller's own mappings",
+	.probe = uffd_probe,
+	.poison = uffd_poison,
+	.unpoison = uffd_unpoison,
+};

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the state file of poisoned frames (inject/state.c). A
- * crash can leave any prefix of a record, and --unpoison-all trusts the
- * file to list every frame still poisoned. The input is a state file.
+ * libFuzzer target: the state file of poisoned frames (inject/state.c,
+ * inject/state_parse.c). A crash can leave any prefix of a record, and
+ * --unpoison-all trusts the file to list every frame still poisoned. The
+ * input is a state file.
  * Checked: state_parse() stays in bounds and within the "poisoned "
  * upper bound state_replay() sizes its array with; and, for a file that
  * parses, the writer's repair of a torn last line plus two new records
