@@ -73,6 +73,8 @@ struct inject_undo {
 #define INJECT_F_AUTO		(1u << 3) /* --poison=auto may pick it (never EINJ) */
 #define INJECT_F_UNDO		(1u << 4) /* unpoison() can undo it (not EINJ: the kernel keeps a real hardware error until reboot; not signal: nothing to undo) */
 #define INJECT_F_THREAD		(1u << 5) /* acts on the calling thread (signal): call poison() on the thread that must get the SIGBUS */
+#define INJECT_F_NO_MEMORY	(1u << 6) /* poisons no memory (signal): the guest's access completes */
+#define INJECT_F_MIGRATES	(1u << 7) /* moves the page to a new frame, contents kept, no SIGBUS (soft-offline) */
 
 struct inject_method_ops {
 	enum inject_method id;

@@ -159,7 +159,7 @@ const struct inject_method_ops inject_method_soft_offline = {
 	.name = "soft-offline",
 	.what = "madvise(MADV_SOFT_OFFLINE)",
 	/* Not INJECT_F_MEMORY_FAILURE: soft offline migrates, nobody is killed. */
-	.flags = INJECT_F_FRAME | INJECT_F_AUTO | INJECT_F_UNDO,
+	.flags = INJECT_F_FRAME | INJECT_F_AUTO | INJECT_F_UNDO | INJECT_F_MIGRATES,
 	.caps = softoffline_caps,
 	.nr_caps = sizeof(softoffline_caps) / sizeof(softoffline_caps[0]),
 	.self_only = "madvise works on the caller's own mappings",

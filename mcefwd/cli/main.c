@@ -305,22 +305,18 @@ static int set_mce_kill(enum cli_mce_kill k)
 static const char *const mce_kill_names[] = { "early", "late", "default" };
 
 /*
- * Once /dev/kvm is open nothing but the poison method needs privilege:
- * MADV_HWPOISON, MADV_SOFT_OFFLINE and the PFNs in pagemap need
- * CAP_SYS_ADMIN; userfaultfd without vm.unprivileged_userfaultfd needs
- * CAP_SYS_PTRACE. Everything else goes, for good.
+ * Once /dev/kvm is open nothing but the poison method needs privilege, and
+ * only what its table entry names (CAP_SYS_ADMIN for MADV_HWPOISON,
+ * MADV_SOFT_OFFLINE and the PFNs in pagemap; CAP_SYS_PTRACE for
+ * userfaultfd without vm.unprivileged_userfaultfd). Everything else goes,
+ * for good.
  */
 static int drop_caps(enum inject_method m, char *held, size_t len)
 {
-	cap_value_t keep[2];
-	int n = 0, r;
+	const struct inject_method_ops *ops = inject_method(m);
+	int r;
 
-	if (m == INJECT_HWPOISON || m == INJECT_SOFT_OFFLINE || m == INJECT_PFN ||
-	    m == INJECT_EINJ)
-		keep[n++] = CAP_SYS_ADMIN;
-	if (m == INJECT_UFFD)
-		keep[n++] = CAP_SYS_PTRACE;
-	r = inject_caps_keep(keep, n);
+	r = inject_caps_keep(ops->caps, (int)ops->nr_caps);
 	inject_caps_describe(held, len);
 	return r;
 }

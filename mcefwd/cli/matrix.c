@@ -206,11 +206,11 @@ int matrix_main(struct kvm *kvm, const struct run_opts *base, enum matrix_format
 
 	if (!devnull)
 		return error_set(errno, "/dev/null: %s", strerror(errno));
-	/* Every method this host offers, never a real hardware error (einj). */
+	/* Every method this host offers that auto may pick: never a real hardware error (einj). */
 	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
 		struct inject_probe p;
 
-		if (m == INJECT_EINJ)
+		if (!(inject_method((enum inject_method)m)->flags & INJECT_F_AUTO))
 			continue;
 		inject_probe((enum inject_method)m, &p);
 		if (p.available)

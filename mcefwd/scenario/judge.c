@@ -187,7 +187,7 @@ static void judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 	uint64_t want = 0, got = ledger_lost_bytes(&vm->fwd);
 
 	for (unsigned int i = 0; i < s->nr_pages && !s->sc->vmm_memory && !s->sc->reset &&
-	     s->method != INJECT_SOFT_OFFLINE; i++) {
+	     !(inject_method(s->method)->flags & INJECT_F_MIGRATES); i++) {
 		uint64_t base = s->pages[i].gpa & ~(unit - 1);
 		bool seen = false;
 
@@ -208,7 +208,8 @@ void judge_scenario(struct vm *vm, void *priv, struct ktap *k, struct run_result
 	struct scn_run *s = priv;
 	const struct scenario *sc = s->sc;
 	struct vcpu *v0 = vm->vcpus[0];
-	enum scn_outcome want = s->method != INJECT_SIGNAL && sc->outcome_poisoned ?
+	enum scn_outcome want = !(inject_method(s->method)->flags & INJECT_F_NO_MEMORY) &&
+				sc->outcome_poisoned ?
 				sc->outcome_poisoned : sc->outcome;
 
 	if (s->failure[0])

@@ -36,13 +36,13 @@ static void *poison_hva(struct vm *vm, struct scn_run *s, uint64_t gpa)
  */
 static int poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *pg)
 {
-	struct inject_soft_offline_result so;
+	const struct inject_method_ops *ops = inject_method(s->method);
+	struct inject_page ip = { .hva = pg->hva, .size = MCEFWD_PAGE_SIZE };
+	const struct inject_soft_offline_result *so = &pg->undo.so;
 	struct state_entry e;
-	const char *what;
-	uint64_t pfn;
 	int r;
 
-	r = inject_pfn_lookup(0, (uintptr_t)pg->hva, &pfn);
+	r = inject_pfn_lookup(0, (uintptr_t)pg->hva, &ip.pfn);
 	if (r < 0)
 		return error_wrap(-r, "frame of gpa 0x%lx", (unsigned long)pg->gpa);
 	if (!s->state) {
@@ -50,56 +50,80 @@ static int poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *pg)
 		if (r < 0)
 			return error_wrap(-r, "state file %s", s->state_path);
 	}
-	switch (s->method) {
-	case INJECT_HWPOISON:
-		what = "madvise(MADV_HWPOISON)";
-		r = inject_hwpoison(pg->hva, MCEFWD_PAGE_SIZE);
-		break;
-	case INJECT_PFN:
-		what = "debugfs hwpoison/corrupt-pfn";
-		r = inject_pfn_poison(pfn);
-		break;
-	case INJECT_EINJ:
-		what = "ACPI EINJ";
-		r = inject_einj_memory(pfn << 12);
-		break;
-	default:
-		what = "madvise(MADV_SOFT_OFFLINE)";
-		r = inject_soft_offline(pg->hva, MCEFWD_PAGE_SIZE, &so);
-		break;
-	}
+	r = ops->poison(&ip, &pg->undo);
 	if (r < 0)
-		return error_set(-r, "%s on gpa 0x%lx (pfn 0x%lx): %s", what,
-				 (unsigned long)pg->gpa, (unsigned long)pfn, error_get());
+		return error_set(-r, "%s on gpa 0x%lx (pfn 0x%lx): %s", ops->what,
+				 (unsigned long)pg->gpa, (unsigned long)ip.pfn, error_get());
 	e = (struct state_entry){
-		.pfn = pfn, .pid = getpid(), .addr = (uintptr_t)pg->hva,
+		.pfn = ip.pfn, .pid = getpid(), .addr = (uintptr_t)pg->hva,
 		.size = MCEFWD_PAGE_SIZE, .method = s->method, .time = (int64_t)time(NULL),
 	};
-	pg->pfn = pfn;
+	pg->undo.pfn = ip.pfn;
 	r = state_record_poison(s->state, &e);
 	if (r < 0)
 		vm_diag(v->vm, "vcpu-%u: recording pfn 0x%lx in %s failed: %s", v->id,
-			(unsigned long)pfn, s->state_path, error_get());
+			(unsigned long)ip.pfn, s->state_path, error_get());
 	vm_diag(v->vm, "vcpu-%u: %s on gpa 0x%lx (host %p, pfn 0x%lx), recorded in %s",
-		v->id, what, (unsigned long)pg->gpa, pg->hva, (unsigned long)pfn,
+		v->id, ops->what, (unsigned long)pg->gpa, pg->hva, (unsigned long)ip.pfn,
 		s->state_path);
-	if (s->method != INJECT_SOFT_OFFLINE)
+	if (!(ops->flags & INJECT_F_MIGRATES))
 		return 0;
 	/* Soft offline promises: no SIGBUS, the contents kept, a new frame. */
 	vm_diag(v->vm, "vcpu-%u: soft offline: frame 0x%lx -> 0x%lx, contents %s",
-		v->id, (unsigned long)so.pfn_before, (unsigned long)so.pfn_after,
-		so.contents_preserved ? "preserved" : "CHANGED");
-	if (!so.contents_preserved)
+		v->id, (unsigned long)so->pfn_before, (unsigned long)so->pfn_after,
+		so->contents_preserved ? "preserved" : "CHANGED");
+	if (!so->contents_preserved)
 		return error_set(EIO, "soft offline of gpa 0x%lx changed the page's contents",
 				 (unsigned long)pg->gpa);
-	if (so.pfn_visible && !so.frame_changed)
+	if (so->pfn_visible && !so->frame_changed)
 		return error_set(EIO, "soft offline of gpa 0x%lx left it on frame 0x%lx",
-				 (unsigned long)pg->gpa, (unsigned long)so.pfn_before);
+				 (unsigned long)pg->gpa, (unsigned long)so->pfn_before);
+	return 0;
+}
+
+/* Real poison goes through the injector's rules too: guest RAM, and the vmm-memory page. */
+static int poison_check_target(struct vm *vm, struct scn_run *s, void *hva)
+{
+	struct safety_range ram[MEM_MAX_SLOTS + 1];
+	const struct guest_mem *m = &vm->mem;
+	unsigned int nr = 0;
+
+	for (unsigned int i = 0; i < m->nr_slots; i++)
+		ram[nr++] = (struct safety_range){
+			.start = (uintptr_t)m->slots[i].hva,
+			.end = (uintptr_t)m->slots[i].hva + m->slots[i].size,
+		};
+	if (s->vmm_page)
+		ram[nr++] = (struct safety_range){
+			.start = (uintptr_t)s->vmm_page,
+			.end = (uintptr_t)s->vmm_page + MCEFWD_PAGE_SIZE,
+		};
+	return inject_target_check(getpid(), (uintptr_t)hva, MCEFWD_PAGE_SIZE, ram, nr);
+}
+
+/*
+ * A method that acts on a thread (signal): an AR is sent by the vCPU to
+ * itself right before its next entry, an AO by the main thread (a thread
+ * that is not a vCPU, as early kill picks).
+ */
+static int poison_later(struct vcpu *v, struct scn_run *s, void *hva, int kind)
+{
+	if (kind == MCEFWD_READY_AO) {
+		uint64_t one = 1;
+
+		atomic_store(&s->pending_ao, hva);
+		if (write(v->vm->event_fd, &one, sizeof(one)) < 0)
+			return error_set(errno, "waking the main thread: %s", strerror(errno));
+		return 0;
+	}
+	if (s->nr_pending[v->id] < SCN_MAX_PAGES)
+		s->pending[v->id][s->nr_pending[v->id]++] = hva;
 	return 0;
 }
 
 static int poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind)
 {
+	const struct inject_method_ops *ops = inject_method(s->method);
 	struct scn_page *pg;
 	void *hva = poison_hva(v->vm, s, gpa);
 	int r;
@@ -112,69 +136,35 @@ static int poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind
 	if (pg) {
 		pg->gpa = gpa;
 		pg->hva = hva;
+		pg->undo = (struct inject_undo){ .method = s->method };
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (!pg)
 		return error_set(ENOSPC, "guest asked to poison more than %d pages", SCN_MAX_PAGES);
-	/* Methods that poison a real frame go through the injector's rules too. */
-	if (s->method != INJECT_SIGNAL) {
-		struct safety_range ram[MEM_MAX_SLOTS + 1];
-		const struct guest_mem *m = &v->vm->mem;
-		unsigned int nr = 0;
+	if (ops->flags & INJECT_F_THREAD)
+		return poison_later(v, s, hva, kind);
+	r = poison_check_target(v->vm, s, hva);
+	if (r < 0)
+		return error_wrap(-r, "gpa 0x%lx", (unsigned long)gpa);
+	if (!(ops->flags & INJECT_F_FRAME)) {
+		struct inject_page ip = { .hva = hva, .size = MCEFWD_PAGE_SIZE };
 
-		for (unsigned int i = 0; i < m->nr_slots; i++)
-			ram[nr++] = (struct safety_range){
-				.start = (uintptr_t)m->slots[i].hva,
-				.end = (uintptr_t)m->slots[i].hva + m->slots[i].size,
-			};
-		if (s->vmm_page)
-			ram[nr++] = (struct safety_range){
-				.start = (uintptr_t)s->vmm_page,
-				.end = (uintptr_t)s->vmm_page + MCEFWD_PAGE_SIZE,
-			};
-		r = inject_target_check(getpid(), (uintptr_t)hva, MCEFWD_PAGE_SIZE, ram, nr);
+		r = ops->poison(&ip, &pg->undo);
 		if (r < 0)
-			return error_wrap(-r, "gpa 0x%lx", (unsigned long)gpa);
-	}
-
-	switch (s->method) {
-	case INJECT_SIGNAL:
-		if (kind == MCEFWD_READY_AO) {
-			/* AO arrives on a thread that is not a vCPU: the main one. */
-			uint64_t one = 1;
-
-			atomic_store(&s->pending_ao, hva);
-			if (write(v->vm->event_fd, &one, sizeof(one)) < 0)
-				return error_set(errno, "waking the main thread: %s", strerror(errno));
-			return 0;
-		}
-		if (s->nr_pending[v->id] < SCN_MAX_PAGES)
-			s->pending[v->id][s->nr_pending[v->id]++] = hva;
-		return 0;
-	case INJECT_UFFD:
-		r = inject_uffd_poison(hva, MCEFWD_PAGE_SIZE, &pg->uffd);
-		if (r < 0)
-			return error_set(-r, "uffd poison of gpa 0x%lx: %s: %s", (unsigned long)gpa,
-					 inject_uffd_failed_step(), strerror(-r));
-		vm_diag(v->vm, "vcpu-%u: UFFDIO_POISON on gpa 0x%lx (host %p)", v->id,
+			return error_set(-r, "%s poison of gpa 0x%lx: %s", ops->name,
+					 (unsigned long)gpa, error_get());
+		vm_diag(v->vm, "vcpu-%u: %s on gpa 0x%lx (host %p)", v->id, ops->what,
 			(unsigned long)gpa, hva);
 		return 0;
-	case INJECT_HWPOISON:
-	case INJECT_PFN:
-	case INJECT_EINJ:
-	case INJECT_SOFT_OFFLINE:
-		r = poison_frame(v, s, pg);
-		if (r < 0 || !s->sc->vmm_memory || kind != MCEFWD_READY_AR)
-			return r;
-		/* Nothing touches mcefwd's own page but mcefwd: it reads it, as a VMM would. */
-		r = sigbus_probe(hva);
-		vm_diag(v->vm, "vcpu-%u: mcefwd read its own page %p: %s", v->id, hva,
-			r ? "SIGBUS BUS_MCEERR_AR, load abandoned" : "no error");
-		return 0;
-	default:
-		return error_set(ENOTSUP, "poison method %s is not implemented",
-				 inject_method_name(s->method));
 	}
+	r = poison_frame(v, s, pg);
+	if (r < 0 || !s->sc->vmm_memory || kind != MCEFWD_READY_AR)
+		return r;
+	/* Nothing touches mcefwd's own page but mcefwd: it reads it, as a VMM would. */
+	r = sigbus_probe(hva);
+	vm_diag(v->vm, "vcpu-%u: mcefwd read its own page %p: %s", v->id, hva,
+		r ? "SIGBUS BUS_MCEERR_AR, load abandoned" : "no error");
+	return 0;
 }
 
 static int poison_on_ucall(struct vcpu *v, const struct mcefwd_ucall *u)
@@ -205,11 +195,16 @@ static int poison_before_run(struct vcpu *v)
 {
 	struct scn_run *s = v->vm->ops->priv;
 
+	const struct inject_method_ops *ops = inject_method(s->method);
+
 	for (unsigned int i = 0; i < s->nr_pending[v->id]; i++) {
-		int r = inject_signal_self(BUS_MCEERR_AR, s->pending[v->id][i], 12);
+		struct inject_page ip = { .hva = s->pending[v->id][i], .size = MCEFWD_PAGE_SIZE,
+					  .si_code = BUS_MCEERR_AR, .lsb = 12 };
+		struct inject_undo undo;
+		int r = ops->poison(&ip, &undo);
 
 		if (r < 0)
-			return error_set(-r, "rt_tgsigqueueinfo(SIGBUS): %s", strerror(-r));
+			return r;
 	}
 	s->nr_pending[v->id] = 0;
 	return 0;
@@ -219,15 +214,15 @@ static void poison_on_main(struct vm *vm)
 {
 	struct scn_run *s = vm->ops->priv;
 	void *hva = atomic_exchange(&s->pending_ao, NULL);
-	int r;
+	struct inject_page ip = { .hva = hva, .size = MCEFWD_PAGE_SIZE, .si_code = BUS_MCEERR_AO };
+	struct inject_undo undo;
 
 	if (!hva)
 		return;
 	/* memory-failure reports a hugetlb page whole: si_addr_lsb 21 for 2 MiB. */
-	r = inject_signal_self(BUS_MCEERR_AO, hva, vm->mem.kind == MEM_HUGETLB ? 21 : 12);
-	if (r < 0)
-		snprintf(s->failure, sizeof(s->failure), "rt_tgsigqueueinfo(SIGBUS AO): %s",
-			 strerror(-r));
+	ip.lsb = vm->mem.kind == MEM_HUGETLB ? 21 : 12;
+	if (inject_method(s->method)->poison(&ip, &undo) < 0)
+		snprintf(s->failure, sizeof(s->failure), "AO: %s", error_get());
 }
 
 /*
@@ -248,7 +243,7 @@ static int poison_on_exit(struct vcpu *v)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	for (unsigned int i = 0; i < s->nr_pages; i++)
-		if (s->pages[i].gpa == page && s->pages[i].uffd)
+		if (s->pages[i].gpa == page && s->pages[i].undo.uffd)
 			pg = &s->pages[i];
 	pthread_mutex_unlock(&s->lock);
 	if (!pg)
@@ -275,41 +270,40 @@ static int poison_on_exit(struct vcpu *v)
 
 void poison_cleanup(struct scn_run *s, struct ktap *k, struct run_result *res)
 {
+	const struct inject_method_ops *ops = inject_method(s->method);
+
 	for (unsigned int i = 0; i < s->nr_pages; i++) {
 		struct scn_page *pg = &s->pages[i];
 		struct run_page *rp = res && i < RUN_MAX_PAGES ? &res->pages[i] : NULL;
+		uint64_t pfn = pg->undo.pfn;
 		int r;
 
 		if (rp) {
-			*rp = (struct run_page){ .gpa = pg->gpa, .pfn = pg->pfn };
+			*rp = (struct run_page){ .gpa = pg->gpa, .pfn = pfn };
 			res->nr_pages = i + 1;
 		}
-		if (pg->uffd) {
-			r = inject_uffd_unpoison(pg->uffd);
-			pg->uffd = NULL;
+		if (!pfn && !pg->undo.uffd)
+			continue;	/* nothing was poisoned, or nothing is left to undo */
+		r = ops->unpoison ? ops->unpoison(&pg->undo) : -EOPNOTSUPP;
+		pg->undo = (struct inject_undo){ .method = s->method };
+		if (r == 0 && rp)
+			rp->unpoisoned = true;
+		if (!pfn) {
 			if (r < 0)
-				ktap_diag(k, "could not unpoison gpa 0x%lx (host %p): %s: %s",
-					  (unsigned long)pg->gpa, pg->hva,
-					  inject_uffd_failed_step(), strerror(-r));
-			else if (rp)
-				rp->unpoisoned = true;
-		}
-		if (!pg->pfn)
+				ktap_diag(k, "could not unpoison gpa 0x%lx (host %p): %s",
+					  (unsigned long)pg->gpa, pg->hva, error_get());
 			continue;
-		r = s->method == INJECT_EINJ ? -EOPNOTSUPP : inject_pfn_unpoison(pg->pfn);
+		}
 		if (r == 0) {
-			if (rp)
-				rp->unpoisoned = true;
-			state_record_unpoison(s->state, pg->pfn);
-			ktap_diag(k, "unpoisoned pfn 0x%lx (gpa 0x%lx)", (unsigned long)pg->pfn,
+			state_record_unpoison(s->state, pfn);
+			ktap_diag(k, "unpoisoned pfn 0x%lx (gpa 0x%lx)", (unsigned long)pfn,
 				  (unsigned long)pg->gpa);
 		} else {
 			ktap_diag(k, "left poisoned: pfn 0x%lx (gpa 0x%lx): %s; to clear it: %s",
-				  (unsigned long)pg->pfn, (unsigned long)pg->gpa,
-				  s->method == INJECT_EINJ ? "a real hardware error, the kernel keeps it until reboot" : error_get(),
-				  s->method == INJECT_EINJ ? "reboot" : "mcefwd-inject --unpoison-all");
+				  (unsigned long)pfn, (unsigned long)pg->gpa,
+				  ops->unpoison ? error_get() : ops->no_undo,
+				  ops->unpoison ? "mcefwd-inject --unpoison-all" : "reboot");
 		}
-		pg->pfn = 0;
 	}
 	s->nr_pages = 0;
 	if (s->state)

@@ -19,6 +19,7 @@
 int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method m,
 		 const struct run_opts *o, struct ktap *k, struct run_result *res)
 {
+	const struct inject_method_ops *method = inject_method(m);
 	struct inject_probe probe;
 	struct vm_config cfg = o->vm;
 	struct vm_ops ops = poison_ops;
@@ -29,7 +30,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	int r, old_kill = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (m == INJECT_SOFT_OFFLINE && strcmp(sc->name, "soft-offline")) {
+	if ((method->flags & INJECT_F_MIGRATES) && strcmp(sc->name, "soft-offline")) {
 		res->status = KTAP_SKIP;
 		snprintf(res->reason, sizeof(res->reason),
 			 "soft-offline: it migrates the page and raises no error; only the soft-offline scenario applies");
@@ -101,7 +102,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 		cfg.nr_vcpus = sc->nr_vcpus;
 	ktap_diag(k, "%s: %s; poison=%s encoding=%s bank %u", sc->name, sc->summary,
 		  inject_method_name(m), mce_profile_name(cfg.fwd.profile), cfg.fwd.bank);
-	if (sc->kill && (m == INJECT_HWPOISON || m == INJECT_PFN || m == INJECT_EINJ)) {
+	if (sc->kill && (method->flags & INJECT_F_MEMORY_FAILURE)) {
 		old_kill = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 		prctl(PR_MCE_KILL, PR_MCE_KILL_SET,
 		      sc->kill == SCN_KILL_EARLY ? PR_MCE_KILL_EARLY : PR_MCE_KILL_LATE, 0, 0);

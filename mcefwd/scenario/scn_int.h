@@ -27,8 +27,8 @@ struct state;
 struct scn_page {
 	uint64_t gpa;
 	void *hva;
-	struct inject_uffd *uffd;
-	uint64_t pfn;		/* a frame taken out of service, recorded; 0: none */
+	/* What undoing it takes: a frame taken out of service (recorded), a uffd registration. */
+	struct inject_undo undo;
 };
 
 struct scn_run {

@@ -23,7 +23,8 @@
 #include "tests/unit/fixture.h"
 
 #define ALL_FLAGS (INJECT_F_FRAME | INJECT_F_MEMORY_FAILURE | INJECT_F_OTHER_PROCESS | \
-		   INJECT_F_AUTO | INJECT_F_UNDO | INJECT_F_THREAD)
+		   INJECT_F_AUTO | INJECT_F_UNDO | INJECT_F_THREAD | INJECT_F_NO_MEMORY | \
+		   INJECT_F_MIGRATES)
 
 static int setup_tmp(void **state)
 {
@@ -148,6 +149,17 @@ static void test_table_flags_agree_with_functions(void **state)
 	assert_true(inject_method(INJECT_EINJ)->flags & INJECT_F_FRAME);
 	assert_false(inject_method(INJECT_UFFD)->flags & INJECT_F_FRAME);
 	assert_false(inject_method(INJECT_SIGNAL)->flags & INJECT_F_FRAME);
+	/* Only the signal poisons nothing; only soft offline moves the page (a frame, undone). */
+	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
+		unsigned int f = inject_method(m)->flags;
+
+		assert_int_equal(!!(f & INJECT_F_NO_MEMORY), m == INJECT_SIGNAL);
+		assert_int_equal(!!(f & INJECT_F_MIGRATES), m == INJECT_SOFT_OFFLINE);
+		if (f & INJECT_F_NO_MEMORY)
+			assert_false(f & (INJECT_F_FRAME | INJECT_F_UNDO));
+		if (f & INJECT_F_MIGRATES)
+			assert_true((f & INJECT_F_FRAME) && (f & INJECT_F_UNDO));
+	}
 }
 
 /* ---- probes ---- */
