@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include "guest-payloads/bench-abi.h"
+#include "guest-payloads/bench/bench-abi.h"
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/util/ktap.h"
 #include "mcefwd/mce/encode.h"

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest-payloads/bench-abi.h"
+#include "guest-payloads/bench/bench-abi.h"
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/vmm/payload.h"
 

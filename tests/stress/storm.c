@@ -45,7 +45,7 @@
 #include "mcefwd/vmm/vm.h"
 #include "tests/stress/common.h"
 
-/* Must match guest-payloads/stress-storm.c. */
+/* Must match guest-payloads/tests/stress-storm.c. */
 struct storm_count {
 	uint64_t ar, ao, bcast, other;
 	uint64_t ar_addr_sum, ao_addr_sum;
