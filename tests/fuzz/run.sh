@@ -51,8 +51,8 @@ build_lib() {
 		objs="$objs $obj"
 	done
 	# payload.c names the payloads the GNUmakefile embeds; none are needed here.
-	printf '%s\n' '.section .data.rel.ro,"aw"' '.balign 8' '.globl payload_table' \
-		'payload_table: .quad 0, 0, 0' '.section .note.GNU-stack,"",@progbits' \
+	printf '%s\n' '.section .data.rel.ro,"aw"' '.balign 8' '.globl payload_blobs' \
+		'payload_blobs: .quad 0, 0, 0' '.section .note.GNU-stack,"",@progbits' \
 		>"$FUZZ_B/obj/no-payloads.S"
 	$CLANG -c -o "$FUZZ_B/obj/no-payloads.o" "$FUZZ_B/obj/no-payloads.S" >>"$log" 2>&1 ||
 		return 1
