@@ -43,6 +43,7 @@
 #include "mcefwd/vmm/payload.h"
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
+#include "tests/lib/test_payload.h"
 #include "tests/stress/common.h"
 
 /* Must match guest-payloads/tests/stress-storm.c. */
@@ -283,7 +284,7 @@ static int storm_setup(struct storm *s, struct kvm *kvm, enum kick_mode kick)
 	struct payload p;
 	int r;
 
-	r = payload_get("stress-storm", &p);
+	r = test_payload_get("stress-storm", &p);
 	if (r < 0)
 		return r;
 	if (loader_find_symbol(p.image, p.image_len, "storm_counts", &counts_gpa) ||

@@ -19,6 +19,7 @@
 #include "mcefwd/vmm/loader.h"
 #include "mcefwd/vmm/mem.h"
 #include "mcefwd/vmm/payload.h"
+#include "tests/lib/test_payload.h"
 
 #define RAM_SIZE	(4ULL << 20)
 #define FILL		0xcc
@@ -177,7 +178,7 @@ static void test_find_symbol(void **state)
 	uint64_t value = NO_ENTRY, entry;
 	const uint8_t *code;
 
-	assert_int_equal(payload_get("fault", &fault), 0);
+	assert_int_equal(payload_get_from(&test_payload_table, "fault", &fault), 0);
 	assert_int_equal(loader_find_symbol(fault.image, fault.image_len, "fault_ud2",
 					    &value), 0);
 	assert_true(value >= MCEFWD_GPA_LOAD && value < MCEFWD_GPA_LOAD_END);
@@ -438,7 +439,7 @@ static void test_for_each_symbol(void **state)
 	uint64_t value;
 
 	(void)state;
-	assert_int_equal(payload_get("fault", &fault), 0);
+	assert_int_equal(payload_get_from(&test_payload_table, "fault", &fault), 0);
 	assert_int_equal(loader_for_each_symbol(fault.image, fault.image_len, sym_walk_fn, &all), 0);
 	assert_true(all.saw_ud2 && all.saw_start);
 	assert_int_equal(loader_find_symbol(fault.image, fault.image_len, "fault_ud2", &value), 0);
@@ -460,6 +461,7 @@ static const struct {
 } tables[] = {
 	{ &payload_table, "mcefwd/vmm/payload.c" },
 	{ &bench_payload_table, "mcefwd/bench/bench_payload.c" },
+	{ &test_payload_table, "tests/lib/test_payload.c" },
 };
 #define NR_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -522,6 +524,13 @@ static void test_every_payload_described(void **state)
 	assert_int_equal(bench_payload_get("spin", &p), 0);
 	assert_string_equal(p.name, "spin");
 	assert_int_equal(bench_payload_get("no-such-payload", &p), -ENOENT);
+	/* So do the tests: theirs (fault), and the product's (spin). */
+	assert_int_equal(payload_get("fault", &p), -ENOENT);
+	assert_int_equal(test_payload_get("fault", &p), 0);
+	assert_string_equal(p.name, "fault");
+	assert_int_equal(test_payload_get("spin", &p), 0);
+	assert_string_equal(p.name, "spin");
+	assert_int_equal(test_payload_get("bench-exit", &p), -ENOENT);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
