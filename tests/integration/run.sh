@@ -138,8 +138,9 @@ mcefwd run spin --vcpus 4 --kick sigmask --timeout 500ms
 expect "the watchdog stops 4 spinning vCPUs with kick=sigmask" 1 \
 	'^not ok 1 spin # timeout' 'vcpu-3: did not finish within 500 ms'
 
-mcefwd run "$B/guest-payloads/hello.elf" --vcpus 2
-expect "a payload ELF given by path runs" 0 "^ok 1 $B/guest-payloads/hello.elf\$"
+hello=$B/guest-payloads/demo/hello.elf
+mcefwd run "$hello" --vcpus 2
+expect "a payload ELF given by path runs" 0 '^ok 1 '"$(re "$hello")"'$'
 mcefwd run /etc/hostname
 expect "a file that is not an ELF payload fails with the reason" 1 \
 	'^not ok 1 /etc/hostname # loading /etc/hostname: not an ELF image'
@@ -277,7 +278,7 @@ if method_available uffd; then
 		'guest saw #MC 2: .* STATUS 0xfd80000000000134 .* ADDR 0x201000 ' \
 		'as expected: livelock: the guest touched poisoned gpa 0x200000'
 	# The #MC of a real access lands on the load itself (EIPV), as on hardware.
-	load=$(nm "$B/guest-payloads/mce-ar.elf" | awk '$3 == "mce_ar_load" { print $1 }' | sed 's/^0*//')
+	load=$(nm "$B/guest-payloads/scenarios/mce-ar.elf" | awk '$3 == "mce_ar_load" { print $1 }' | sed 's/^0*//')
 	mcefwd run ar --poison=uffd --emulated-access=forward
 	expect "uffd: the #MC's RIP is the poisoned load at 0x$load" 0 "MISC 0x8c, RIP 0x$load\$"
 	mcefwd run ar --poison=uffd
