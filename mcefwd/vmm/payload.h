@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Guest payloads: the images built into mcefwd, and what each is expected to
- * do. Built-in images come in tables, one per purpose: the product's (what
- * 'mcefwd list' shows and 'mcefwd run NAME' runs), and tables of their own
- * for bench (mcefwd/bench/bench_payload.h) and the tests
- * (tests/test_payload.h), which look guests up with payload_get_from().
+ * do. Built-in images come in tables: payload_table is the product's, what
+ * 'mcefwd list' shows and 'mcefwd run NAME' runs; a program with guests of
+ * its own links its own table and looks them up with payload_get_from().
  */
 #ifndef MCEFWD_PAYLOAD_H
 #define MCEFWD_PAYLOAD_H
@@ -25,7 +24,7 @@ struct payload {
 	void *owned;			/* image read from a file, freed by payload_put */
 };
 
-/* One embedded ELF image: a row the GNUmakefile emits (a payload-blob.S of $(B)). */
+/* One embedded ELF image: a row of a table the GNUmakefile generates. */
 struct payload_blob {
 	const char *name;
 	const uint8_t *start;
