@@ -13,11 +13,11 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include "guest-payloads/bench-abi.h"
+#include "guest-payloads/bench/bench-abi.h"
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/util/ktap.h"
 #include "mcefwd/mce/encode.h"
-#include "mcefwd/vmm/payload.h"
+#include "mcefwd/bench/bench_payload.h"
 #include "mcefwd/vmm/vcpu.h"
 
 static const char bench_usage[] =
@@ -123,7 +123,7 @@ int bench_vm_create(struct bench_ctx *c, struct vm *vm, const char *payload,
 	struct payload p;
 	int r, khz;
 
-	r = payload_get(payload, &p);
+	r = bench_payload_get(payload, &p);
 	if (r < 0)
 		return r;
 	r = vm_create(vm, c->kvm, &cfg);

@@ -161,7 +161,8 @@ double bench_ns_to_cycles(const struct bench_ctx *c, double ns);
 double bench_cycles_to_ns(const struct bench_ctx *c, double cycles);
 
 /*
- * A VM of nr vCPUs loaded with the built-in payload, its diagnostics sent
+ * A VM of nr vCPUs loaded with the guest of that name (bench_payload_get(): a
+ * bench guest, or the product's such as spin), its diagnostics sent
  * to /dev/null, and (for the bench payloads) the parameters written:
  * BENCH_MAGIC, mode, rounds, iters. 0 or -errno (error_get()).
  */

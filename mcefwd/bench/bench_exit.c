@@ -4,7 +4,7 @@
  * (vcpu_loop: forwarding service, requests, KVM_RUN, kick re-arm, the
  * ucall decode) against a bare KVM_RUN loop that does nothing but
  * re-enter, the physical limit. Both run the same guest loop
- * (guest-payloads/bench-exit.c) at the same time in this process, each
+ * (guest-payloads/bench/bench-exit.c) at the same time in this process, each
  * on its own thread, both threads on one CPU, taking turns round by round:
  * a burst of noise on the host (this one is shared) hits a pair of rounds,
  * not one loop.
@@ -20,7 +20,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
-#include "guest-payloads/bench-abi.h"
+#include "guest-payloads/bench/bench-abi.h"
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/vmm/ucall.h"
 #include "mcefwd/vmm/vcpu.h"

@@ -27,7 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "guest-payloads/bench-abi.h"
+#include "guest-payloads/bench/bench-abi.h"
 #include "inject/inject.h"
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/mce/forward.h"

@@ -11,13 +11,8 @@
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
 
-/* Emitted by the GNUmakefile (payload-blob.S): one row per payload source. */
-struct payload_blob {
-	const char *name;
-	const uint8_t *start;
-	const uint8_t *end;
-};
-extern const struct payload_blob payload_table[];
+/* Emitted by the GNUmakefile (payload-blob.S): one row per product guest. */
+extern const struct payload_blob payload_blobs[];
 
 #define PAYLOAD_MAX_FILE (1UL << 20)
 
@@ -41,12 +36,8 @@ static const struct payload payload_info[] = {
 	  .summary = "prints a greeting and checks CR4.MCE and CPUID MCE/MCA" },
 	{ .name = "smp", .default_vcpus = 4, .check = payload_check_smp,
 	  .summary = "every vCPU reports its id; the host checks all did, once" },
-	{ .name = "fault", .default_vcpus = 1,
-	  .summary = "takes a #UD on purpose: the run must fail naming vector 6 and its RIP" },
 	{ .name = "spin", .default_vcpus = 1,
 	  .summary = "loops forever: the watchdog must stop it" },
-	{ .name = "badio", .default_vcpus = 1,
-	  .summary = "writes to an unserved port: the run must fail with a register dump" },
 	{ .name = "mce-ar", .summary = "guest side of the ar, ar-no-ser and vmm-memory scenarios" },
 	{ .name = "mce-ao", .summary = "guest side of the ao and ao-no-ser scenarios" },
 	{ .name = "mce-no-cr4", .summary = "guest side of the no-cr4-mce scenario" },
@@ -59,40 +50,34 @@ static const struct payload payload_info[] = {
 	{ .name = "mce-ao-route", .summary = "guest side of the ao-route scenario" },
 	{ .name = "mce-reset", .summary = "guest side of the reset scenario" },
 	{ .name = "mce-lmce", .summary = "guest side of the lmce scenario" },
-	{ .name = "bench-exit", .summary = "mcefwd bench: the out loop whose exits are timed" },
-	{ .name = "bench-forward", .summary = "mcefwd bench: times SIGBUS to the first #MC instruction" },
-	{ .name = "bench-null", .summary = "mcefwd bench: the smallest guest, for start-up time" },
-	{ .name = "idle", .default_vcpus = 1,
-	  .summary = "halts forever: the watchdog must stop it" },
-	{ .name = "bad-console",
-	  .summary = "floods the console, case N by --vcpus N (1-5): must be stopped at 64 KiB" },
-	{ .name = "bad-ucall",
-	  .summary = "abuses the ucall port, case N by --vcpus N (1-10): must be stopped, not trusted" },
-	{ .name = "bad-reset",
-	  .summary = "every vCPU asks for a reset at once: they must be served in turn" },
-	{ .name = "stress-storm",
-	  .summary = "guest side of the storm (tests/stress/storm): counts every #MC by kind" },
 };
 
-unsigned int payload_count(void)
+const struct payload_table payload_table = {
+	.blobs = payload_blobs,
+	.info = payload_info,
+	.nr_info = sizeof(payload_info) / sizeof(payload_info[0]),
+};
+
+unsigned int payload_count_in(const struct payload_table *t)
 {
 	unsigned int n = 0;
 
-	while (payload_table[n].name)
+	while (t->blobs[n].name)
 		n++;
 	return n;
 }
 
-const char *payload_name(unsigned int i)
+const char *payload_name_in(const struct payload_table *t, unsigned int i)
 {
-	return i < payload_count() ? payload_table[i].name : NULL;
+	return i < payload_count_in(t) ? t->blobs[i].name : NULL;
 }
 
-static void payload_describe(struct payload *out, const char *name)
+static void payload_describe(const struct payload_table *t, struct payload *out,
+			     const char *name)
 {
-	for (size_t i = 0; i < sizeof(payload_info) / sizeof(payload_info[0]); i++) {
-		if (!strcmp(payload_info[i].name, name)) {
-			*out = payload_info[i];
+	for (size_t i = 0; i < t->nr_info; i++) {
+		if (!strcmp(t->info[i].name, name)) {
+			*out = t->info[i];
 			return;
 		}
 	}
@@ -100,21 +85,38 @@ static void payload_describe(struct payload *out, const char *name)
 	out->summary = "";
 }
 
-int payload_get(const char *name, struct payload *out)
+int payload_get_from(const struct payload_table *t, const char *name, struct payload *out)
 {
-	for (unsigned int i = 0; payload_table[i].name; i++) {
-		const struct payload_blob *b = &payload_table[i];
+	for (unsigned int i = 0; t->blobs[i].name; i++) {
+		const struct payload_blob *b = &t->blobs[i];
 
 		if (strcmp(b->name, name))
 			continue;
-		payload_describe(out, name);
+		payload_describe(t, out, name);
 		out->name = b->name;
 		out->image = b->start;
 		out->image_len = (size_t)(b->end - b->start);
 		out->owned = NULL;
 		return 0;
 	}
-	return error_set(ENOENT, "no payload named '%s' (see 'mcefwd list')", name);
+	return error_set(ENOENT, "no payload named '%s'", name);
+}
+
+int payload_get(const char *name, struct payload *out)
+{
+	if (payload_get_from(&payload_table, name, out) < 0)
+		return error_set(ENOENT, "no payload named '%s' (see 'mcefwd list')", name);
+	return 0;
+}
+
+unsigned int payload_count(void)
+{
+	return payload_count_in(&payload_table);
+}
+
+const char *payload_name(unsigned int i)
+{
+	return payload_name_in(&payload_table, i);
 }
 
 int payload_read_file(const char *path, struct payload *out)

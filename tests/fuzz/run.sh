@@ -50,9 +50,12 @@ build_lib() {
 		fi
 		objs="$objs $obj"
 	done
-	# payload.c names the payloads the GNUmakefile embeds; none are needed here.
-	printf '%s\n' '.section .data.rel.ro,"aw"' '.balign 8' '.globl payload_table' \
-		'payload_table: .quad 0, 0, 0' '.section .note.GNU-stack,"",@progbits' \
+	# payload.c and bench_payload.c name the payloads the GNUmakefile
+	# embeds; none are needed here: empty tables.
+	printf '%s\n' '.section .data.rel.ro,"aw"' '.balign 8' \
+		'.globl payload_blobs, bench_payload_blobs' \
+		'payload_blobs: .quad 0, 0, 0' 'bench_payload_blobs: .quad 0, 0, 0' \
+		'.section .note.GNU-stack,"",@progbits' \
 		>"$FUZZ_B/obj/no-payloads.S"
 	$CLANG -c -o "$FUZZ_B/obj/no-payloads.o" "$FUZZ_B/obj/no-payloads.S" >>"$log" 2>&1 ||
 		return 1

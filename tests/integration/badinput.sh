@@ -149,32 +149,35 @@ if [ -n "$kvm_reason" ]; then
 	exit 0
 fi
 
+ucall=$(test_guest bad-ucall)
+ucall_re=$(re "$ucall")
 ucall_case() {
-	run "$MCEFWD" run bad-ucall --vcpus "$1" --timeout 10
+	run "$MCEFWD" run "$ucall" --vcpus "$1" --timeout 10
 	shift
 	expect "$@"
 }
 ucall_case 1 "bad-ucall: garbage on the ucall port stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: ucall record at gpa 0x[0-9a-f]+ has bad magic 0xa5a5a5a5'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: ucall record at gpa 0x[0-9a-f]+ has bad magic 0xa5a5a5a5'
 ucall_case 2 "bad-ucall: a record of unknown type stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: .* has unknown type 7085'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: .* has unknown type 7085'
 ucall_case 3 "bad-ucall: a record lying about its sender stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: ucall record from vcpu-0 claims to come from vcpu 5'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: ucall record from vcpu-0 claims to come from vcpu 5'
 ucall_case 4 "bad-ucall: an MCE record claiming 1000 banks stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: MCE record claims 1000 banks \(max 32\)'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: MCE record claims 1000 banks \(max 32\)'
 ucall_case 5 "bad-ucall: a report neither pass nor fail stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: report record has pass=7'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: report record has pass=7'
 ucall_case 6 "bad-ucall: an 8-bit write to the ucall port stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: unexpected out of 1 byte\(s\) x1 on port 0xf0'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: unexpected out of 1 byte\(s\) x1 on port 0xf0'
 ucall_case 7 "bad-ucall: a read from the ucall port stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: unexpected in of 4 byte\(s\) x1 on port 0xf0'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: unexpected in of 4 byte\(s\) x1 on port 0xf0'
 ucall_case 8 "bad-ucall: text without a NUL is printed cut at 199 bytes, nothing read past it" 0 \
-	'^# vcpu-0: x{199}$' '^ok 1 bad-ucall$'
+	'^# vcpu-0: x{199}$' '^ok 1 '"$ucall_re"'$'
 ucall_case 9 "bad-ucall: a record beyond guest RAM stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: ucall record at gpa 0xfffff000 is not inside guest RAM'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: ucall record at gpa 0xfffff000 is not inside guest RAM'
 ucall_case 10 "bad-ucall: a record running across the end of RAM stops the run" 1 \
-	'^not ok 1 bad-ucall # vcpu-0: bad ucall: ucall record at gpa 0x3fffff0 is not inside guest RAM'
+	'^not ok 1 '"$ucall_re"' # vcpu-0: bad ucall: ucall record at gpa 0x3fffff0 is not inside guest RAM'
 
+console=$(test_guest bad-console)
 for c in 1 2 3 4 5; do
 	case $c in
 	1) what="console bytes without a newline" ;;
@@ -186,10 +189,10 @@ for c in 1 2 3 4 5; do
 	# Unloaded, each flood trips the 64 KiB limit in a second or two: the
 	# generous timeout only keeps a busy host from turning a pass into
 	# a timeout (the expected line names the flood, never the timeout).
-	run "$MCEFWD" run bad-console --vcpus $c --timeout 40
+	run "$MCEFWD" run "$console" --vcpus $c --timeout 40
 	trim_out
 	expect "bad-console: a flood of $what is stopped, not waited out" 1 \
-		'^not ok 1 bad-console # vcpu-0: guest flooded the console \(more than 64 KiB\): stopped'
+		'^not ok 1 '"$(re "$console")"' # vcpu-0: guest flooded the console \(more than 64 KiB\): stopped'
 done
 
 # Two resets at once used to wait for each other forever, past the
@@ -198,15 +201,16 @@ done
 # under a wrapper, which runs one thread at a time anyway).
 runs=40
 [ -n "$WRAP" ] && runs=5
+reset=$(test_guest bad-reset)
 i=0
 rc=0
 while [ $i -lt $runs ] && [ "$rc" -eq 0 ]; do
 	i=$((i + 1))
 	# shellcheck disable=SC2086
-	timeout -k 2 15 $WRAP "$MCEFWD" run bad-reset --vcpus $((2 + i % 2 * 2)) --timeout 5 \
+	timeout -k 2 15 $WRAP "$MCEFWD" run "$reset" --vcpus $((2 + i % 2 * 2)) --timeout 5 \
 		>"$tmp/out" 2>&1
 	rc=$?
-	[ "$rc" -eq 0 ] && ! grep -q '^ok 1 bad-reset$' "$tmp/out" && rc=1
+	[ "$rc" -eq 0 ] && ! grep -qE "^ok 1 $(re "$reset")\$" "$tmp/out" && rc=1
 done
 desc="bad-reset: every vCPU asking for a reset at once, $runs runs: served one after the other"
 if [ "$rc" -eq 0 ]; then
@@ -343,7 +347,7 @@ interrupted() {
 if [ -z "$WRAP" ] && [ -n "$shim" ]; then
 	interrupted INT 0.3 "SIGINT while 4 vCPUs spin: stopped, nothing left open" spin --vcpus 4
 	interrupted TERM 0.3 "SIGTERM while 3 vCPUs halt (kick=sigmask): stopped, nothing left open" \
-		idle --vcpus 3 --kick sigmask
+		"$(test_guest idle)" --vcpus 3 --kick sigmask
 	interrupted INT 0 "SIGINT as soon as it is caught: nothing left open" smp spin
 	interrupted INT 0.05 "SIGINT between tests: the rest not run, nothing left open" \
 		hello smp spin spin

@@ -30,6 +30,18 @@ expect() {
 	ok "$desc"
 }
 
+# test_guest NAME: the ELF file of guest-payloads/tests/NAME.c, a guest only
+# tests run: mcefwd runs it by path (its names are the product's guests).
+test_guest() {
+	printf '%s\n' "${B:-build}/guest-payloads/tests/$1.elf"
+}
+
+# re STRING: STRING as an extended regex that matches it literally (a file
+# payload's test is named by its path).
+re() {
+	printf '%s\n' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'
+}
+
 # kvm_reason: why /dev/kvm cannot be used here, or nothing when it can. It
 # only looks: a probe such as `: <>/dev/kvm` opens with O_CREAT and, run as
 # root on a host without KVM, creates /dev/kvm as an empty regular file that

@@ -25,6 +25,7 @@
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
 #include "tests/integration/procself.h"
+#include "tests/lib/test_payload.h"
 
 static struct kvm kvm;
 static bool have_kvm;
@@ -51,7 +52,7 @@ static void start_vm(struct vm *vm, const char *payload, unsigned int nr,
 	};
 	struct payload p;
 
-	assert_int_equal(payload_get(payload, &p), 0);
+	assert_int_equal(test_payload_get(payload, &p), 0);
 	if (vm_create(vm, &kvm, &cfg) < 0)
 		fail_msg("vm_create: %s", error_get());
 	if (vm_load(vm, p.image, p.image_len) < 0)

@@ -38,6 +38,7 @@
 #include "mcefwd/mce/ring.h"
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
+#include "tests/lib/test_payload.h"
 #include "tests/stress/common.h"
 
 /*
@@ -261,7 +262,7 @@ int main(int argc, char **argv)
 	};
 	r->nr_vcpus = (unsigned int)vcpus;
 	r->max_delay_us = (unsigned int)delay;
-	if (payload_get(payload, &p) < 0 || vm_create(&r->vm, &kvm, &cfg) < 0) {
+	if (test_payload_get(payload, &p) < 0 || vm_create(&r->vm, &kvm, &cfg) < 0) {
 		printf("not ok 1 - kick race: setting up: %s\n", error_get());
 		return 1;
 	}

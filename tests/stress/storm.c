@@ -43,9 +43,10 @@
 #include "mcefwd/vmm/payload.h"
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
+#include "tests/lib/test_payload.h"
 #include "tests/stress/common.h"
 
-/* Must match guest-payloads/stress-storm.c. */
+/* Must match guest-payloads/tests/stress-storm.c. */
 struct storm_count {
 	uint64_t ar, ao, bcast, other;
 	uint64_t ar_addr_sum, ao_addr_sum;
@@ -283,7 +284,7 @@ static int storm_setup(struct storm *s, struct kvm *kvm, enum kick_mode kick)
 	struct payload p;
 	int r;
 
-	r = payload_get("stress-storm", &p);
+	r = test_payload_get("stress-storm", &p);
 	if (r < 0)
 		return r;
 	if (loader_find_symbol(p.image, p.image_len, "storm_counts", &counts_gpa) ||

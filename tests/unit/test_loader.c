@@ -14,10 +14,12 @@
 #include <cmocka.h>
 
 #include "guest-payloads/abi.h"
+#include "mcefwd/bench/bench_payload.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/loader.h"
 #include "mcefwd/vmm/mem.h"
 #include "mcefwd/vmm/payload.h"
+#include "tests/lib/test_payload.h"
 
 #define RAM_SIZE	(4ULL << 20)
 #define FILL		0xcc
@@ -176,7 +178,7 @@ static void test_find_symbol(void **state)
 	uint64_t value = NO_ENTRY, entry;
 	const uint8_t *code;
 
-	assert_int_equal(payload_get("fault", &fault), 0);
+	assert_int_equal(payload_get_from(&test_payload_table, "fault", &fault), 0);
 	assert_int_equal(loader_find_symbol(fault.image, fault.image_len, "fault_ud2",
 					    &value), 0);
 	assert_true(value >= MCEFWD_GPA_LOAD && value < MCEFWD_GPA_LOAD_END);
@@ -437,7 +439,7 @@ static void test_for_each_symbol(void **state)
 	uint64_t value;
 
 	(void)state;
-	assert_int_equal(payload_get("fault", &fault), 0);
+	assert_int_equal(payload_get_from(&test_payload_table, "fault", &fault), 0);
 	assert_int_equal(loader_for_each_symbol(fault.image, fault.image_len, sym_walk_fn, &all), 0);
 	assert_true(all.saw_ud2 && all.saw_start);
 	assert_int_equal(loader_find_symbol(fault.image, fault.image_len, "fault_ud2", &value), 0);
@@ -452,27 +454,83 @@ static void test_for_each_symbol(void **state)
 	assert_int_equal(some.seen, 0);
 }
 
-/* Every built-in payload can be fetched and has a line in 'mcefwd list'. */
-static void test_every_payload_described(void **state)
+/* Every table of built-in guests, and the file that describes its guests. */
+static const struct {
+	const struct payload_table *t;
+	const char *file;
+} tables[] = {
+	{ &payload_table, "mcefwd/vmm/payload.c" },
+	{ &bench_payload_table, "mcefwd/bench/bench_payload.c" },
+	{ &test_payload_table, "tests/lib/test_payload.c" },
+};
+#define NR_TABLES (sizeof(tables) / sizeof(tables[0]))
+
+/*
+ * Every guest of a table can be fetched and has a summary (for the product's:
+ * its line in 'mcefwd list'); every summary is of a guest of its table.
+ */
+static void check_table(const struct payload_table *t, const char *file)
 {
-	unsigned int n = payload_count();
+	unsigned int n = payload_count_in(t);
 	struct payload p;
 
-	(void)state;
 	assert_true(n > 0);
-	assert_null(payload_name(n));
+	assert_null(payload_name_in(t, n));
 	for (unsigned int i = 0; i < n; i++) {
-		const char *name = payload_name(i);
+		const char *name = payload_name_in(t, i);
 
 		assert_non_null(name);
-		assert_int_equal(payload_get(name, &p), 0);
+		assert_int_equal(payload_get_from(t, name, &p), 0);
 		assert_string_equal(p.name, name);
 		assert_true(p.image_len > 0);
 		if (!p.summary || !p.summary[0])
-			fail_msg("payload '%s' has no summary for 'mcefwd list' (mcefwd/vmm/payload.c)",
-				 name);
+			fail_msg("payload '%s' has no summary (%s)", name, file);
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(payload_name_in(t, j), name))
+				fail_msg("payload '%s' is in its table twice", name);
 	}
-	assert_int_equal(payload_get("no-such-payload", &p), -ENOENT);
+	for (size_t i = 0; i < t->nr_info; i++)
+		if (payload_get_from(t, t->info[i].name, &p) < 0)
+			fail_msg("%s describes '%s', which is not in its table", file,
+				 t->info[i].name);
+	assert_int_equal(payload_get_from(t, "no-such-payload", &p), -ENOENT);
+}
+
+static void test_every_payload_described(void **state)
+{
+	struct payload p;
+
+	(void)state;
+	for (size_t i = 0; i < NR_TABLES; i++)
+		check_table(tables[i].t, tables[i].file);
+	/* A guest is in one table: 'mcefwd list' offers no bench or test guest. */
+	for (size_t a = 0; a < NR_TABLES; a++)
+		for (size_t b = a + 1; b < NR_TABLES; b++)
+			for (unsigned int i = 0; i < payload_count_in(tables[a].t); i++) {
+				const char *name = payload_name_in(tables[a].t, i);
+
+				if (payload_get_from(tables[b].t, name, &p) == 0)
+					fail_msg("payload '%s' is in the tables of %s and of %s",
+						 name, tables[a].file, tables[b].file);
+			}
+	/* payload_get() and the rest are the product's table. */
+	assert_int_equal(payload_count(), payload_count_in(&payload_table));
+	assert_string_equal(payload_name(0), payload_name_in(&payload_table, 0));
+	assert_int_equal(payload_get("hello", &p), 0);
+	assert_int_equal(payload_get("bench-exit", &p), -ENOENT);
+	assert_string_equal(error_get(), "no payload named 'bench-exit' (see 'mcefwd list')");
+	/* bench finds its own guests and the product's it runs (spin). */
+	assert_int_equal(bench_payload_get("bench-exit", &p), 0);
+	assert_int_equal(bench_payload_get("spin", &p), 0);
+	assert_string_equal(p.name, "spin");
+	assert_int_equal(bench_payload_get("no-such-payload", &p), -ENOENT);
+	/* So do the tests: theirs (fault), and the product's (spin). */
+	assert_int_equal(payload_get("fault", &p), -ENOENT);
+	assert_int_equal(test_payload_get("fault", &p), 0);
+	assert_string_equal(p.name, "fault");
+	assert_int_equal(test_payload_get("spin", &p), 0);
+	assert_string_equal(p.name, "spin");
+	assert_int_equal(test_payload_get("bench-exit", &p), -ENOENT);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

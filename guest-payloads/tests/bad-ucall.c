@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A guest that abuses the ucall port, one way per run: vCPU 0 plays case
- * number nr_vcpus (mcefwd run bad-ucall --vcpus N), the other vCPUs exit
- * 0 at once. The host must stop the run with an error naming the fault,
- * never act on the record.
+ * number nr_vcpus (mcefwd run build/guest-payloads/tests/bad-ucall.elf
+ * --vcpus N), the other vCPUs exit 0 at once. The host must stop the run
+ * with an error naming the fault, never act on the record.
  *
  *   1 bytes that are no record (bad magic)	 6 an 8-bit write to the port
  *   2 a record of unknown type			 7 a read from the port

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The benchmark guests' half of `mcefwd bench` (mcefwd/bench*.c is the
+ * The benchmark guests' half of `mcefwd bench` (mcefwd/bench/ is the
  * other): where the host leaves the parameters of a run, where the guest
  * leaves what it measured, and the keys of its ucalls. Constants and plain
  * structs only, like abi.h, which it extends.

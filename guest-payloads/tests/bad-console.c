@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A guest that floods the host with output, one way per run: vCPU 0 plays
- * case number nr_vcpus (mcefwd run bad-console --vcpus N), the other vCPUs
- * exit 0 at once. The host must stop it with an error once it has printed
+ * case number nr_vcpus (mcefwd run build/guest-payloads/tests/bad-console.elf
+ * --vcpus N), the other vCPUs exit 0 at once. The host must stop it with an error once it has printed
  * 64 KiB, whatever the shape of the flood, well before any watchdog.
  *
  *   1 console bytes without a newline	4 failing reports, each a line
