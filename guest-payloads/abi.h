@@ -118,7 +118,7 @@ enum mcefwd_ucall_type {
 
 struct mcefwd_mailbox {
 	uint64_t events_done;		/* MCE events the host finished for this vCPU */
-	uint64_t events_injected;	/* of those, injected with KVM_X86_SET_MCE */
+	uint64_t events_delivered;	/* of those, delivered (KVM_X86_SET_MCE) */
 	uint64_t boots;			/* resets the VM went through (0 at first) */
 	uint64_t pad[5];
 };

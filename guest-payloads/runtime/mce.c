@@ -168,14 +168,14 @@ unsigned int rt_mce_poll(void)
 	return found;
 }
 
-void rt_mce_report_injected(void)
+void rt_mce_report_delivered(void)
 {
 	unsigned int polled = rt_mce_count() ? 0 : rt_mce_poll();
 	volatile struct mcefwd_mailbox *mb = rt_mailbox();
 
-	report(rt_mce_count() + polled == mb->events_injected,
-	       "%lu #MCs taken and %u found by polling, the host injected %lu",
-	       rt_mce_count(), polled, mb->events_injected);
+	report(rt_mce_count() + polled == mb->events_delivered,
+	       "%lu #MCs taken and %u found by polling, the host delivered %lu",
+	       rt_mce_count(), polled, mb->events_delivered);
 }
 
 static void rt_mce_handler(struct rt_frame *f)

@@ -172,7 +172,7 @@ unsigned int rt_mce_poll(void);
  * raises none) and reports whether the #MCs taken and the banks found
  * match what the host says it injected into this vCPU.
  */
-void rt_mce_report_injected(void);
+void rt_mce_report_delivered(void);
 /* Spare test pages handed out so far (all vCPUs), from the top down. */
 unsigned int rt_mce_spares_used(void);
 /* MCG_STATUS as this vCPU's #MC handler last read it; 0 before any #MC. */

@@ -37,6 +37,6 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	rt_wait_events(1);
 
 	/* As mce-ao: an error without UC (AMD's deferred AO) raises no #MC. */
-	rt_mce_report_injected();
+	rt_mce_report_delivered();
 	return 0;
 }

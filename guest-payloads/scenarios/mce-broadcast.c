@@ -36,8 +36,8 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	/* The broadcast has no ADDRV: the handler has nothing to retire. */
 	rt_wait_events(1);
 	mb = rt_mailbox();
-	report(rt_mce_count() == mb->events_injected,
+	report(rt_mce_count() == mb->events_delivered,
 	       "%lu #MCs taken, the host injected %lu", rt_mce_count(),
-	       mb->events_injected);
+	       mb->events_delivered);
 	return 0;
 }

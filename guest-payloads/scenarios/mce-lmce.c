@@ -80,6 +80,6 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	mb = rt_mailbox();
 	report(rt_mce_count() == 0,
 	       "LMCE: no broadcast, %lu #MCs taken (the host injected %lu)",
-	       rt_mce_count(), mb->events_injected);
+	       rt_mce_count(), mb->events_delivered);
 	return 0;
 }

@@ -39,7 +39,7 @@ static int reset_first_boot(void)
 	 */
 	for (i = 1; i < rt_nr_vcpus(); i++)
 		while (rt_mailbox_of(i)->events_done < 1 ||
-		       rt_mce_count_of(i) != rt_mailbox_of(i)->events_injected)
+		       rt_mce_count_of(i) != rt_mailbox_of(i)->events_delivered)
 			pause();
 	rt_poison(2, 0, MCEFWD_READY_RESET, 0);
 	report(false, "the host did not reset the VM");

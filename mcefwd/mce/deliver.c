@@ -39,7 +39,7 @@ static void deliver_mailbox(struct fwd_vcpu *c)
 
 	if (!mb)
 		return;
-	__atomic_store_n(&mb->events_injected, c->delivered, __ATOMIC_RELEASE);
+	__atomic_store_n(&mb->events_delivered, c->delivered, __ATOMIC_RELEASE);
 	__atomic_store_n(&mb->events_done, c->done, __ATOMIC_RELEASE);
 }
 

@@ -91,7 +91,7 @@ enum mce_kind {
 enum mce_verdict {
 	MCE_DELIVER,		/* build the bank state and KVM_X86_SET_MCE it */
 	MCE_STOP_VM,		/* QEMU's hardware_memory_error(): exit */
-	MCE_IGNORE,		/* nothing to inject */
+	MCE_IGNORE,		/* nothing to deliver */
 };
 
 /* 0, or -EINVAL for a name other than "qemu-6.2", "qemu-7", "amd". */

@@ -79,14 +79,14 @@ static void judge_check_record(struct vm *vm, struct ktap *k, struct run_result 
 		snprintf(name, sizeof(name), "vcpu-%u bank %u STATUS.VAL", vcpu, o);
 		judge_diff(res, k, rec, name, m->bank[o].status & MCE_STATUS_VAL, 0);
 	}
-	/* The #MC lands where the guest was when it was injected. */
+	/* The #MC lands where the guest was when it was delivered. */
 	if (rip && m->seq) {
 		snprintf(name, sizeof(name), "vcpu-%u RIP", vcpu);
 		judge_diff(res, k, rec, name, m->rip, rip);
 	}
 }
 
-/* The injection RIP of the idx-th injected entry of vCPU v's log (0: none). */
+/* The delivery RIP of the idx-th delivered entry of vCPU v's log (0: none). */
 static uint64_t judge_log_rip(const struct vcpu *v, unsigned int idx)
 {
 	for (unsigned int i = 0, n = 0; i < forward_log_count(&v->fwd); i++) {

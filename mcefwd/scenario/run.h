@@ -42,7 +42,7 @@ struct run_event {
 	bool in_ram;
 	uint64_t gpa;
 	enum mce_verdict verdict;
-	unsigned int bank;	/* what was handed to KVM (verdict inject) */
+	unsigned int bank;	/* what was delivered (verdict deliver) */
 	uint64_t status, mcg_status;
 };
 

@@ -174,7 +174,7 @@ void exit_handle(struct vcpu *v)
 		/*
 		 * No in-kernel irqchip: a halted vCPU waits here for a kick,
 		 * unless an event is queued for it. Halting with MCIP still set
-		 * means the guest will not clear it: inject anyway.
+		 * means the guest will not clear it: deliver anyway.
 		 */
 		if (!forward_vcpu_has_work(&v->fwd))
 			kick_wait(v);

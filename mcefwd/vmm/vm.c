@@ -352,7 +352,7 @@ int vm_reset(struct vm *vm)
 	vm_pause_all(vm);
 	/*
 	 * A reset discards what is still pending, as hardware does: events
-	 * routed to a vCPU but not yet injected go, and are said to.
+	 * routed to a vCPU but not yet delivered go, and are said to.
 	 */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		forward_discard_pending(&vm->vcpus[i]->fwd, false, "a reset discards what is pending");

@@ -229,7 +229,7 @@ static void test_ar_delivered(void **state)
 	assert_int_equal(e->ev.kind, MCE_EVENT_AR);
 	assert_int_equal(e->ev.origin, MCE_ORIGIN_VCPU);
 	assert_int_equal(fx->fake[0].mailbox.events_done, 1);
-	assert_int_equal(fx->fake[0].mailbox.events_injected, 1);
+	assert_int_equal(fx->fake[0].mailbox.events_delivered, 1);
 	assert_int_equal(ledger_lost_bytes(&fx->vm), 4096);
 	assert_int_equal(fx->fake[0].stop, FWD_STOP_NONE);
 	assert_null(forward_log_at(c, 1));
@@ -332,7 +332,7 @@ static void test_ao_ignored(void **state)
 	assert_int_equal(fx->fake[0].nr_seen, 0);
 	assert_int_equal(forward_log_at(c, 0)->verdict, MCE_IGNORE);
 	assert_int_equal(fx->fake[0].mailbox.events_done, 1);
-	assert_int_equal(fx->fake[0].mailbox.events_injected, 0);
+	assert_int_equal(fx->fake[0].mailbox.events_delivered, 0);
 	assert_true(diag_has(fx, "ignored"));
 	assert_int_equal(ledger_lost_bytes(&fx->vm), 0);
 }
@@ -346,7 +346,7 @@ static void test_set_mce_fails(void **state)
 	fx->fake[0].set_mce_error = -EINVAL;
 	forward_raise_ar(c, page(1), MCE_ORIGIN_VCPU);
 	assert_int_equal(forward_vcpu_service(c), -EINVAL);
-	assert_int_equal(fx->fake[0].mailbox.events_injected, 0);
+	assert_int_equal(fx->fake[0].mailbox.events_delivered, 0);
 	assert_false(c->waiting_mcip);
 }
 
@@ -380,7 +380,7 @@ static void test_fanout_notice(void **state)
 		assert_int_equal(forward_vcpu_service(&fx->cpu[i]), 0);
 		assert_int_equal(fx->fake[i].nr_seen, 0);
 		assert_int_equal(fx->fake[i].mailbox.events_done, 1);
-		assert_int_equal(fx->fake[i].mailbox.events_injected, 0);
+		assert_int_equal(fx->fake[i].mailbox.events_delivered, 0);
 	}
 }
 
