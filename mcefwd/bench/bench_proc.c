@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * startup and qemu: whole processes, timed from fork to wait4 and with
- * their peak RSS from wait4's rusage.
+ * startup (and, in bench_qemu.c, qemu): whole processes, timed from fork
+ * to wait4 and with their peak RSS from wait4's rusage.
  *
  * startup: `mcefwd run hello` (this very binary), with the default and
  * with 1 GiB of guest RAM, and `mcefwd --version` for the floor: what any
@@ -26,23 +26,14 @@
 #include "guest-payloads/bench/bench-abi.h"
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/bench/bench_payload.h"
+#include "mcefwd/bench/bench_proc.h"
 
-#define PROC_MAX_ARGS		40
-#define QEMU_ITERS		256
-#define QEMU_ITERS_QUICK	64
-#define QEMU_RAM		"1G"
-
-struct bench_proc_run {
-	uint64_t ns;			/* fork to wait4 */
-	long maxrss_kib;
-	int status;			/* wait4's */
-};
 
 /*
  * Runs argv[0] with stdin and stdout/stderr on /dev/null (or out, when
  * given), timed. 0, or -errno.
  */
-static int bench_proc_spawn(char *const argv[], const char *out, struct bench_proc_run *p)
+int bench_proc_spawn(char *const argv[], const char *out, struct bench_proc_run *p)
 {
 	struct rusage ru;
 	uint64_t t0;
@@ -88,8 +79,8 @@ static void bench_proc_describe(char *buf, size_t len, char *const argv[])
 }
 
 /* Spawns argv; the exit status must be want. */
-static int bench_proc_expect(char *const argv[], const char *out, int want,
-			     struct bench_proc_run *p)
+int bench_proc_expect(char *const argv[], const char *out, int want,
+		      struct bench_proc_run *p)
 {
 	char cmd[256];
 	int r = bench_proc_spawn(argv, out, p);
@@ -106,8 +97,8 @@ static int bench_proc_expect(char *const argv[], const char *out, int want,
 }
 
 /* ns samples as ns and cycles metrics. */
-static void bench_proc_add_ns(struct bench_ctx *c, struct bench_result *res, const char *name,
-			      double *ns, unsigned int n)
+void bench_proc_add_ns(struct bench_ctx *c, struct bench_result *res, const char *name,
+		       double *ns, unsigned int n)
 {
 	double cy[BENCH_MAX_SAMPLES];
 
@@ -175,382 +166,5 @@ int bench_startup_run(struct bench_ctx *c, struct bench_result *res)
 		   rounds);
 out:
 	free(x);
-	return r;
-}
-
-/* ---- QEMU ---- */
-
-/* qemu-system-x86_64 on PATH, into path; false if there is none. */
-static bool bench_qemu_find(char *path, size_t len)
-{
-	const char *env = getenv("PATH");
-	char *dirs, *save = NULL;
-	bool found = false;
-
-	dirs = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
-	if (!dirs)
-		return false;
-	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		snprintf(path, len, "%s/qemu-system-x86_64", *d ? d : ".");
-		found = access(path, X_OK) == 0;
-	}
-	free(dirs);
-	return found;
-}
-
-static int bench_qemu_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return error_set(errno ? errno : EIO, "write: %s", strerror(errno ? errno : EIO));
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Writes the bench-exit payload as a PVH kernel: its PT_LOAD segments, and
- * a PT_NOTE with XEN_ELFNOTE_PHYS32_ENTRY pointing at bench_pvh_entry,
- * whose address the image's bench_pvh_header carries.
- */
-static int bench_qemu_write_pvh(const char *path)
-{
-	const Elf64_Ehdr *eh;
-	const Elf64_Phdr *ph, *src[8];
-	Elf64_Phdr out[8];
-	Elf64_Ehdr oh;
-	struct {
-		Elf64_Nhdr n;
-		char name[4];
-		uint64_t entry;
-	} note = { { 4, 8, 18 /* XEN_ELFNOTE_PHYS32_ENTRY */ }, "Xen", 0 };
-	struct payload p;
-	unsigned int nl = 0;
-	uint64_t off;
-	int fd, r;
-
-	r = bench_payload_get("bench-exit", &p);
-	if (r < 0)
-		return r;
-	eh = (const Elf64_Ehdr *)p.image;
-	if (p.image_len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(*ph) > p.image_len)
-		return error_set(ENOEXEC, "bench-exit is not an ELF image");
-	ph = (const Elf64_Phdr *)(p.image + eh->e_phoff);
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type != PT_LOAD)
-			continue;
-		if (nl == 7 || ph[i].p_offset + ph[i].p_filesz > p.image_len)
-			return error_set(ENOEXEC, "bench-exit: unexpected segments");
-		src[nl] = &ph[i];
-		out[nl++] = ph[i];
-		/* The header, 8-aligned, somewhere in the loaded bytes. */
-		for (uint64_t o = 0; !note.entry && o + 16 <= ph[i].p_filesz; o += 8) {
-			const uint64_t *w = (const uint64_t *)(p.image + ph[i].p_offset + o);
-
-			if (w[0] == BENCH_PVH_MAGIC)
-				note.entry = w[1];
-		}
-	}
-	if (!note.entry)
-		return error_set(ENOEXEC, "bench-exit carries no PVH entry");
-
-	oh = *eh;
-	oh.e_phoff = sizeof(oh);
-	oh.e_phnum = (Elf64_Half)(nl + 1);
-	oh.e_shoff = 0;
-	oh.e_shnum = 0;
-	oh.e_shstrndx = 0;
-	off = sizeof(oh) + (nl + 1) * sizeof(Elf64_Phdr) + sizeof(note);
-	for (unsigned int i = 0; i < nl; i++) {
-		off = (off + 4095) & ~4095ULL;
-		out[i].p_offset = off;
-		off += out[i].p_filesz;
-	}
-	out[nl] = (Elf64_Phdr){
-		.p_type = PT_NOTE, .p_flags = PF_R, .p_align = 4,
-		.p_offset = sizeof(oh) + (nl + 1) * sizeof(Elf64_Phdr),
-		.p_filesz = sizeof(note), .p_memsz = sizeof(note),
-	};
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_set(errno, "%s: %s", path, strerror(errno));
-	r = bench_qemu_write_all(fd, &oh, sizeof(oh));
-	if (r == 0)
-		r = bench_qemu_write_all(fd, out, (nl + 1) * sizeof(out[0]));
-	if (r == 0)
-		r = bench_qemu_write_all(fd, &note, sizeof(note));
-	for (unsigned int i = 0; i < nl && r == 0; i++) {
-		if (lseek(fd, (off_t)out[i].p_offset, SEEK_SET) < 0)
-			r = error_set(errno, "lseek: %s", strerror(errno));
-		else
-			r = bench_qemu_write_all(fd, p.image + src[i]->p_offset, src[i]->p_filesz);
-	}
-	close(fd);
-	return r;
-}
-
-/* The bench-null guest as an ELF file, for `mcefwd run PATH`. */
-static int bench_qemu_write_null(const char *path)
-{
-	struct payload p;
-	int fd, r;
-
-	r = bench_payload_get("bench-null", &p);
-	if (r < 0)
-		return r;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_set(errno, "%s: %s", path, strerror(errno));
-	r = bench_qemu_write_all(fd, p.image, p.image_len);
-	close(fd);
-	return r;
-}
-
-struct bench_qemu_lab {
-	char qemu[4096];
-	char dir[64];
-	char kernel[128], null[128], console[128], version[128];
-	char append[32], ram[8], chardev[192];
-	char *argv[PROC_MAX_ARGS];
-};
-
-/*
- * The command line: microvm on KVM, the debug console to a file,
- * isa-debug-exit at the exit port.
- */
-static void bench_qemu_argv(struct bench_qemu_lab *q, unsigned int rounds, unsigned int iters,
-			    const char *ram)
-{
-	char **a = q->argv;
-	int n = 0;
-
-	snprintf(q->append, sizeof(q->append), "%u %u", rounds, iters);
-	snprintf(q->ram, sizeof(q->ram), "%s", ram);
-	snprintf(q->chardev, sizeof(q->chardev), "file,id=dbg,path=%s", q->console);
-	a[n++] = q->qemu;
-	a[n++] = "-accel";
-	a[n++] = "kvm";
-	a[n++] = "-machine";
-	a[n++] = "microvm";
-	a[n++] = "-smp";
-	a[n++] = "1";
-	a[n++] = "-m";
-	a[n++] = q->ram;
-	a[n++] = "-nodefaults";
-	a[n++] = "-no-user-config";
-	a[n++] = "-display";
-	a[n++] = "none";
-	a[n++] = "-no-reboot";
-	a[n++] = "-kernel";
-	a[n++] = q->kernel;
-	a[n++] = "-append";
-	a[n++] = q->append;
-	a[n++] = "-device";
-	a[n++] = "isa-debug-exit,iobase=0xf4,iosize=4";
-	a[n++] = "-chardev";
-	a[n++] = q->chardev;
-	a[n++] = "-device";
-	a[n++] = "isa-debugcon,iobase=0xe9,chardev=dbg";
-	a[n] = NULL;
-}
-
-/* A boot of rounds rounds; their cycles per exit appended to cy[*n...]. */
-static int bench_qemu_rounds(struct bench_qemu_lab *q, unsigned int rounds, unsigned int iters,
-			     double *cy, unsigned int *n, struct bench_proc_run *p)
-{
-	char line[128];
-	unsigned long r, it, cycles;
-	unsigned int got = 0;
-	bool done = false;
-	FILE *f;
-	int e;
-
-	bench_qemu_argv(q, rounds, iters, "64M");
-	/* isa-debug-exit: QEMU exits with (code << 1) | 1, and the guest writes 0. */
-	e = bench_proc_expect(q->argv, NULL, 1, p);
-	if (e < 0)
-		return error_wrap(-e, "QEMU");
-	f = fopen(q->console, "r");
-	if (!f)
-		return error_set(errno, "%s: %s", q->console, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "round %lu %lu %lu", &r, &it, &cycles) == 3 && it && got < rounds) {
-			cy[(*n)++] = (double)cycles / (double)it;
-			got++;
-		}
-		done |= !strcmp(line, "done\n");
-	}
-	fclose(f);
-	if (got != rounds || !done)
-		return error_set(EPROTO, "QEMU's guest reported %u of %u rounds%s", got, rounds,
-				 done ? "" : " and did not finish");
-	return 0;
-}
-
-/* The first line of `qemu-system-x86_64 --version`. */
-static void bench_qemu_get_version(struct bench_qemu_lab *q)
-{
-	char *argv[] = { q->qemu, "--version", NULL };
-	struct bench_proc_run p;
-	FILE *f;
-
-	q->version[0] = '\0';
-	if (bench_proc_spawn(argv, q->console, &p) < 0)
-		return;
-	f = fopen(q->console, "r");
-	if (f) {
-		if (fgets(q->version, sizeof(q->version), f))
-			q->version[strcspn(q->version, "\n")] = '\0';
-		fclose(f);
-	}
-}
-
-int bench_qemu_run(struct bench_ctx *c, struct bench_result *res)
-{
-	unsigned int rounds = bench_rounds(c, 400, 8), starts = bench_rounds(c, 12, 2);
-	unsigned int iters = c->quick ? QEMU_ITERS_QUICK : QEMU_ITERS;
-	unsigned int sessions = c->quick || rounds < 20 ? 1 : 4;
-	unsigned int nq = 0, nm = 0;
-	char *ours[] = { c->exe, "run", "hello", "--ram", QEMU_RAM, NULL };
-	/* bench-null by path: the product's table, what run NAME offers, lacks it. */
-	char *null[] = { c->exe, "run", NULL, "--ram", QEMU_RAM, NULL };
-	double *qcy, *mcy, *mns, *bcy, *bns, *qns, *qs, *qk, *os, *ok, *zs;
-	const struct bench_metric *a, *b, *z;
-	struct bench_qemu_lab *q;
-	struct bench_proc_run p;
-	int r = 0;
-
-	q = calloc(1, sizeof(*q));
-	qcy = calloc(6 * (size_t)rounds + 5 * (size_t)starts, sizeof(double));
-	if (!q || !qcy) {
-		free(q);
-		free(qcy);
-		return error_set(ENOMEM, "out of memory");
-	}
-	mcy = qcy + rounds;
-	mns = mcy + rounds;
-	bcy = mns + rounds;
-	bns = bcy + rounds;
-	qns = bns + rounds;
-	qs = qns + rounds;
-	qk = qs + starts;
-	os = qk + starts;
-	ok = os + starts;
-	zs = ok + starts;
-	if (!bench_qemu_find(q->qemu, sizeof(q->qemu))) {
-		res->status = BENCH_SKIP;
-		snprintf(res->reason, sizeof(res->reason),
-			 "qemu-system-x86_64 is not on PATH (Debian: apt-get install qemu-system-x86)");
-		goto out;
-	}
-	snprintf(q->dir, sizeof(q->dir), "%s/mcefwd-bench.XXXXXX",
-		 getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 32 ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(q->dir)) {
-		r = error_set(errno, "mkdtemp %s: %s", q->dir, strerror(errno));
-		goto out;
-	}
-	snprintf(q->kernel, sizeof(q->kernel), "%s/bench-exit-pvh.elf", q->dir);
-	snprintf(q->null, sizeof(q->null), "%s/bench-null.elf", q->dir);
-	snprintf(q->console, sizeof(q->console), "%s/console", q->dir);
-	null[2] = q->null;
-	bench_qemu_get_version(q);
-	r = bench_qemu_write_pvh(q->kernel);
-	if (r == 0)
-		r = bench_qemu_write_null(q->null);
-	if (r < 0)
-		goto out_dir;
-
-	/* The exit loop: a QEMU session, then mcefwd's and the bare loop's, and again. */
-	for (unsigned int s = 0; s < sessions && r == 0; s++) {
-		unsigned int want = rounds / sessions + (s < rounds % sessions);
-
-		struct bench_exit_side sides[2] = {
-			{ .bare = true, .ns = bns + nm, .cycles = bcy + nm },
-			{ .kick = KICK_IMMEDIATE, .ns = mns + nm, .cycles = mcy + nm },
-		};
-
-		r = bench_qemu_rounds(q, want, iters, qcy, &nq, &p);
-		if (r == 0)
-			r = bench_exit_pairs(c, want, iters, sides);
-		nm += r == 0 ? want : 0;
-	}
-	/* Start to exit: QEMU with 1 GiB and nothing to do, then mcefwd run hello --ram 1G. */
-	for (unsigned int i = 0; i < starts && r == 0; i++) {
-		bench_qemu_argv(q, 0, 16, QEMU_RAM);
-		r = bench_proc_expect(q->argv, NULL, 1, &p);
-		if (r < 0) {
-			error_wrap(-r, "QEMU");
-			break;
-		}
-		qs[i] = (double)p.ns;
-		qk[i] = (double)p.maxrss_kib;
-		r = bench_proc_expect(ours, NULL, 0, &p);
-		os[i] = (double)p.ns;
-		ok[i] = (double)p.maxrss_kib;
-		if (r == 0)
-			r = bench_proc_expect(null, NULL, 0, &p);
-		zs[i] = (double)p.ns;
-	}
-	if (r < 0)
-		goto out_dir;
-	for (unsigned int i = 0; i < nq; i++)
-		qns[i] = bench_cycles_to_ns(c, qcy[i]);
-	bench_add_metric(res, "qemu exit", "cycles", qcy, nq);
-	bench_add_metric(res, "mcefwd exit", "cycles", mcy, nm);
-	bench_add_metric(res, "bare exit", "cycles", bcy, nm);
-	bench_add_metric(res, "qemu exit", "ns", qns, nq);
-	bench_add_metric(res, "mcefwd exit", "ns", mns, nm);
-	bench_add_metric(res, "bare exit", "ns", bns, nm);
-	bench_proc_add_ns(c, res, "qemu start+quit", qs, starts);
-	bench_proc_add_ns(c, res, "mcefwd run hello", os, starts);
-	bench_proc_add_ns(c, res, "mcefwd run bench-null", zs, starts);
-	bench_add_metric(res, "qemu peak RSS", "KiB", qk, starts);
-	bench_add_metric(res, "mcefwd peak RSS", "KiB", ok, starts);
-	a = bench_find_metric(res, "mcefwd exit", "cycles");
-	b = bench_find_metric(res, "qemu exit", "cycles");
-	z = bench_find_metric(res, "bare exit", "cycles");
-	if (a && b)
-		bench_add_ratio(res, "mcefwd/qemu exit", a->st.median / b->st.median, BENCH_AT_MOST,
-				0.80, "median guest TSC cycles per exit, the same guest loop");
-	/* What each VMM adds to the physical limit: the exit with the bare loop's cost taken off. */
-	if (a && b && z)
-		bench_add_ratio(res, "mcefwd/qemu above bare",
-				b->st.median > z->st.median ?
-				(a->st.median - z->st.median) / (b->st.median - z->st.median) : NAN,
-				BENCH_INFO, 0, "(mcefwd - bare) / (qemu - bare), median cycles per exit");
-	a = bench_find_metric(res, "mcefwd run hello", "ns");
-	b = bench_find_metric(res, "qemu start+quit", "ns");
-	z = bench_find_metric(res, "mcefwd run bench-null", "ns");
-	if (a && b)
-		bench_add_ratio(res, "mcefwd/qemu start", a->st.median / b->st.median, BENCH_AT_MOST,
-				0.10, "median start to exit, 1 GiB guest RAM each");
-	if (z && b)
-		bench_add_ratio(res, "mcefwd null/qemu start", z->st.median / b->st.median,
-				BENCH_INFO, 0, "the same with bench-null, the smallest guest");
-	a = bench_find_metric(res, "mcefwd peak RSS", "KiB");
-	b = bench_find_metric(res, "qemu peak RSS", "KiB");
-	if (a && b)
-		bench_add_ratio(res, "mcefwd/qemu peak RSS", a->st.median / b->st.median, BENCH_INFO,
-				0, "median ru_maxrss, 1 GiB guest RAM each");
-	bench_note(res, "%s", q->version[0] ? q->version : "QEMU version unknown");
-	bench_note(res, "exit loop: %u rounds of %u outs each side in %u alternating sessions; QEMU: -accel kvm -machine microvm -m 64M, the bench-exit payload as a PVH kernel, the port unassigned in QEMU; start+quit: %u runs each with -m %s / --ram %s",
-		   rounds, iters, sessions, starts, QEMU_RAM, QEMU_RAM);
-	snprintf(c->qemu_version, sizeof(c->qemu_version), "%s", q->version);
-out_dir:
-	unlink(q->kernel);
-	unlink(q->null);
-	unlink(q->console);
-	rmdir(q->dir);
-out:
-	free(qcy);
-	free(q);
 	return r;
 }
