@@ -57,16 +57,16 @@ usage_error() {
 	desc="$prog $*: usage error"
 	if [ "$rc" -ne 2 ]; then
 		echo "# exit status $rc, expected 2" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif [ -s "$tmp/stdout" ]; then
 		echo "# printed on stdout: $(head -1 "$tmp/stdout")" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif ! head -1 "$tmp/out" | grep -qE -- "^$prog: .*$reason"; then
 		echo "# first line is not '$prog: ...$reason...'" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif ! sed -n 2p "$tmp/out" | grep -q "^usage: $prog"; then
 		echo "# the reason is not one line followed by the usage" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	else
 		ok "$desc"
 	fi
@@ -145,8 +145,8 @@ if [ -n "$kvm_reason" ]; then
 	for t in bad-ucall bad-console bad-reset "missing capabilities" "interrupted runs"; do
 		skip "$t on /dev/kvm" "$kvm_reason"
 	done
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 
 ucall_case() {
@@ -213,7 +213,7 @@ if [ "$rc" -eq 0 ]; then
 	ok "$desc"
 else
 	echo "# run $i of $runs: exit status $rc (124 or 137: hung past its own watchdog)" >>"$tmp/out"
-	not_ok "$desc"
+	not_ok "$desc" "$tmp/out"
 fi
 
 # ---- missing capabilities: exit 4, naming what is missing -------------------
@@ -228,7 +228,7 @@ if [ -z "$WRAP" ] && unshare -m true 2>/dev/null; then
 		"$tmp/out" >/dev/null; then
 		ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing"
 	else
-		not_ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing"
+		not_ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing" "$tmp/out"
 	fi
 else
 	skip "no /dev/kvm, --on=host: exit 4 naming it" "needs unshare -m (root) and no wrapper"
@@ -259,7 +259,7 @@ if [ -z "$WRAP" ]; then
 		tests/integration/badinput-shim.c -ldl >"$tmp/out" 2>&1; then
 		shim="$tmp/shim.so"
 	else
-		not_ok "building tests/integration/badinput-shim.c with $CC"
+		not_ok "building tests/integration/badinput-shim.c with $CC" "$tmp/out"
 		shim_why="the LD_PRELOAD shim did not build (see above)"
 	fi
 fi
@@ -322,7 +322,7 @@ interrupted() {
 		kill -9 $pid
 		wait $pid
 		echo "# still running 10 s after SIG$sig" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	wait $pid
@@ -330,12 +330,12 @@ interrupted() {
 	cat "$tmp/audit" >>"$tmp/out" 2>/dev/null
 	if [ "$rc" -ne 1 ] || ! grep -qE 'interrupted' "$tmp/out"; then
 		echo "# exit status $rc, expected 1 and the word 'interrupted'" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif ! audit_clean; then
 		echo "# left behind at exit (above)" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif grep -q 'could not unpoison' "$tmp/out"; then
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	else
 		ok "$desc"
 	fi
@@ -409,13 +409,13 @@ for point in "INT 0" "TERM 0.02" "INT hold" "TERM hold"; do
 	fi
 	if [ -e "$st" ] && [ -n "$(tail -c 1 "$st")" ]; then
 		echo "# the state file ends in a torn line" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif [ "$left" != "$recorded" ]; then
 		echo "# said left poisoned: $left; the state file: $recorded" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif [ -n "$shim" ] && [ -e "$tmp/audit" ] && ! audit_clean; then
 		cat "$tmp/audit" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	else
 		ok "$desc"
 	fi
@@ -430,4 +430,4 @@ done
 kill "$target_pid" 2>/dev/null
 wait "$target_pid" 2>/dev/null
 target_pid=""
-echo "1..$n"
+tap_done

@@ -172,8 +172,8 @@ bench_json() {
 
 if ! "$MCEFWD" bench --help >/dev/null 2>&1; then
 	skip "mcefwd bench" "this mcefwd has no bench command (main.c does not call bench_main)"
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 
 # ---- command line: no KVM needed ---------------------------------------------
@@ -195,8 +195,8 @@ if [ -n "$kvm_reason" ]; then
 	for b in exit kick forward storm pause qemu; do
 		bench_json "$b without /dev/kvm, --on=host: a skip that says why, as JSON" 4 "$b" --quick --on=host
 	done
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 
 # ---- each benchmark, quick, as JSON ---------------------------------------------
@@ -215,13 +215,13 @@ if command -v qemu-system-x86_64 >/dev/null 2>&1; then
 else
 	bench_json "bench qemu without QEMU: a skip that names the package" 4 qemu --quick
 	grep -q 'apt-get install qemu-system-x86' "$tmp/out" ||
-		echo "# the skip does not name qemu-system-x86"
+		diag "the skip does not name qemu-system-x86"
 fi
 
 # The figures the report must carry, whatever their values.
 if [ -n "$WRAP" ]; then
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 mcefwd bench exit storm --quick --json
 expect_run "exit and storm report the ratios issue 8 sets targets for" 0 \
@@ -233,4 +233,4 @@ expect_run "forward as a table: host and guest share, in ns and cycles" 0 '^forw
 	'^  host_share +ns ' '^  host_share +cycles ' '^  guest_share +cycles ' \
 	'^  ratio host_share/exit ' '[0-9]+ ran, 0 failed, 0 skipped'
 
-echo "1..$n"
+tap_done

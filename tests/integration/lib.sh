@@ -1,14 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# What the integration scripts share: TAP output and the expect helper.
-# The sourcing script sets $tmp (a scratch directory) and, after running a
-# command, $rc and $tmp/out (its output).
+# What the integration scripts share beyond TAP (tests/lib/tap.sh, sourced
+# here): the expect helper, what the host offers. The sourcing script sets
+# $tmp (a scratch directory) and, after running a command, $rc and $tmp/out
+# (its output).
 
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# shellcheck source=tests/lib/tap.sh
+. "${0%/*}/../lib/tap.sh"
 
 # expect DESC STATUS PATTERN...: the last command exited STATUS and printed
 # every extended-regex PATTERN.
@@ -17,13 +15,13 @@ expect() {
 	shift 2
 	if [ "$rc" -ne "$want" ]; then
 		echo "# exit status $rc, expected $want" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	for pat in "$@"; do
 		if ! grep -qE -- "$pat" "$tmp/out"; then
 			echo "# output lacks: $pat" >>"$tmp/out"
-			not_ok "$desc"
+			not_ok "$desc" "$tmp/out"
 			return
 		fi
 	done

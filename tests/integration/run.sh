@@ -78,8 +78,8 @@ if [ -n "$kvm_reason" ]; then
 	for t in "hello" "smp" "fault" "watchdog" "caps on KVM"; do
 		skip "$t on /dev/kvm" "$kvm_reason"
 	done
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 
 mcefwd caps
@@ -356,7 +356,7 @@ if [ -n "$WRAP" ]; then
 else
 	mcefwd run ar --poison=signal --state "$tmp/state-signal"
 	if [ "$rc" != 0 ] || [ -e "$tmp/state-signal" ]; then
-		not_ok "methods that poison no frame write no state file"
+		not_ok "methods that poison no frame write no state file" "$tmp/out"
 	else
 		ok "methods that poison no frame write no state file"
 	fi
@@ -368,4 +368,4 @@ else
 	expect "einj where the host has no EINJ: a skip that says so" 4 '^ok 1 ar # SKIP einj: '
 fi
 
-echo "1..$n"
+tap_done
