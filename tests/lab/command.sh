@@ -35,14 +35,14 @@ expect2() {
 	if [ "$rc" -ne "$want" ]; then
 		echo "# exit status $rc, expected $want" >>"$tmp/both"
 		cp "$tmp/both" "$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	for pat in "$@"; do
 		if ! grep -qE -- "$pat" "$tmp/$f"; then
 			echo "# $f lacks: $pat" >>"$tmp/both"
 			cp "$tmp/both" "$tmp/out"
-			not_ok "$desc"
+			not_ok "$desc" "$tmp/out"
 			return
 		fi
 	done
@@ -50,7 +50,7 @@ expect2() {
 		echo "# a QEMU is still running: $(pgrep -af "qemu-system.*$tmp/t")" >>"$tmp/both"
 		cp "$tmp/both" "$tmp/out"
 		pkill -9 -f "qemu-system.*$tmp/t"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	ok "$desc"
@@ -112,8 +112,8 @@ if [ "$rc" = 4 ] && [ -n "$lab_why" ]; then
 		"timeout" "kernel panic" "SIGINT" "SIGKILL" "caps --json" "bench --json" "run --json" "installed"; do
 		skip "the lab: $t" "$lab_why"
 	done
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 abs=$(pwd)/$MCEFWD
 mkdir -p "$tmp/cwd"
@@ -138,7 +138,7 @@ if [ "$rc" = 0 ] && grep -q '^gone$' "$tmp/out" && [ ! -e "$written" ] &&
 	grep -qF "the command wrote $written (thrown away with the lab)" "$tmp/err"; then
 	ok "what the command writes is thrown away with the lab, and said"
 else
-	not_ok "what the command writes is thrown away with the lab, and said"
+	not_ok "what the command writes is thrown away with the lab, and said" "$tmp/out"
 fi
 
 lab "$MCEFWD" lab -- /nonexistent/command
@@ -188,7 +188,7 @@ for _ in $(seq 20); do
 done
 if qemu_left; then
 	pkill -9 -f "qemu-system.*$tmp/t"
-	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it"
+	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it" "$tmp/out"
 else
 	ok "SIGKILL to mcefwd lab: its QEMU dies with it"
 fi
@@ -200,7 +200,7 @@ expect_json() {
 		ok "$1"
 	else
 		{ echo "# exit status $rc; stderr:"; cat "$tmp/err"; } >>"$tmp/out"
-		not_ok "$1"
+		not_ok "$1" "$tmp/out"
 	fi
 }
 
@@ -224,6 +224,6 @@ if make -s install DESTDIR="$tmp/inst" PREFIX=/usr >"$tmp/out" 2>&1; then
 	expect2 "an installed mcefwd runs a scenario in the lab, from any directory" 0 out \
 		'^# on: lab: kernel ' '^ok 1 hello$'
 else
-	not_ok "make install DESTDIR=... for the installed-lab test"
+	not_ok "make install DESTDIR=... for the installed-lab test" "$tmp/out"
 fi
-echo "1..$n"
+tap_done
