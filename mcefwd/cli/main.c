@@ -13,6 +13,7 @@
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/cli/caps.h"
 #include "mcefwd/cli/cli.h"
+#include "mcefwd/cli/encodings.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/util/interrupt.h"
 #include "mcefwd/util/ktap.h"
@@ -42,6 +43,7 @@ static const char usage_main[] =
 "                      every scenario x poison method x encoding: what the guest saw\n"
 "  bench [NAME]...      performance, measured side by side ('mcefwd bench --help')\n"
 "  where [--json]      where guests would run (host or lab), and why\n"
+"  encodings [--json]  the machine checks mcefwd injects, per encoding profile\n"
 "  lab [OPTIONS] -- COMMAND\n"
 "                      run any command in the lab ('mcefwd lab --help')\n"
 "  help [COMMAND]      this text, or a command's\n"
@@ -156,6 +158,37 @@ static const char usage_where[] =
 "  mcefwd where\n"
 "  mcefwd where --json | jq -r .on\n";
 
+static const char usage_encodings[] =
+"usage: mcefwd encodings [--json] [--encoding P] [--bank N] [--gpa ADDR]\n"
+"                        [--mcg-cap VALUE | --banks N]\n"
+"\n"
+"Prints the bank state mcefwd injects for a host memory error in guest RAM,\n"
+"bit for bit as QEMU's kvm_mce_inject() writes it, for each encoding profile:\n"
+"the AR (action required: the guest consumed the poison), the AO (action\n"
+"optional: the error was found before anyone used the page) and, for Intel\n"
+"guests, what every other vCPU gets when an AR is broadcast. Each record is\n"
+"what a guest's #MC handler reads: MCG_STATUS, the bank and its MCi_STATUS\n"
+"(decoded), MCi_ADDR and MCi_MISC. 'mcefwd run' expects exactly these, and\n"
+"its tests read them here (--json) rather than stating them again. Nothing\n"
+"runs: no /dev/kvm is needed.\n"
+"\n"
+"      --encoding P     only profile P: qemu-7 (QEMU >= 7.0, the default of\n"
+"                       'mcefwd run'), qemu-6.2 (its AR lacks RIPV), amd\n"
+"      --bank N         the bank the error is reported in (default 9, as QEMU)\n"
+"      --gpa ADDR       the guest physical address of the error (default\n"
+"                       0x200000, the first page the scenarios poison)\n"
+"      --mcg-cap VALUE  the guest's IA32_MCG_CAP (default 0x100010a: 10 banks,\n"
+"                       MCG_CTL_P, MCG_SER_P); without MCG_SER_P an AR stops\n"
+"                       the VM and an AO is ignored, as the output says\n"
+"      --banks N        just the bank count of MCG_CAP (1-32)\n"
+"      --json           one JSON document: the values as hex strings\n"
+"                       (docs/json.md)\n"
+"\n"
+"Examples:\n"
+"  mcefwd encodings\n"
+"  mcefwd encodings --encoding amd --bank 3\n"
+"  mcefwd encodings --json | jq -r '.profiles[\"qemu-7\"].ar.status'\n";
+
 static const char usage_list[] =
 "usage: mcefwd list\n"
 "\n"
@@ -197,6 +230,8 @@ static int cmd_help(const char *topic)
 		fputs(usage_matrix, stdout);
 	else if (!strcmp(topic, "where"))
 		fputs(usage_where, stdout);
+	else if (!strcmp(topic, "encodings"))
+		fputs(usage_encodings, stdout);
 	else if (!strcmp(topic, "bench") || !strcmp(topic, "lab")) {
 		char *argv2[] = { (char *)topic, (char *)"--help", NULL };
 
@@ -237,6 +272,24 @@ static int cmd_where(const struct where *w, bool json, bool quiet)
 		fputs("}\n", stdout);
 	} else {
 		where_print(w, stdout, "");
+	}
+	return 0;
+}
+
+static int cmd_encodings(const struct cli *c)
+{
+	const struct encodings_opts o = {
+		.gpa = c->gpa,
+		.bank = c->run.vm.fwd.bank,
+		.mcg_cap = c->run.vm.mcg_cap,
+		.one = c->encoding_set,
+		.profile = c->run.vm.fwd.profile,
+	};
+	int r = c->json ? encodings_print_json(&o, stdout) : encodings_print_text(&o, stdout);
+
+	if (r < 0) {
+		fprintf(stderr, "mcefwd: %s\n%s", error_get(), usage_encodings);
+		return KSFT_USAGE;
 	}
 	return 0;
 }
@@ -618,6 +671,8 @@ int main(int argc, char **argv)
 		return cmd_list();
 	case CLI_WHERE:
 		return cmd_where(&w, c.json, c.quiet);
+	case CLI_ENCODINGS:
+		return cmd_encodings(&c);
 	case CLI_CAPS:
 		return cmd_caps(c.json, &w);
 	case CLI_RUN:
