@@ -125,6 +125,12 @@ usage_error mcefwd "'caps' takes no arguments" caps extra
 usage_error mcefwd "'list' takes no arguments" list extra
 usage_error mcefwd "'version' takes no arguments" version extra
 usage_error mcefwd "no help for 'bogus'" help bogus
+usage_error mcefwd "invalid --encoding 'qemu-5'" encodings --encoding qemu-5
+usage_error mcefwd "--bank 10: MCG_CAP 0x100010a has only 10 bank" encodings --bank 10
+usage_error mcefwd "invalid --gpa 'zz'" encodings --gpa zz
+usage_error mcefwd "'encodings' takes no arguments, got 'ar'" encodings ar
+usage_error mcefwd "'encodings' takes no --vcpus" encodings --vcpus 2
+usage_error mcefwd "--gpa is an option of 'encodings' only" run ar --gpa 0x1000
 usage_error mcefwd "no scenario or payload named 'nosuch'" run nosuch
 usage_error mcefwd "no scenario or payload named ''" run ""
 usage_error mcefwd "no scenario or payload named '-x'" run hello -- -x
