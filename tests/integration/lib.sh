@@ -79,7 +79,8 @@ enc_json() {
 }
 
 # expect_json DESC STATUS EXPR [JQ-OPTIONS...]: the last mcefwd_json exited
-# STATUS and the jq expression EXPR holds for its document, with $enc
+# STATUS, printed one JSON document, and the jq expression EXPR (after jq
+# definitions of its own if it likes) holds for it, with $enc
 # (`mcefwd encodings --json`) and JQ_LIB at hand; JQ-OPTIONS (--arg,
 # --argjson) bring more. When not, what each test said is shown.
 expect_json() {
@@ -87,6 +88,8 @@ expect_json() {
 	shift 3
 	if [ "$rc" -ne "$want" ]; then
 		echo "exit status $rc, expected $want" >"$tmp/why"
+	elif [ "$(jq -s length "$tmp/json" 2>"$tmp/why")" != 1 ]; then
+		echo "not one JSON document" >>"$tmp/why"
 	elif ! jq -e --argjson enc "$(enc_json)" "$@" "$JQ_LIB ($expr)" "$tmp/json" \
 		>/dev/null 2>"$tmp/why"; then
 		echo "does not hold: $expr" >>"$tmp/why"
