@@ -60,8 +60,13 @@ if [ ! -e /sys/firmware/acpi/tables/EINJ ]; then
 	inj --probe
 	expect "--probe: no EINJ table, no einj" 0 '^einj +no +no ACPI EINJ table'
 fi
-inj --probe --json
-expect "--probe --json is one object" 0 '^\{"cap_sys_admin": (true|false), ' '"methods": \[\{"name": "einj"' '"auto": "'
+# shellcheck disable=SC2086
+timeout -k 5 60 $WRAP "$INJ" --probe --json >"$tmp/json" 2>"$tmp/err"
+rc=$?
+expect_json "--probe --json is one object" 0 '
+	(.cap_sys_admin | type) == "boolean" and .methods[0].name == "einj" and
+	all(.methods[]; (.available | type) == "boolean" and (.why | length) > 0) and
+	(.auto as $a | any(.methods[]; .name == $a and .available))'
 
 "$B/tests/integration/poison-target" >"$tmp/target" &
 target_pid=$!

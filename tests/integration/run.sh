@@ -52,8 +52,10 @@ expect "list names every payload" 0 '^  hello ' '^  smp ' '^  fault ' '^  spin '
 mcefwd caps
 expect "caps prints the poison methods without /dev/kvm too" 0 'CAP_SYS_ADMIN' \
 	'signal +yes' '--poison=auto picks'
-mcefwd caps --json
-expect "caps --json is one JSON object" 0 '^\{' '"poison_methods": \[' '"auto": \{"method": '
+mcefwd_json caps --json
+expect_json "caps --json is one JSON object" 0 '
+	.version == 1 and (.poison_methods | length) > 0 and
+	(.auto.method as $m | any(.poison_methods[]; .name == $m))'
 mcefwd encodings
 expect "encodings shows every profile's AR, AO and broadcast, decoded" 0 \
 	'^qemu-7, the default \(Intel guest\)$' '^qemu-6\.2 \(Intel guest\)$' '^amd \(AMD guest\)$' \
