@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # What the integration scripts share beyond TAP (tests/lib/tap.sh, sourced
-# here): the expect helper, what the host offers. The sourcing script sets
-# $tmp (a scratch directory) and, after running a command, $rc and $tmp/out
-# (its output).
+# here): judging a command by its text (expect) or by its JSON
+# (expect_json, against `mcefwd encodings --json`), and what the host
+# offers. The sourcing script sets $tmp (a scratch directory), $MCEFWD and,
+# after running a command, $rc and $tmp/out (its output) or $tmp/json.
 
 # shellcheck source=tests/lib/tap.sh
 . "${0%/*}/../lib/tap.sh"
@@ -79,10 +80,10 @@ enc_json() {
 }
 
 # expect_json DESC STATUS EXPR [JQ-OPTIONS...]: the last mcefwd_json exited
-# STATUS, printed one JSON document, and the jq expression EXPR (after jq
-# definitions of its own if it likes) holds for it, with $enc
-# (`mcefwd encodings --json`) and JQ_LIB at hand; JQ-OPTIONS (--arg,
-# --argjson) bring more. When not, what each test said is shown.
+# STATUS, printed one JSON document, and the jq expression EXPR holds for
+# it, with $enc (`mcefwd encodings --json`) and JQ_LIB at hand; EXPR may
+# begin with definitions of its own, JQ-OPTIONS (--arg, --argjson) bring
+# more. When not, what each test said is shown.
 expect_json() {
 	desc=$1 want=$2 expr=$3
 	shift 3
