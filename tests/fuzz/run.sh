@@ -16,7 +16,7 @@ FUZZ_B=${FUZZ_B:-$B/fuzz}
 FUZZ_TIME=${FUZZ_TIME:-20}
 CLANG=${CLANG:-clang}
 # shellcheck source=tests/lib/tap.sh
-. "${0%/*}/../lib/tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
 	skip "fuzz" "$CLANG is not installed (apt-get install clang)"

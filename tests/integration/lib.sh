@@ -7,7 +7,7 @@
 # after running a command, $rc and $tmp/out (its output) or $tmp/json.
 
 # shellcheck source=tests/lib/tap.sh
-. "${0%/*}/../lib/tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
 # expect DESC STATUS PATTERN...: the last command exited STATUS and printed
 # every extended-regex PATTERN.

@@ -26,7 +26,7 @@ trap 'rm -rf "$tmp"' EXIT
 export MCEFWD_STATE=$tmp/state
 
 # shellcheck source=tests/lib/tap.sh
-. "${0%/*}/../lib/tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
 # fail DESC LINE...: not ok, with the lines that say why.
 fail() {

@@ -18,7 +18,7 @@ S="$B/tests/stress"
 out=$(mktemp "${TMPDIR:-/tmp}/mcefwd-stress.XXXXXX")
 trap 'rm -f "$out"' EXIT INT TERM
 # shellcheck source=tests/lib/tap.sh
-. "${0%/*}/../lib/tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
 case $mode in
 short) events=2000 kicks=2000 secs=20 ;;
