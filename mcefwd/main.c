@@ -14,6 +14,7 @@
 #include "mcefwd/cli/caps.h"
 #include "mcefwd/cli/cli.h"
 #include "mcefwd/cli/cmd_run.h"
+#include "mcefwd/cli/encodings.h"
 #include "mcefwd/cli/usage.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/util/interrupt.h"
@@ -40,6 +41,8 @@ static int cmd_help(const char *topic)
 		fputs(usage_matrix, stdout);
 	else if (!strcmp(topic, "where"))
 		fputs(usage_where, stdout);
+	else if (!strcmp(topic, "encodings"))
+		fputs(usage_encodings, stdout);
 	else if (!strcmp(topic, "bench") || !strcmp(topic, "lab")) {
 		char *argv2[] = { (char *)topic, (char *)"--help", NULL };
 
@@ -80,6 +83,24 @@ static int cmd_where(const struct where *w, bool json, bool quiet)
 		fputs("}\n", stdout);
 	} else {
 		where_print(w, stdout, "");
+	}
+	return 0;
+}
+
+static int cmd_encodings(const struct cli *c)
+{
+	const struct encodings_opts o = {
+		.gpa = c->gpa,
+		.bank = c->run.vm.fwd.bank,
+		.mcg_cap = c->run.vm.mcg_cap,
+		.one = c->encoding_set,
+		.profile = c->run.vm.fwd.profile,
+	};
+	int r = c->json ? encodings_print_json(&o, stdout) : encodings_print_text(&o, stdout);
+
+	if (r < 0) {
+		fprintf(stderr, "mcefwd: %s\n%s", error_get(), usage_encodings);
+		return KSFT_USAGE;
 	}
 	return 0;
 }
@@ -213,6 +234,8 @@ int main(int argc, char **argv)
 		return cmd_list();
 	case CLI_WHERE:
 		return cmd_where(&w, c.json, c.quiet);
+	case CLI_ENCODINGS:
+		return cmd_encodings(&c);
 	case CLI_CAPS:
 		return cmd_caps(c.json, &w);
 	case CLI_RUN:

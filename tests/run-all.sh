@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Runs the test suites and adds up their TAP results:
-#   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*
+#   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*, and
+#                the layering of mcefwd/'s folders (tests/layers.sh)
 #   integration  payloads on KVM (tests/integration/run.sh), the injector,
 #                the behaviour document, bench, bad input, the short stress
 #                and the in-process VM tests, build/tests/integration/test_*;
@@ -146,6 +147,7 @@ for suite in $suites; do
 		for t in $(unit_bins); do
 			run_one "unit/$(basename "$t")" "$t"
 		done
+		run_one unit/layers tests/layers.sh
 		;;
 	integration)
 		# The injector needs no KVM: here, always.

@@ -93,7 +93,7 @@ enum {
 	OPT_VCPUS = 'n', OPT_HELP = 'h', OPT_VERBOSE = 'v', OPT_QUIET = 'q',
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
-	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON,
+	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON, OPT_GPA,
 };
 
 static const struct option cli_options[] = {
@@ -119,6 +119,7 @@ static const struct option cli_options[] = {
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "numa-node", required_argument, NULL, OPT_NUMA },
 	{ "on", required_argument, NULL, OPT_ON },
+	{ "gpa", required_argument, NULL, OPT_GPA },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -128,8 +129,24 @@ static const struct {
 } cli_cmds[] = {
 	{ "run", CLI_RUN }, { "caps", CLI_CAPS }, { "list", CLI_LIST },
 	{ "help", CLI_HELP }, { "version", CLI_VERSION }, { "matrix", CLI_MATRIX },
-	{ "where", CLI_WHERE },
+	{ "where", CLI_WHERE }, { "encodings", CLI_ENCODINGS },
 };
+
+/* What 'encodings' takes: it builds records, it runs nothing. */
+static bool cli_encodings_option(int opt)
+{
+	return opt == OPT_JSON || opt == OPT_ENCODING || opt == OPT_BANK || opt == OPT_GPA ||
+	       opt == OPT_MCG_CAP || opt == OPT_BANKS || opt == OPT_VERSION;
+}
+
+/* "--vcpus" for OPT_VCPUS: the long name of an option. */
+static const char *cli_option_name(int opt)
+{
+	for (const struct option *o = cli_options; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
 
 static int cli_bad(const char *opt, const char *val, const char *want)
 {
@@ -189,6 +206,7 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_ENCODING:
 		if (mce_profile_parse(arg, &vm->fwd.profile))
 			return cli_bad("--encoding", arg, "qemu-6.2, qemu-7 or amd");
+		c->encoding_set = true;
 		return 0;
 	case OPT_BANK:
 		if (cli_parse_u64(arg, &v) || v > 31)
@@ -229,6 +247,10 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 		if (fwd_emulated_parse(arg, &vm->fwd.emulated))
 			return cli_bad("--emulated-access", arg, "fail or forward");
 		return 0;
+	case OPT_GPA:
+		if (cli_parse_u64(arg, &c->gpa))
+			return cli_bad("--gpa", arg, "a guest physical address such as 0x200000");
+		return 0;
 	case OPT_ON:
 		if (where_parse(arg, &c->on))
 			return cli_bad("--on", arg, "host, lab or auto");
@@ -252,6 +274,8 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 int cli_parse(int argc, char **argv, struct cli *c)
 {
 	bool banks_set = false, help = false;
+	int foreign = 0;		/* the first option 'encodings' does not take */
+	bool gpa_set = false;
 	uint64_t banks = 0;
 	int opt, r, first = -1;
 
@@ -269,6 +293,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	c->run.vm.fwd.emulated = FWD_EMULATED_FAIL;
 	c->poison_auto = true;
 	c->mce_kill = CLI_MCE_KILL_EARLY;
+	c->gpa = MCEFWD_GPA_TEST;
 
 	optind = 0;	/* GNU: full re-initialisation, so tests may call us again */
 	opterr = 0;
@@ -288,6 +313,9 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			help = true;
 			continue;
 		}
+		if (!foreign && !cli_encodings_option(opt))
+			foreign = opt;
+		gpa_set |= opt == OPT_GPA;
 		r = cli_option(c, opt, optarg, &banks_set, &banks);
 		if (r < 0)
 			return r;
@@ -312,7 +340,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 			if (!strcmp(argv[first], cli_cmds[i].name))
 				break;
 		if (i == sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, matrix, where, bench, lab, help)",
+			return error_set(EINVAL, "unknown command '%s' (commands: run, caps, list, matrix, where, encodings, bench, lab, help)",
 					 argv[first]);
 		if (c->cmd != CLI_VERSION)
 			c->cmd = cli_cmds[i].cmd;
@@ -328,9 +356,14 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	if (first >= 0 && !strcmp(argv[first], "version") && c->nr_names)
 		return error_set(EINVAL, "'version' takes no arguments, got '%s'", c->names[0]);
 	if ((c->cmd == CLI_CAPS || c->cmd == CLI_LIST || c->cmd == CLI_MATRIX ||
-	     c->cmd == CLI_WHERE) && c->nr_names)
+	     c->cmd == CLI_WHERE || c->cmd == CLI_ENCODINGS) && c->nr_names)
 		return error_set(EINVAL, "'%s' takes no arguments, got '%s'", argv[first],
 				 c->names[0]);
+	if (c->cmd == CLI_ENCODINGS && foreign)
+		return error_set(EINVAL, "'encodings' takes no --%s (its options: --json, --encoding, --bank, --gpa, --mcg-cap, --banks)",
+				 cli_option_name(foreign));
+	if (gpa_set && c->cmd != CLI_ENCODINGS && c->cmd != CLI_HELP)
+		return error_set(EINVAL, "--gpa is an option of 'encodings' only");
 	if (c->json && c->markdown)
 		return error_set(EINVAL, "--json and --markdown: choose one");
 	return 0;

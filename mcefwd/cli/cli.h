@@ -10,7 +10,9 @@
 #include "mcefwd/scenario/run.h"
 #include "mcefwd/cli/where.h"
 
-enum cli_cmd { CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_MATRIX, CLI_WHERE };
+enum cli_cmd {
+	CLI_RUN, CLI_CAPS, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_MATRIX, CLI_WHERE, CLI_ENCODINGS,
+};
 
 #define CLI_DEFAULT_RAM		(64UL << 20)
 #define CLI_DEFAULT_TIMEOUT_MS	30000u
@@ -27,6 +29,8 @@ struct cli {
 	bool markdown;
 	enum where_on on;		/* --on: where the VMs run (default auto) */
 	bool quiet;			/* -q: where prints one word */
+	uint64_t gpa;			/* encodings --gpa (default MCEFWD_GPA_TEST) */
+	bool encoding_set;		/* --encoding given: encodings shows that profile only */
 	const char *help_topic;		/* "mcefwd help run" */
 	char **names;			/* positional arguments after the command */
 	int nr_names;

@@ -30,6 +30,12 @@ static const char *const verdict_names[] = {
 	[MCE_DELIVER] = "inject", [MCE_STOP_VM] = "stop-vm", [MCE_IGNORE] = "ignore",
 };
 
+const char *run_json_verdict(enum mce_verdict v)
+{
+	return (unsigned int)v < sizeof(verdict_names) / sizeof(verdict_names[0]) ?
+	       verdict_names[v] : "unknown";
+}
+
 static void run_json_events(FILE *out, const struct run_result *res)
 {
 	unsigned int n = res->nr_events < RUN_MAX_EVENTS ? res->nr_events : RUN_MAX_EVENTS;
@@ -44,7 +50,7 @@ static void run_json_events(FILE *out, const struct run_result *res)
 			e->from_main ? "main thread" : "vcpu thread", e->lsb);
 		json_hex(out, "gpa", e->gpa);
 		fprintf(out, ", \"in_ram\": %s, \"verdict\": \"%s\", \"bank\": %u, ",
-			e->in_ram ? "true" : "false", verdict_names[e->verdict], e->bank);
+			e->in_ram ? "true" : "false", run_json_verdict(e->verdict), e->bank);
 		json_hex(out, "status", e->status);
 		fputs(", ", out);
 		json_hex(out, "mcg_status", e->mcg_status);

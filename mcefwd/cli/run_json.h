@@ -28,6 +28,9 @@ struct run_json_head {
 	const char *capabilities;	/* what the run kept */
 };
 
+/* An event's verdict as the JSON says it: "inject", "stop-vm", "ignore". */
+const char *run_json_verdict(enum mce_verdict v);
+
 void run_json_begin(FILE *out, const struct run_json_head *h);
 /*
  * One test: its name, whether it is a scenario, its result, and its

@@ -7,6 +7,7 @@ extern const char usage_main[];
 extern const char usage_run[];
 extern const char usage_caps[];
 extern const char usage_where[];
+extern const char usage_encodings[];
 extern const char usage_list[];
 extern const char usage_matrix[];
 

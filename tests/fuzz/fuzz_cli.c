@@ -7,12 +7,14 @@
  * again: the limits below are the ones its help text promises.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "guest-payloads/abi.h"
 #include "inject/inject.h"
 #include "mcefwd/cli/cli.h"
+#include "mcefwd/cli/encodings.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/kick.h"
 #include "mcefwd/mce/encode.h"
@@ -83,6 +85,22 @@ static void fuzz_cli_check(const struct cli *c, int argc, char **argv)
 			abort();
 }
 
+/* What cli_parse() accepts for 'encodings' prints, as text and as JSON. */
+static void fuzz_cli_encodings(const struct cli *c)
+{
+	const struct encodings_opts o = {
+		.gpa = c->gpa, .bank = c->run.vm.fwd.bank, .mcg_cap = c->run.vm.mcg_cap,
+		.one = c->encoding_set, .profile = c->run.vm.fwd.profile,
+	};
+	FILE *f = fopen("/dev/null", "w");
+
+	if (!f)
+		abort();
+	if (encodings_print_text(&o, f) || encodings_print_json(&o, f))
+		abort();
+	fclose(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *argv[MAX_ARGS + 2];
@@ -103,9 +121,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 1; i < argc; i++)
 		fuzz_cli_values(argv[i]);
 	error_clear();
-	if (cli_parse(argc, argv, &c) == 0)
+	if (cli_parse(argc, argv, &c) == 0) {
 		fuzz_cli_check(&c, argc, argv);
-	else if (!strcmp(error_get(), "unknown error"))
+		if (c.cmd == CLI_ENCODINGS)
+			fuzz_cli_encodings(&c);
+	} else if (!strcmp(error_get(), "unknown error"))
 		abort();	/* a usage error must say why */
 	error_clear();
 	free(buf);

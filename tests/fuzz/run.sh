@@ -15,16 +15,13 @@ B=${B:-build}
 FUZZ_B=${FUZZ_B:-$B/fuzz}
 FUZZ_TIME=${FUZZ_TIME:-20}
 CLANG=${CLANG:-clang}
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
-	echo "ok 1 - fuzz # SKIP $CLANG is not installed (apt-get install clang)"
-	echo "1..1"
-	exit 0
+	skip "fuzz" "$CLANG is not installed (apt-get install clang)"
+	tap_done
+	exit
 fi
 
 targets=${*:-$(ls tests/fuzz/fuzz_*.c | sed 's,.*/fuzz_,,; s,\.c$,,')}
@@ -65,10 +62,10 @@ build_lib() {
 }
 
 if ! build_lib; then
-	not_ok "fuzz: build the instrumented library"
-	sed 's/^/#   /' "$log" | tail -30
-	echo "1..$n"
-	exit 1
+	tail -30 "$log" >"$log.tail"
+	not_ok "fuzz: build the instrumented library" "$log.tail"
+	tap_done
+	exit
 fi
 
 for t in $targets; do
@@ -81,8 +78,8 @@ for t in $targets; do
 	# shellcheck disable=SC2086
 	if ! $CLANG $CFLAGS -fsanitize=fuzzer -o "$bin" "tests/fuzz/fuzz_$t.c" \
 		"$FUZZ_B/libmcefwd-fuzz.a" -lcap -lnuma >"$out" 2>&1; then
-		not_ok "fuzz_$t: builds"
-		sed 's/^/#   /' "$out" | tail -30
+		tail -30 "$out" >"$out.tail"
+		not_ok "fuzz_$t: builds" "$out.tail"
 		continue
 	fi
 	mkdir -p "$work" "$crashes"
@@ -98,11 +95,12 @@ for t in $targets; do
 	if [ "$rc" -eq 0 ]; then
 		ok "fuzz_$t: ${runs:-?} inputs in ${FUZZ_TIME}s, no crash ($(ls "$work" | wc -l) in corpus)"
 	else
-		not_ok "fuzz_$t: exit $rc after ${runs:-?} inputs; input kept in $crashes/"
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|    #[0-9]+ )' "$out" |
-			head -20 | sed 's/^/#   /'
-		ls "$crashes" | sed 's/^/#   kept: /'
+		{
+			grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|    #[0-9]+ )' "$out" |
+				head -20
+			ls "$crashes" | sed 's/^/kept: /'
+		} >"$out.why"
+		not_ok "fuzz_$t: exit $rc after ${runs:-?} inputs; input kept in $crashes/" "$out.why"
 	fi
 done
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

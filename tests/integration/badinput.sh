@@ -57,16 +57,16 @@ usage_error() {
 	desc="$prog $*: usage error"
 	if [ "$rc" -ne 2 ]; then
 		echo "# exit status $rc, expected 2" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif [ -s "$tmp/stdout" ]; then
 		echo "# printed on stdout: $(head -1 "$tmp/stdout")" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif ! head -1 "$tmp/out" | grep -qE -- "^$prog: .*$reason"; then
 		echo "# first line is not '$prog: ...$reason...'" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif ! sed -n 2p "$tmp/out" | grep -q "^usage: $prog"; then
 		echo "# the reason is not one line followed by the usage" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	else
 		ok "$desc"
 	fi
@@ -125,6 +125,12 @@ usage_error mcefwd "'caps' takes no arguments" caps extra
 usage_error mcefwd "'list' takes no arguments" list extra
 usage_error mcefwd "'version' takes no arguments" version extra
 usage_error mcefwd "no help for 'bogus'" help bogus
+usage_error mcefwd "invalid --encoding 'qemu-5'" encodings --encoding qemu-5
+usage_error mcefwd "--bank 10: MCG_CAP 0x100010a has only 10 bank" encodings --bank 10
+usage_error mcefwd "invalid --gpa 'zz'" encodings --gpa zz
+usage_error mcefwd "'encodings' takes no arguments, got 'ar'" encodings ar
+usage_error mcefwd "'encodings' takes no --vcpus" encodings --vcpus 2
+usage_error mcefwd "--gpa is an option of 'encodings' only" run ar --gpa 0x1000
 usage_error mcefwd "no scenario or payload named 'nosuch'" run nosuch
 usage_error mcefwd "no scenario or payload named ''" run ""
 usage_error mcefwd "no scenario or payload named '-x'" run hello -- -x
@@ -145,8 +151,8 @@ if [ -n "$kvm_reason" ]; then
 	for t in bad-ucall bad-console bad-reset "missing capabilities" "interrupted runs"; do
 		skip "$t on /dev/kvm" "$kvm_reason"
 	done
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 
 ucall=$(test_guest bad-ucall)
@@ -217,7 +223,7 @@ if [ "$rc" -eq 0 ]; then
 	ok "$desc"
 else
 	echo "# run $i of $runs: exit status $rc (124 or 137: hung past its own watchdog)" >>"$tmp/out"
-	not_ok "$desc"
+	not_ok "$desc" "$tmp/out"
 fi
 
 # ---- missing capabilities: exit 4, naming what is missing -------------------
@@ -232,7 +238,7 @@ if [ -z "$WRAP" ] && unshare -m true 2>/dev/null; then
 		"$tmp/out" >/dev/null; then
 		ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing"
 	else
-		not_ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing"
+		not_ok "no /dev/kvm: --on=auto decides for the lab, naming what is missing" "$tmp/out"
 	fi
 else
 	skip "no /dev/kvm, --on=host: exit 4 naming it" "needs unshare -m (root) and no wrapper"
@@ -263,7 +269,7 @@ if [ -z "$WRAP" ]; then
 		tests/integration/badinput-shim.c -ldl >"$tmp/out" 2>&1; then
 		shim="$tmp/shim.so"
 	else
-		not_ok "building tests/integration/badinput-shim.c with $CC"
+		not_ok "building tests/integration/badinput-shim.c with $CC" "$tmp/out"
 		shim_why="the LD_PRELOAD shim did not build (see above)"
 	fi
 fi
@@ -326,7 +332,7 @@ interrupted() {
 		kill -9 $pid
 		wait $pid
 		echo "# still running 10 s after SIG$sig" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	wait $pid
@@ -334,12 +340,12 @@ interrupted() {
 	cat "$tmp/audit" >>"$tmp/out" 2>/dev/null
 	if [ "$rc" -ne 1 ] || ! grep -qE 'interrupted' "$tmp/out"; then
 		echo "# exit status $rc, expected 1 and the word 'interrupted'" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif ! audit_clean; then
 		echo "# left behind at exit (above)" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif grep -q 'could not unpoison' "$tmp/out"; then
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	else
 		ok "$desc"
 	fi
@@ -413,13 +419,13 @@ for point in "INT 0" "TERM 0.02" "INT hold" "TERM hold"; do
 	fi
 	if [ -e "$st" ] && [ -n "$(tail -c 1 "$st")" ]; then
 		echo "# the state file ends in a torn line" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif [ "$left" != "$recorded" ]; then
 		echo "# said left poisoned: $left; the state file: $recorded" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	elif [ -n "$shim" ] && [ -e "$tmp/audit" ] && ! audit_clean; then
 		cat "$tmp/audit" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 	else
 		ok "$desc"
 	fi
@@ -434,4 +440,4 @@ done
 kill "$target_pid" 2>/dev/null
 wait "$target_pid" 2>/dev/null
 target_pid=""
-echo "1..$n"
+tap_done

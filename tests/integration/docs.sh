@@ -30,7 +30,7 @@ if [ $rc -eq 4 ]; then
 	skip "$doc matches the lab's matrix" "the lab cannot run here"
 elif [ $rc -ne 0 ]; then
 	cp "$tmp/err" "$tmp/out"
-	not_ok "mcefwd matrix --on=lab --markdown ran, every run passing its own checks (exit $rc)"
+	not_ok "mcefwd matrix --on=lab --markdown ran, every run passing its own checks (exit $rc)" "$tmp/out"
 	skip "$doc matches the lab's matrix" "the matrix did not run"
 else
 	ok "mcefwd matrix --on=lab --markdown ran, every run passing its own checks"
@@ -43,7 +43,7 @@ else
 			echo "# the lab's:              $(host "$tmp/new.md")"
 			echo "# regenerate: build/bin/mcefwd matrix --on=lab --markdown > $doc"
 		} >>"$tmp/out"
-		not_ok "$doc matches the lab's matrix, table for table"
+		not_ok "$doc matches the lab's matrix, table for table" "$tmp/out"
 	fi
 fi
 
@@ -59,7 +59,7 @@ else
 	else
 		jq -r '.scenarios[] | .name as $n | .runs[] | select(.result == "fail") |
 			"# \($n) \(.method) \(.encoding): \(.reason)"' "$tmp/host.json" >>"$tmp/out" 2>&1
-		not_ok "mcefwd matrix --on=host ran on this host's KVM, every run passing its own checks (exit $rc)"
+		not_ok "mcefwd matrix --on=host ran on this host's KVM, every run passing its own checks (exit $rc)" "$tmp/out"
 	fi
 fi
-echo "1..$n"
+tap_done

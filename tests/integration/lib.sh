@@ -1,14 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# What the integration scripts share: TAP output and the expect helper.
-# The sourcing script sets $tmp (a scratch directory) and, after running a
-# command, $rc and $tmp/out (its output).
+# What the integration scripts share beyond TAP (tests/lib/tap.sh, sourced
+# here): judging a command by its text (expect) or by its JSON
+# (expect_json, against `mcefwd encodings --json`), and what the host
+# offers. The sourcing script sets $tmp (a scratch directory), $MCEFWD and,
+# after running a command, $rc and $tmp/out (its output) or $tmp/json.
 
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/out"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 # expect DESC STATUS PATTERN...: the last command exited STATUS and printed
 # every extended-regex PATTERN.
@@ -17,13 +16,13 @@ expect() {
 	shift 2
 	if [ "$rc" -ne "$want" ]; then
 		echo "# exit status $rc, expected $want" >>"$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	for pat in "$@"; do
 		if ! grep -qE -- "$pat" "$tmp/out"; then
 			echo "# output lacks: $pat" >>"$tmp/out"
-			not_ok "$desc"
+			not_ok "$desc" "$tmp/out"
 			return
 		fi
 	done
@@ -40,6 +39,84 @@ test_guest() {
 # payload's test is named by its path).
 re() {
 	printf '%s\n' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'
+}
+
+# mcefwd_json ARGS...: `mcefwd ARGS` (the sourcing script's $MCEFWD, under
+# $WRAP, bounded by $HANG seconds) printing JSON: the document in $tmp/json,
+# standard error in $tmp/err, the exit status in $rc. run_json ARGS...:
+# `mcefwd run ARGS --json`.
+mcefwd_json() {
+	# shellcheck disable=SC2086
+	timeout -k 5 "${HANG:-120}" ${WRAP:-} "$MCEFWD" "$@" >"$tmp/json" 2>"$tmp/err"
+	rc=$?
+}
+run_json() {
+	mcefwd_json run "$@" --json
+}
+
+# What expect_json's expressions may use besides $enc (below):
+#   t(NAME)          the test of that name
+#   names            the names of the tests, in order
+#   rec              a record's fields as a guest reads them: {bank,
+#                    mcg_status, status, addr, misc} (observation, encodings)
+#   inj              what the host injected: {bank, mcg_status, status}
+#                    (events[], encodings)
+#   enc(P; K)        the record profile P injects for kind K (ar, ao,
+#                    broadcast) as `mcefwd encodings --json` says: $enc's,
+#                    or that of another document of the command: enc($e; P; K)
+#   over             an MCi_STATUS string with OVER (bit 62) set, as KVM sets
+#                    it when an error lands in a bank still holding one
+JQ_LIB='
+def t($n): first(.tests[] | select(.name == $n));
+def names: [.tests[].name];
+def rec: {bank, mcg_status, status, addr, misc};
+def inj: {bank, mcg_status, status};
+def enc($e; $p; $k): $e.profiles[$p][$k] | rec;
+def enc($p; $k): enc($enc; $p; $k);
+def over: (ltrimstr("0x") | if length == 16 then . else error("not 16 hex digits") end) as $d
+	| "0123456789abcdef" as $h | ($h | index($d[0:1])) as $n
+	| "0x" + $h[(if $n % 8 >= 4 then $n else $n + 4 end):][0:1] + $d[1:];
+'
+
+# enc_json [ARGS...]: `mcefwd encodings --json ARGS`, the records mcefwd
+# injects, stated once in C (mcefwd/mce/encode.c); without ARGS asked once
+# per script.
+enc_json() {
+	if [ $# -gt 0 ]; then
+		"${MCEFWD:-${B:-build}/bin/mcefwd}" encodings --json "$@"
+		return
+	fi
+	[ -n "${enc_json_cache:-}" ] ||
+		enc_json_cache=$("${MCEFWD:-${B:-build}/bin/mcefwd}" encodings --json)
+	printf '%s\n' "$enc_json_cache"
+}
+
+# expect_json DESC STATUS EXPR [JQ-OPTIONS...]: the last mcefwd_json exited
+# STATUS, printed one JSON document, and the jq expression EXPR holds for
+# it, with $enc (`mcefwd encodings --json`) and JQ_LIB at hand; EXPR may
+# begin with definitions of its own, JQ-OPTIONS (--arg, --argjson) bring
+# more. When not, what each test said is shown.
+expect_json() {
+	desc=$1 want=$2 expr=$3
+	shift 3
+	if [ "$rc" -ne "$want" ]; then
+		echo "exit status $rc, expected $want" >"$tmp/why"
+	elif [ "$(jq -s length "$tmp/json" 2>"$tmp/why")" != 1 ]; then
+		echo "not one JSON document" >>"$tmp/why"
+	elif ! jq -e --argjson enc "$(enc_json)" "$@" "$JQ_LIB ($expr)" "$tmp/json" \
+		>/dev/null 2>"$tmp/why"; then
+		echo "does not hold: $expr" >>"$tmp/why"
+	else
+		ok "$desc"
+		return
+	fi
+	{
+		jq -r '.tests[] | "\(.name): \(.result) \(.reason)", "  observation: \(.observation)",
+			"  events: \([.events[] | "\(.vcpu) \(.code) \(.verdict) \(.bank) \(.status)"])",
+			(.diagnostics[] | "  " + .)' "$tmp/json" 2>/dev/null || head -c 2000 "$tmp/json"
+		head -c 2000 "$tmp/err"
+	} >>"$tmp/why"
+	not_ok "$desc" "$tmp/why"
 }
 
 # kvm_reason: why /dev/kvm cannot be used here, or nothing when it can. It

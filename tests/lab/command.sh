@@ -35,14 +35,14 @@ expect2() {
 	if [ "$rc" -ne "$want" ]; then
 		echo "# exit status $rc, expected $want" >>"$tmp/both"
 		cp "$tmp/both" "$tmp/out"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	for pat in "$@"; do
 		if ! grep -qE -- "$pat" "$tmp/$f"; then
 			echo "# $f lacks: $pat" >>"$tmp/both"
 			cp "$tmp/both" "$tmp/out"
-			not_ok "$desc"
+			not_ok "$desc" "$tmp/out"
 			return
 		fi
 	done
@@ -50,7 +50,7 @@ expect2() {
 		echo "# a QEMU is still running: $(pgrep -af "qemu-system.*$tmp/t")" >>"$tmp/both"
 		cp "$tmp/both" "$tmp/out"
 		pkill -9 -f "qemu-system.*$tmp/t"
-		not_ok "$desc"
+		not_ok "$desc" "$tmp/out"
 		return
 	fi
 	ok "$desc"
@@ -112,8 +112,8 @@ if [ "$rc" = 4 ] && [ -n "$lab_why" ]; then
 		"timeout" "kernel panic" "SIGINT" "SIGKILL" "caps --json" "bench --json" "run --json" "installed"; do
 		skip "the lab: $t" "$lab_why"
 	done
-	echo "1..$n"
-	exit 0
+	tap_done
+	exit
 fi
 abs=$(pwd)/$MCEFWD
 mkdir -p "$tmp/cwd"
@@ -138,7 +138,7 @@ if [ "$rc" = 0 ] && grep -q '^gone$' "$tmp/out" && [ ! -e "$written" ] &&
 	grep -qF "the command wrote $written (thrown away with the lab)" "$tmp/err"; then
 	ok "what the command writes is thrown away with the lab, and said"
 else
-	not_ok "what the command writes is thrown away with the lab, and said"
+	not_ok "what the command writes is thrown away with the lab, and said" "$tmp/out"
 fi
 
 lab "$MCEFWD" lab -- /nonexistent/command
@@ -188,34 +188,29 @@ for _ in $(seq 20); do
 done
 if qemu_left; then
 	pkill -9 -f "qemu-system.*$tmp/t"
-	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it"
+	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it" "$tmp/out"
 else
 	ok "SIGKILL to mcefwd lab: its QEMU dies with it"
 fi
 
-# expect_json DESC JQ: the last command exited 0 and its stdout is one JSON
-# document the expression holds for.
-expect_json() {
-	if [ "$rc" = 0 ] && jq -e "$2" "$tmp/out" >/dev/null 2>&1; then
-		ok "$1"
-	else
-		{ echo "# exit status $rc; stderr:"; cat "$tmp/err"; } >>"$tmp/out"
-		not_ok "$1"
-	fi
+# --json through the lab is still one JSON document, saying where it ran
+# (expect_json, lib.sh, judges $tmp/json).
+lab_json() {
+	lab "$@"
+	cp "$tmp/out" "$tmp/json"
 }
-
-# --json through the lab is still one JSON document, saying where it ran.
-lab "$MCEFWD" caps --on=lab --json
-expect_json "caps --on=lab --json: one document, in the lab, hwpoison available" \
+lab_json "$MCEFWD" caps --on=lab --json
+expect_json "caps --on=lab --json: one document, in the lab, hwpoison available" 0 \
 	'.version == 1 and .where.in_lab and .where.on == "host" and
 	 ([.poison_methods[] | select(.name == "hwpoison" and .available)] | length == 1)'
-lab "$MCEFWD" bench exit --quick --json --on=lab
-expect_json "bench exit --quick --json --on=lab: one document, measured in the lab" \
+lab_json "$MCEFWD" bench exit --quick --json --on=lab
+expect_json "bench exit --quick --json --on=lab: one document, measured in the lab" 0 \
 	'.mcefwd_bench == 1 and (.host.where | test("^lab: kernel ")) and .benchmarks[0].status == "ok"'
-lab "$MCEFWD" run ar ao --on=lab --json
-expect_json "run ar ao --on=lab --json: one document, hwpoison picked, both pass" \
+lab_json "$MCEFWD" run ar ao --on=lab --json
+expect_json "run ar ao --on=lab --json: one document, hwpoison picked, both pass" 0 \
 	'.version == 1 and .where.in_lab and .poison.method == "hwpoison" and .poison.auto and
-	 .totals == {"pass": 2, "fail": 0, "skip": 0}'
+	 .totals == {"pass": 2, "fail": 0, "skip": 0} and
+	 (t("ar").observation | rec) == enc(.encoding; "ar") and (t("ao").observation | rec) == enc(.encoding; "ao")'
 
 # The lab travels inside the binary: an installed mcefwd needs no source tree.
 rm -rf "$tmp/inst"
@@ -224,6 +219,6 @@ if make -s install DESTDIR="$tmp/inst" PREFIX=/usr >"$tmp/out" 2>&1; then
 	expect2 "an installed mcefwd runs a scenario in the lab, from any directory" 0 out \
 		'^# on: lab: kernel ' '^ok 1 hello$'
 else
-	not_ok "make install DESTDIR=... for the installed-lab test"
+	not_ok "make install DESTDIR=... for the installed-lab test" "$tmp/out"
 fi
-echo "1..$n"
+tap_done

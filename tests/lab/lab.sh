@@ -39,6 +39,8 @@ EOF
 
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.." || exit 1
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
 B=${B:-build}
 MCEFWD=$B/bin/mcefwd
 methods="hwpoison pfn" encodings="default amd" npts="1 0" timeout=600
@@ -93,7 +95,6 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-lab.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0 failed=0 skipped=0
 for v in $npts; do
 	t0=$(date +%s.%N)
 	"$MCEFWD" lab "${lab_opts[@]}" --npt "$v" --timeout "$timeout" -- \
@@ -101,40 +102,34 @@ for v in $npts; do
 		>"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-	sed -n 's/^# lab: /# lab: /p' "$tmp/err"
+	grep '^# lab: ' "$tmp/err" | tap_comment
 	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok' "$tmp/out"; then
 		why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err" | head -n 1)
-		n=$((n + 1))
-		skipped=$((skipped + 1))
-		echo "ok $n - the lab with kvm_amd npt=$v # SKIP ${why:-the lab cannot run here}"
+		skip "the lab with kvm_amd npt=$v" "${why:-the lab cannot run here}"
 		continue
 	fi
-	# Number the steps across boots.
+	# The steps of each boot are numbered from 1 (tests/lib/tap.sh, with
+	# their plan last): numbered again here, across boots, under one plan.
 	while IFS= read -r line; do
 		case $line in
-		"ok - "*)
-			n=$((n + 1))
-			echo "ok $n - ${line#ok - }"
+		"ok "[0-9]*" - "*" # SKIP "*)
+			line=${line#ok * - }
+			skip "${line% # SKIP *}" "${line##* # SKIP }"
 			;;
-		"not ok - "*)
-			n=$((n + 1))
-			failed=$((failed + 1))
-			echo "not ok $n - ${line#not ok - }"
-			;;
-		*) echo "$line" ;;
+		"ok "[0-9]*" - "*) ok "${line#ok * - }" ;;
+		"not ok "[0-9]*" - "*) not_ok "${line#not ok * - }" ;;
+		1..[0-9]*) ;;
+		*) tap_line "$line" ;;
 		esac
 	done <"$tmp/out"
-	grep -v '^# lab: ' "$tmp/err" | sed 's/^/# stderr: /'
-	n=$((n + 1))
+	grep -v '^# lab: ' "$tmp/err" | sed 's/^/# stderr: /' | tap_comment
 	if [ $rc -eq 0 ]; then
-		echo "ok $n - the lab with kvm_amd npt=$v booted, ran every step and powered off ($secs s)"
+		ok "the lab with kvm_amd npt=$v booted, ran every step and powered off ($secs s)"
 	else
-		failed=$((failed + 1))
-		echo "not ok $n - the lab with kvm_amd npt=$v: exit status $rc ($secs s)"
-		sed -n 's/^mcefwd lab: /#   /p' "$tmp/err"
+		sed -n 's/^mcefwd lab: //p' "$tmp/err" >"$tmp/why"
+		not_ok "the lab with kvm_amd npt=$v: exit status $rc ($secs s)" "$tmp/why"
 	fi
 done
-echo "1..$n"
-[ $failed -gt 0 ] && exit 1
-[ $skipped -eq $n ] && exit 4
+tap_done || exit 1
+[ "$tap_skipped" -eq "$tap_n" ] && exit 4
 exit 0

@@ -5,8 +5,9 @@
 # (mcefwd lab -- tests/lab/steps.sh ...): the scenarios with real memory
 # failure (--poison=hwpoison and pfn, soft offline) and the injector's
 # corrupt-pfn, each judged here from mcefwd's --json record and from what
-# the kernel logged while it ran. TAP lines without a plan: the caller
-# numbers them across boots.
+# the kernel logged while it ran. TAP (tests/lib/tap.sh): the caller
+# numbers the tests again across boots. Exit status 0 once every step ran,
+# whatever its result (the results are in the TAP).
 #
 #   tests/lab/steps.sh NPT METHODS ENCODINGS SCENARIO...
 #   (NPT 0 or 1: what kvm_amd must have; METHODS "hwpoison pfn";
@@ -24,13 +25,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export MCEFWD_STATE=$tmp/state
 
-ok() { echo "ok - $1"; }
-not_ok() {
-	echo "not ok - $1"
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+
+# fail DESC LINE...: not ok, with the lines that say why.
+fail() {
+	local desc=$1
 	shift
-	for l in "$@"; do
-		printf '%s\n' "$l" | sed 's/^/#   /'
-	done
+	printf '%s\n' "$@" >"$tmp/why"
+	not_ok "$desc" "$tmp/why"
 }
 
 # ---- the lab itself --------------------------------------------------------
@@ -40,11 +43,12 @@ have=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)
 if [ -c /dev/kvm ] && [ "$have" = "$want" ]; then
 	ok "kvm_amd loaded with npt=$npt, /dev/kvm there ($(uname -r))"
 else
-	not_ok "kvm_amd loaded with npt=$npt, /dev/kvm there" \
+	fail "kvm_amd loaded with npt=$npt, /dev/kvm there" \
 		"npt parameter: '${have:-missing}', /dev/kvm: $(ls -l /dev/kvm 2>&1)"
 fi
 if ! command -v jq >/dev/null; then
 	not_ok "jq is there to read mcefwd's JSON (apt-get install jq)"
+	tap_done
 	exit 0
 fi
 
@@ -109,7 +113,7 @@ verdict() {
 		ok "$desc"
 		return
 	fi
-	not_ok "$desc" "${whys[@]}" "--- mcefwd's result and diagnostics:" \
+	fail "$desc" "${whys[@]}" "--- mcefwd's result and diagnostics:" \
 		"$(jq -r '.tests[0] | .result + ": " + .reason, .diagnostics[]' "$json" 2>/dev/null | head -n 30)" \
 		"$(head -c 2000 "$tmp/$id.err")" "--- the kernel's log:" "$(tail -n 15 "$dmesg")"
 }
@@ -164,7 +168,7 @@ for s in "$@"; do
 		if [ ${#whys[@]} -eq 0 ]; then
 			ok "$desc: $before -> $during -> $after kB"
 		else
-			not_ok "$desc" "${whys[@]}" "$(cat "$tmp/inject.out")"
+			fail "$desc" "${whys[@]}" "$(cat "$tmp/inject.out")"
 		fi
 		continue
 		;;
@@ -223,3 +227,5 @@ for s in "$@"; do
 		done
 	done
 done
+tap_done
+exit 0

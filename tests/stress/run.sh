@@ -15,10 +15,10 @@ set -u
 B=${B:-build}
 mode=${1:-short}
 S="$B/tests/stress"
-n=0
-failed=0
 out=$(mktemp "${TMPDIR:-/tmp}/mcefwd-stress.XXXXXX")
 trap 'rm -f "$out"' EXIT INT TERM
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 case $mode in
 short) events=2000 kicks=2000 secs=20 ;;
@@ -26,28 +26,25 @@ full) events=100000 kicks=100000 secs=900 ;;
 *) echo "usage: $0 [short|full]" >&2; exit 2 ;;
 esac
 
-# stress PROG ARGS...: one run; its "ok 1 - ..." line becomes test $n.
+# stress PROG ARGS...: one run; its "ok 1 - ..." line becomes the next test,
+# the rest of what it said comments before it.
 stress() {
 	prog=$1
 	shift
-	n=$((n + 1))
 	if [ ! -x "$S/$prog" ]; then
-		echo "not ok $n - $prog $*: $S/$prog is not built (make $S/$prog)"
-		failed=$((failed + 1))
+		not_ok "$prog $*: $S/$prog is not built (make $S/$prog)"
 		return
 	fi
 	timeout -k 10 $((secs + 120)) "$S/$prog" -t "$secs" "$@" >"$out" 2>&1
 	rc=$?
 	result=$(grep -E '^(not )?ok 1 - ' "$out" | tail -1)
-	grep -vE '^(not )?ok 1 - ' "$out"
+	grep -vE '^(not )?ok 1 - ' "$out" | tap_comment
 	if [ -z "$result" ]; then
-		echo "not ok $n - $prog $*: exit status $rc and no verdict (crashed or killed)"
-		failed=$((failed + 1))
+		not_ok "$prog $*: exit status $rc and no verdict (crashed or killed)"
 	elif [ "$rc" -ne 0 ] || [ "${result#not }" != "$result" ]; then
-		echo "not ok $n - ${result#not ok 1 - } [$prog $*]"
-		failed=$((failed + 1))
+		not_ok "${result#not ok 1 - } [$prog $*]"
 	else
-		echo "ok $n - ${result#ok 1 - }"
+		ok "${result#ok 1 - }"
 	fi
 }
 
@@ -72,13 +69,11 @@ tsan=""
 ldd "$S/kick-race" 2>/dev/null | grep -q libtsan && tsan=yes
 for kick in immediate sigmask; do
 	if [ -n "$tsan" ] && [ $kick = immediate ]; then
-		n=$((n + 1))
-		echo "ok $n - kick race, spin, kick=immediate # SKIP TSan defers signal handlers past KVM_RUN entry"
+		skip "kick race, spin, kick=immediate" "TSan defers signal handlers past KVM_RUN entry"
 	else
 		stress kick-race -n "$kicks" -p spin -k $kick
 	fi
 	stress kick-race -n "$kicks" -p idle -k $kick -v 3
 done
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

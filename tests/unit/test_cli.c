@@ -11,7 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "guest-payloads/abi.h"
 #include "mcefwd/cli/cli.h"
+#include "mcefwd/mce/encode.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/kick.h"
 
@@ -361,6 +363,50 @@ static void test_help_and_version(void **state)
 	assert_error_mentions("'version' takes no arguments");
 }
 
+static void test_encodings(void **state)
+{
+	struct cli c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "encodings"), 0);
+	assert_int_equal(c.cmd, CLI_ENCODINGS);
+	assert_false(c.json);
+	assert_false(c.encoding_set);
+	assert_int_equal(c.gpa, MCEFWD_GPA_TEST);
+	assert_int_equal(c.run.vm.fwd.bank, MCE_QEMU_BANK);
+	assert_int_equal(c.run.vm.mcg_cap, mce_default_mcg_cap());
+
+	assert_int_equal(PARSE(&c, "--json", "encodings", "--encoding", "amd", "--bank", "3",
+			       "--gpa", "0x7000", "--banks", "4"), 0);
+	assert_int_equal(c.cmd, CLI_ENCODINGS);
+	assert_true(c.json);
+	assert_true(c.encoding_set);
+	assert_int_equal(c.run.vm.fwd.profile, MCE_PROFILE_AMD);
+	assert_int_equal(c.run.vm.fwd.bank, 3);
+	assert_int_equal(c.gpa, 0x7000);
+	assert_int_equal(c.run.vm.mcg_cap & 0xff, 4);
+
+	/* The same checks as for run, the same words. */
+	ASSERT_BAD(&c, "--gpa", "'zz'", "encodings", "--gpa", "zz");
+	ASSERT_BAD(&c, "--bank 9", "0x1000000", "encodings", "--mcg-cap", "0x1000000");
+	ASSERT_BAD(&c, "--encoding", "'qemu-5'", "encodings", "--encoding", "qemu-5");
+	assert_int_equal(PARSE(&c, "encodings", "ar"), -EINVAL);
+	assert_error_mentions("'encodings' takes no arguments, got 'ar'");
+	/* It runs nothing: an option of run's is refused, named. */
+	assert_int_equal(PARSE(&c, "encodings", "--vcpus", "2"), -EINVAL);
+	assert_error_mentions("'encodings' takes no --vcpus");
+	assert_int_equal(PARSE(&c, "-v", "encodings"), -EINVAL);
+	assert_error_mentions("--verbose");
+	assert_int_equal(PARSE(&c, "encodings", "--on", "lab"), -EINVAL);
+	assert_error_mentions("--on");
+	/* ... and --gpa is its own. */
+	assert_int_equal(PARSE(&c, "run", "--gpa", "0x1000"), -EINVAL);
+	assert_error_mentions("--gpa is an option of 'encodings' only");
+	assert_int_equal(PARSE(&c, "encodings", "--vcpus", "2", "--help"), 0);
+	assert_int_equal(c.cmd, CLI_HELP);
+	assert_string_equal(c.help_topic, "encodings");
+}
+
 static void test_reparse_after_error(void **state)
 {
 	struct cli c;
@@ -515,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_missing_value_names_long_option),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_reparse_after_error),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_u64_no_octal),
