@@ -182,4 +182,27 @@ static inline char *fx_fixture_text(const char *name)
 	return buf;
 }
 
+/* ---- assertions on text and files ---- */
+
+static inline void fx_assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+}
+
+/* The file at path holds exactly want (up to 255 bytes). */
+static inline void fx_assert_file(const char *path, const char *want)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, want);
+}
+
 #endif

@@ -41,26 +41,6 @@ static int teardown_tmp(void **state)
 	return fx_tmp_teardown();
 }
 
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
-}
-
-static void assert_file(const char *path, const char *want)
-{
-	char buf[256];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	assert_string_equal(buf, want);
-}
-
 static size_t page_size(void)
 {
 	return sysconf(_SC_PAGESIZE);
@@ -211,7 +191,7 @@ static void test_auto_follows_flags(void **state)
 
 		if (!(ops->flags & INJECT_F_AUTO)) {
 			snprintf(never, sizeof(never), "%s is never chosen automatically", ops->name);
-			assert_contains(why, never);
+			fx_assert_contains(why, never);
 		} else if (m < (int)a) {
 			inject_probe(m, &p);
 			assert_false(p.available);
@@ -229,7 +209,7 @@ static void expect_refused(const struct inject_method_ops *ops, const struct inj
 
 	memset(&undo, 0x55, sizeof(undo));
 	assert_int_equal(ops->poison(pg, &undo), -EINVAL);
-	assert_contains(error_get(), why);
+	fx_assert_contains(error_get(), why);
 	assert_int_equal(undo.method, ops->id);
 	assert_int_equal(undo.pfn, 0);
 	assert_null(undo.uffd);
@@ -296,16 +276,16 @@ static void test_pfn_poison_and_undo_through_table(void **state)
 	assert_int_equal(inject_set_debugfs_root(fx_tpath("debug")), 0);
 
 	assert_int_equal(ops->poison(&pg, &undo), 0);
-	assert_file(fx_tpath("debug/hwpoison/corrupt-pfn"), "0x1a2b3c\n");
+	fx_assert_file(fx_tpath("debug/hwpoison/corrupt-pfn"), "0x1a2b3c\n");
 	assert_int_equal(undo.method, INJECT_PFN);
 	assert_int_equal(undo.pfn, 0x1a2b3c);
 	assert_int_equal(ops->unpoison(&undo), 0);
-	assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "0x1a2b3c\n");
+	fx_assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "0x1a2b3c\n");
 
 	/* The words of the failure are pfn.c's, for the caller to prefix. */
 	assert_int_equal(unlink(fx_tpath("debug/hwpoison/unpoison-pfn")), 0);
 	assert_int_equal(ops->unpoison(&undo), -ENOENT);
-	assert_contains(error_get(), fx_tpath("debug"));
+	fx_assert_contains(error_get(), fx_tpath("debug"));
 	undo.pfn = 0;
 	assert_int_equal(ops->unpoison(&undo), -EINVAL);
 }
@@ -333,9 +313,9 @@ static void test_einj_poison_through_table(void **state)
 
 	assert_int_equal(ops->poison(&pg, &undo), 0);
 	/* The frame's physical address, the page mask, then the trigger. */
-	assert_file(fx_tpath("debug/apei/einj/param1"), "0x12345000\n");
-	assert_file(fx_tpath("debug/apei/einj/param2"), "0xfffffffffffff000\n");
-	assert_file(fx_tpath("debug/apei/einj/error_inject"), "1\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/param1"), "0x12345000\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/param2"), "0xfffffffffffff000\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/error_inject"), "1\n");
 	assert_int_equal(undo.method, INJECT_EINJ);
 	assert_int_equal(undo.pfn, 0x12345);
 	assert_null(ops->unpoison);
@@ -379,7 +359,7 @@ static void test_signal_poison_through_table(void **state)
 	ret = ops->poison(&pg, &undo);
 	pg.si_code = BUS_ADRERR;
 	assert_int_equal(ops->poison(&pg, &undo), -EINVAL);
-	assert_contains(error_get(), "BUS_MCEERR_AR");
+	fx_assert_contains(error_get(), "BUS_MCEERR_AR");
 	sigaction(SIGBUS, &old, NULL);
 	assert_int_equal(ret, 0);
 	assert_int_equal(bus_count, 1);

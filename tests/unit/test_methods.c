@@ -48,29 +48,9 @@ static int teardown_tmp(void **state)
 	return fx_tmp_teardown();
 }
 
-static void assert_file(const char *path, const char *want)
-{
-	char buf[256];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	assert_string_equal(buf, want);
-}
-
 static void make_dir(const char *path)
 {
 	assert_int_equal(mkdir(path, 0700), 0);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
 }
 
 static size_t page_size(void)
@@ -113,7 +93,7 @@ static void test_pfn_lookup_present_page(void **state)
 	assert_true(e >> 63);
 	if (!inject_has_cap_sys_admin()) {
 		assert_int_equal(inject_pfn_lookup(0, (uintptr_t)m, &pfn), -EPERM);
-		assert_contains(error_get(), "CAP_SYS_ADMIN");
+		fx_assert_contains(error_get(), "CAP_SYS_ADMIN");
 		munmap(m, ps);
 		print_message("skip: PFNs are hidden without CAP_SYS_ADMIN (checked the EPERM)\n");
 		skip();
@@ -134,7 +114,7 @@ static void test_pfn_lookup_untouched_page(void **state)
 
 	(void)state;
 	assert_int_equal(inject_pfn_lookup(0, (uintptr_t)m, &pfn), -ENOENT);
-	assert_contains(error_get(), "not present");
+	fx_assert_contains(error_get(), "not present");
 	assert_int_equal(pfn, 0x77);
 	/* The lookup itself must not have faulted the page in. */
 	assert_false(pagemap_entry(m) >> 63);
@@ -174,11 +154,11 @@ static void test_pfn_poison_writes_hex_line(void **state)
 	(void)state;
 	fake_hwpoison();
 	assert_int_equal(inject_pfn_poison(0x1a2b3c), 0);
-	assert_file(fx_tpath("debug/hwpoison/corrupt-pfn"), "0x1a2b3c\n");
-	assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "");
+	fx_assert_file(fx_tpath("debug/hwpoison/corrupt-pfn"), "0x1a2b3c\n");
+	fx_assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "");
 	assert_true(inject_pfn_can_unpoison());
 	assert_int_equal(inject_pfn_unpoison(0x1a2b3c), 0);
-	assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "0x1a2b3c\n");
+	fx_assert_file(fx_tpath("debug/hwpoison/unpoison-pfn"), "0x1a2b3c\n");
 	assert_int_equal(unlink(fx_tpath("debug/hwpoison/unpoison-pfn")), 0);
 	assert_false(inject_pfn_can_unpoison());
 }
@@ -194,9 +174,9 @@ static void test_pfn_poison_without_debugfs(void **state)
 	snprintf(want, sizeof(want), "mount -t debugfs none %s", root);
 	/* A plain directory is no debugfs: no modprobe, just the hint. */
 	assert_int_equal(inject_pfn_poison(0x1234), -ENOENT);
-	assert_contains(error_get(), want);
+	fx_assert_contains(error_get(), want);
 	assert_int_equal(inject_pfn_unpoison(0x1234), -ENOENT);
-	assert_contains(error_get(), want);
+	fx_assert_contains(error_get(), want);
 	assert_false(inject_pfn_can_unpoison());
 	/* The real default names the real place. */
 	assert_int_equal(inject_set_debugfs_root(NULL), 0);
@@ -213,8 +193,8 @@ static void test_pfn_poison_write_refused(void **state)
 	assert_int_equal(symlink("/dev/full", fx_tpath("debug/hwpoison/corrupt-pfn")), 0);
 	assert_int_equal(inject_set_debugfs_root(fx_tpath("debug")), 0);
 	assert_int_equal(inject_pfn_poison(0x42), -ENOSPC);
-	assert_contains(error_get(), "writing 0x42 to ");
-	assert_contains(error_get(), "corrupt-pfn");
+	fx_assert_contains(error_get(), "writing 0x42 to ");
+	fx_assert_contains(error_get(), "corrupt-pfn");
 }
 
 /* ---- HardwareCorrupted ---- */
@@ -266,7 +246,7 @@ static void test_einj_parse_types(void **state)
 						 "Memory Uncorrectable\n",
 						 &types),
 			 -EINVAL);
-	assert_contains(error_get(), "line 2");
+	fx_assert_contains(error_get(), "line 2");
 	assert_int_equal(inject_einj_parse_types("0x1z\tX\n", &types), -EINVAL);
 }
 
@@ -327,13 +307,13 @@ static void test_einj_memory_write_sequence(void **state)
 	assert_int_equal(n, 5);
 	for (size_t i = 0; i < n; i++)
 		assert_string_equal(names[i], want[i]);
-	assert_file(fx_tpath("debug/apei/einj/error_type"), "0x10\n");
-	assert_file(fx_tpath("debug/apei/einj/param1"), "0x12345678\n");
-	assert_file(fx_tpath("debug/apei/einj/param2"), "0xfffffffffffff000\n");
-	assert_file(fx_tpath("debug/apei/einj/flags"), "0x2\n");
-	assert_file(fx_tpath("debug/apei/einj/error_inject"), "1\n");
-	assert_file(fx_tpath("debug/apei/einj/param3"), "");
-	assert_file(fx_tpath("debug/apei/einj/notrigger"), "");
+	fx_assert_file(fx_tpath("debug/apei/einj/error_type"), "0x10\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/param1"), "0x12345678\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/param2"), "0xfffffffffffff000\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/flags"), "0x2\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/error_inject"), "1\n");
+	fx_assert_file(fx_tpath("debug/apei/einj/param3"), "");
+	fx_assert_file(fx_tpath("debug/apei/einj/notrigger"), "");
 }
 
 static void test_einj_memory_refusals_write_nothing(void **state)
@@ -349,12 +329,12 @@ static void test_einj_memory_refusals_write_nothing(void **state)
 
 	/* The firmware does not offer memory uncorrectable non-fatal. */
 	assert_int_equal(inject_einj_memory(0x1000), -EOPNOTSUPP);
-	assert_contains(error_get(), "0x10");
+	fx_assert_contains(error_get(), "0x10");
 	/* ACPI 4.0 firmware without the parameter extension. */
 	fx_write_file(fx_tpath("debug/apei/einj/available_error_type"), einj_types);
 	assert_int_equal(unlink(fx_tpath("debug/apei/einj/param1")), 0);
 	assert_int_equal(inject_einj_memory(0x1000), -EOPNOTSUPP);
-	assert_contains(error_get(), "einj.param_extension=1");
+	fx_assert_contains(error_get(), "einj.param_extension=1");
 	/* Only the test's own rewrite of available_error_type was seen. */
 	assert_int_equal(written_order(ifd, names, 16), 1);
 	assert_string_equal(names[0], "available_error_type");
@@ -364,7 +344,7 @@ static void test_einj_memory_refusals_write_nothing(void **state)
 	make_dir(fx_tpath("empty"));
 	assert_int_equal(inject_set_debugfs_root(fx_tpath("empty")), 0);
 	assert_int_equal(inject_einj_memory(0x1000), -ENOENT);
-	assert_contains(error_get(), "mount -t debugfs none");
+	fx_assert_contains(error_get(), "mount -t debugfs none");
 }
 
 static void test_einj_available_here(void **state)
@@ -376,7 +356,7 @@ static void test_einj_available_here(void **state)
 	ret = inject_einj_available(why, sizeof(why));
 	if (access(EINJ_TABLE, F_OK)) {
 		assert_int_equal(ret, -ENODEV);
-		assert_contains(why, EINJ_TABLE);
+		fx_assert_contains(why, EINJ_TABLE);
 		return;
 	}
 	/* A host with the table: whatever the answer, it is explained. */
@@ -416,12 +396,12 @@ static void test_soft_offline_fails_cleanly(void **state)
 	ret = inject_soft_offline(m, ps, &r);
 	if (access(MF_KNOB, F_OK)) {
 		assert_int_equal(ret, -EINVAL);
-		assert_contains(error_get(), "MADV_SOFT_OFFLINE");
-		assert_contains(error_get(), "CONFIG_MEMORY_FAILURE");
+		fx_assert_contains(error_get(), "MADV_SOFT_OFFLINE");
+		fx_assert_contains(error_get(), "CONFIG_MEMORY_FAILURE");
 	} else {
 		/* Memory-failure is there but the probe said no: privileges. */
 		assert_true(ret < 0);
-		assert_contains(error_get(), "MADV_SOFT_OFFLINE");
+		fx_assert_contains(error_get(), "MADV_SOFT_OFFLINE");
 	}
 	for (size_t i = 0; i < ps; i++)
 		assert_int_equal(m[i], 0xa5);

@@ -85,12 +85,6 @@ static struct state_entry entry(uint64_t pfn, pid_t pid, enum inject_method m)
 	};
 }
 
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
-}
-
 static void make_dir(const char *path)
 {
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -217,7 +211,7 @@ static void test_parse_malformed_names_line(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		error_clear();
 		assert_int_equal(state_parse(cases[i].text, out, 2, &n, NULL), -EINVAL);
-		assert_contains(error_get(), cases[i].want);
+		fx_assert_contains(error_get(), cases[i].want);
 	}
 }
 
@@ -244,7 +238,7 @@ static void test_parse_too_many(void **state)
 
 	(void)state;
 	assert_int_equal(state_parse(text, out, 1, &n, NULL), -ENOSPC);
-	assert_contains(error_get(), "line 2");
+	fx_assert_contains(error_get(), "line 2");
 }
 
 /* ---- writing ---- */
@@ -282,11 +276,11 @@ static void test_open_creates_0600_in_0700_dirs(void **state)
 	{
 		char *text = read_file(path);
 
-		assert_contains(text,
+		fx_assert_contains(text,
 				"poisoned pfn=0x42 pid=1 addr=0x1000 size=4096 method=pfn time=");
-		assert_contains(text, "\nunpoisoned pfn=0x42\n");
+		fx_assert_contains(text, "\nunpoisoned pfn=0x42\n");
 		if (access("/proc/sys/kernel/random/boot_id", R_OK) == 0)
-			assert_contains(text, " boot=");
+			fx_assert_contains(text, " boot=");
 		free(text);
 	}
 	assert_int_equal(stat(path, &st), 0);
@@ -302,7 +296,7 @@ static void test_open_refuses_symlink(void **state)
 	assert_int_equal(symlink(fx_tpath("target"), fx_tpath("link")), 0);
 	assert_int_equal(state_open(fx_tpath("link"), &s), -ELOOP);
 	assert_null(s);
-	assert_contains(error_get(), "symlink");
+	fx_assert_contains(error_get(), "symlink");
 }
 
 static void test_record_refuses_frameless_methods(void **state)
@@ -313,7 +307,7 @@ static void test_record_refuses_frameless_methods(void **state)
 	(void)state;
 	assert_int_equal(state_open(fx_tpath("state"), &s), 0);
 	assert_int_equal(state_record_poison(s, &e), -EINVAL);
-	assert_contains(error_get(), "signal poisons no page frame");
+	fx_assert_contains(error_get(), "signal poisons no page frame");
 	e.method = INJECT_UFFD;
 	assert_int_equal(state_record_poison(s, &e), -EINVAL);
 	e.method = INJECT_PFN;
@@ -455,7 +449,7 @@ static void test_replay_into_unpoison_pfn(void **state)
 	assert_string_equal(text, "0x9abc\n");
 	free(text);
 	text = read_file(path);
-	assert_contains(text, "\nunpoisoned pfn=0x1234\nunpoisoned pfn=0x9abc\n");
+	fx_assert_contains(text, "\nunpoisoned pfn=0x1234\nunpoisoned pfn=0x9abc\n");
 	free(text);
 	assert_int_equal(parse_file(path, out, 4, NULL), 0);
 
@@ -523,7 +517,7 @@ static void test_replay_lists_what_it_cannot_clear(void **state)
 		assert_int_equal(res.left[i].entry.method, e[i].method);
 		assert_int_equal(res.left[i].err, 0);
 		assert_string_equal(res.left[i].command, want);
-		assert_contains(res.left[i].reason, "unpoison-pfn");
+		fx_assert_contains(res.left[i].reason, "unpoison-pfn");
 	}
 	state_replay_free(&res);
 	/* Nothing was undone, so nothing was appended. */
@@ -550,8 +544,8 @@ static void test_replay_failed_unpoison_is_left(void **state)
 	assert_int_equal(res.unpoisoned, 0);
 	assert_int_equal(res.nr_left, 1);
 	assert_int_equal(res.left[0].err, -EISDIR);
-	assert_contains(res.left[0].reason, "unpoison-pfn");
-	assert_contains(res.left[0].command, "echo 0x1234 > ");
+	fx_assert_contains(res.left[0].reason, "unpoison-pfn");
+	fx_assert_contains(res.left[0].command, "echo 0x1234 > ");
 	state_replay_free(&res);
 }
 
@@ -582,7 +576,7 @@ static void test_replay_frames_of_an_earlier_boot(void **state)
 	assert_int_equal(res.left[1].entry.pfn, 0x3);
 	state_replay_free(&res);
 	text = read_file(path);
-	assert_contains(text, "\nunpoisoned pfn=0x1 reason=reboot\n");
+	fx_assert_contains(text, "\nunpoisoned pfn=0x1 reason=reboot\n");
 	free(text);
 }
 
@@ -601,8 +595,8 @@ static void test_replay_missing_and_malformed(void **state)
 	fx_write_file(fx_tpath("bad"), "poisoned pfn=0x1 pid=1 addr=0x1 size=1 method=pfn time=1\n"
 				 "poisoned pfn=0x2 pid=1\n");
 	assert_int_equal(state_replay(fx_tpath("bad"), &res), -EINVAL);
-	assert_contains(error_get(), fx_tpath("bad"));
-	assert_contains(error_get(), "line 2");
+	fx_assert_contains(error_get(), fx_tpath("bad"));
+	fx_assert_contains(error_get(), "line 2");
 	state_replay_free(&res);
 }
 
