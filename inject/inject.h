@@ -33,7 +33,7 @@ int inject_method_parse(const char *name, enum inject_method *out);
 
 struct inject_probe {
 	bool available;
-	char why[200];	/* why available, or what is missing and what to do */
+	char why[512];	/* why available, or what is missing and what to do */
 };
 
 /* ---- method.c: one table of the methods; each method in its own file ---- */
@@ -65,6 +65,14 @@ struct inject_undo {
 	uint64_t pfn;				/* a frame taken out of service; 0: none */
 	struct inject_uffd *uffd;		/* uffd's registration; NULL: none */
 	struct inject_soft_offline_result so;	/* soft-offline: what moved */
+	/*
+	 * hwpoison: the kernel killed the helper that called madvise with
+	 * SIGBUS BUS_MCEERR_AR (MADV_HWPOISON is action-required for its
+	 * caller since Linux 6.11; hwpoison.c says more).
+	 */
+	bool caller_killed;
+	/* How the method went about it, where that is worth a line of the run: static text, or NULL. */
+	const char *note;
 };
 
 #define INJECT_F_FRAME		(1u << 0) /* takes a frame out of service: look its pfn up first, record it (state.h) */
@@ -190,6 +198,15 @@ bool inject_uffd_available(char *why, size_t len);
  * debugfs hwpoison/unpoison-pfn clears it. 0/-errno.
  */
 int inject_hwpoison(void *page, size_t size);
+/*
+ * The same from a helper process that shares the frame (fork), so this
+ * process meets the failure as the frame's other user, whatever the
+ * kernel does to the caller: an early-kill AO at once, or an AR at its
+ * next access. *caller_killed: the kernel killed the helper with SIGBUS
+ * BUS_MCEERR_AR (Linux 6.11 and later). The page must be present and not
+ * written by this process until the call returns. 0/-errno.
+ */
+int inject_hwpoison_shared(void *page, size_t size, bool *caller_killed);
 
 /* ---- pfn.c: debugfs hwpoison/corrupt-pfn, on any process ---- */
 

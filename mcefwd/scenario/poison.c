@@ -66,6 +66,8 @@ static int poison_frame(struct vcpu *v, struct scn_run *s, struct scn_page *pg)
 	vm_diag(v->vm, "vcpu-%u: %s on gpa 0x%lx (host %p, pfn 0x%lx), recorded in %s",
 		v->id, ops->what, (unsigned long)pg->gpa, pg->hva, (unsigned long)ip.pfn,
 		s->state_path);
+	if (pg->undo.note)
+		vm_diag(v->vm, "vcpu-%u: %s", v->id, pg->undo.note);
 	if (!(ops->flags & INJECT_F_MIGRATES))
 		return 0;
 	/* Soft offline promises: no SIGBUS, the contents kept, a new frame. */

@@ -64,7 +64,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	inject_probe(m, &probe);
 	if (!probe.available) {
 		res->status = KTAP_SKIP;
-		snprintf(res->reason, sizeof(res->reason), "%s: %s", inject_method_name(m),
+		snprintf(res->reason, sizeof(res->reason), "%s: %.480s", inject_method_name(m),
 			 probe.why);
 		return 0;
 	}

@@ -609,6 +609,33 @@ static void test_uffd_failure_names_step(void **state)
 	assert_int_equal(fd_count(), fds);
 }
 
+/*
+ * The hwpoison helper process reports madvise's errno and is reaped. Only
+ * where the kernel has no memory failure (EINVAL): elsewhere it would
+ * really poison a frame, which a unit test must not do.
+ */
+static void test_hwpoison_shared_reports_errno(void **state)
+{
+	char *page;
+	bool killed = true;
+	int r, status;
+
+	(void)state;
+	if (exists(MF_KNOB))
+		skip();	/* memory failure here: the helper would really poison a frame */
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(page != MAP_FAILED);
+	page[0] = 1;
+	r = inject_hwpoison_shared(page, 4096, &killed);
+	assert_int_equal(r, -EINVAL);
+	assert_false(killed);
+	/* Reaped: no child is left. */
+	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	assert_int_equal(page[0], 1);
+	munmap(page, 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_probe_signal_available),
 		cmocka_unit_test(test_probe_every_method_explains),
 		cmocka_unit_test(test_probe_memory_failure_methods),
+		cmocka_unit_test(test_hwpoison_shared_reports_errno),
 		cmocka_unit_test(test_probe_einj_needs_table),
 		cmocka_unit_test(test_probe_pfn_needs_debugfs),
 		cmocka_unit_test(test_auto_never_einj),
