@@ -56,6 +56,8 @@ static void hwpoison_helper(void *page, size_t size, int fd)
 	int err;
 
 	sigaction(SIGBUS, &dfl, NULL);
+	/* The kernel's log names it apart from mcefwd and its vCPU threads. */
+	prctl(PR_SET_NAME, HWPOISON_HELPER_NAME, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core file of its death */
 	/* Late kill for itself: before 6.11 it is no early-kill thread. */
 	prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0);

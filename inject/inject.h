@@ -207,6 +207,8 @@ int inject_hwpoison(void *page, size_t size);
  * written by this process until the call returns. 0/-errno.
  */
 int inject_hwpoison_shared(void *page, size_t size, bool *caller_killed);
+/* The helper's name (comm), as the kernel's memory-failure messages say it. */
+#define HWPOISON_HELPER_NAME "mcefwd-hwpoison"
 
 /* ---- pfn.c: debugfs hwpoison/corrupt-pfn, on any process ---- */
 

@@ -43,7 +43,7 @@ cd "$here/../.." || exit 1
 . tests/lib/tap.sh
 B=${B:-build}
 MCEFWD=$B/bin/mcefwd
-methods="hwpoison pfn" encodings="default amd" npts="1 0" timeout=600
+methods="hwpoison pfn uffd" encodings="default amd" npts="1 0" timeout=600
 lab_opts=() scenarios=()
 
 die_usage() {
@@ -73,7 +73,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 for m in $methods; do
-	case $m in hwpoison | pfn) ;; *) die_usage "--poison: '$m' is not hwpoison or pfn" ;; esac
+	case $m in hwpoison | pfn | uffd) ;; *) die_usage "--poison: '$m' is not hwpoison, pfn or uffd" ;; esac
 done
 for e in $encodings; do
 	case $e in default | qemu-7 | qemu-6.2 | amd) ;; *) die_usage "--encoding: invalid '$e'" ;; esac
