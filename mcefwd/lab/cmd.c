@@ -29,12 +29,19 @@ static const char lab_usage[] =
 "'mcefwd run|caps|matrix|bench --on=lab' runs those commands this way.\n"
 "\n"
 "Kernel (default: Debian's, the package linux-image-amd64 depends on; the\n"
-"first run downloads it with apt-get, about 70 MB, and keeps what the lab\n"
-"needs of it, about 12 MB, in the cache):\n"
-"      --kernel-deb FILE   a Debian kernel package (linux-image-*.deb)\n"
-"      --kernel BZIMAGE    a kernel you built (arch/x86/boot/bzImage) ...\n"
-"      --modules DIR       ... and its modules: /lib/modules/RELEASE, or the\n"
+"first run of a Debian kernel downloads it with apt-get, about 70 MB, and\n"
+"keeps what the lab needs of it, about 80 MB, in the cache, once):\n"
+"      --kernel K          which kernel boots, by the form of K:\n"
+"                          6.1   Debian 12's kernel, what linux-image-amd64\n"
+"                                depends on (the default)\n"
+"                          6.12  the newest linux-image-6.12.*-amd64-unsigned\n"
+"                                apt offers\n"
+"                          FILE.deb  a Debian kernel package (linux-image-*.deb)\n"
+"                          BZIMAGE   a kernel you built (arch/x86/boot/bzImage),\n"
+"                                with --modules (./6.1 for a file named 6.1)\n"
+"      --modules DIR       a bzImage's modules: /lib/modules/RELEASE, or the\n"
 "                          INSTALL_MOD_PATH of 'make modules_install'\n"
+"      --kernel-deb FILE   a Debian kernel package, whatever FILE is named\n"
 "  A kernel whose config lacks an option the lab needs (CONFIG_MEMORY_FAILURE,\n"
 "  CONFIG_KVM_AMD, 9p over virtio, ...) is refused before it boots, named.\n"
 "\n"
@@ -64,7 +71,8 @@ static const char lab_usage[] =
 "  mcefwd lab -- mcefwd run ar ao --poison=hwpoison\n"
 "  mcefwd lab --npt 0 -- mcefwd caps\n"
 "  mcefwd lab -- sh -c 'uname -r; ls -l /dev/kvm'\n"
-"  mcefwd lab --kernel-deb ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n";
+"  mcefwd lab --kernel 6.12 -- uname -r\n"
+"  mcefwd lab --kernel ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n";
 
 static void lab_print_note(void *priv, const char *line)
 {
@@ -122,9 +130,34 @@ static int lab_status(const struct lab_result *res)
 	}
 }
 
+/* --kernel, --kernel-deb and --modules, judged together: 0 or a usage error said. */
+static int lab_kernel_choice(const char *kernel, const char *kdeb, const char *modules,
+			     struct kernel_arg *ka)
+{
+	if (kdeb && kernel) {
+		fprintf(stderr, "mcefwd lab: --kernel and --kernel-deb exclude each other\n");
+		return KSFT_USAGE;
+	}
+	if (kdeb && modules) {
+		fprintf(stderr, "mcefwd lab: --modules goes with --kernel BZIMAGE, not with --kernel-deb (a package brings its modules)\n");
+		return KSFT_USAGE;
+	}
+	if (kdeb) {
+		*ka = (struct kernel_arg){ .kind = KERNEL_ARG_DEB, .value = kdeb };
+		return 0;
+	}
+	if (kernel_arg_parse(kernel, modules, ka) < 0) {
+		fprintf(stderr, "mcefwd lab: %s\n(see 'mcefwd lab --help')\n", error_get());
+		return KSFT_USAGE;
+	}
+	return 0;
+}
+
 int lab_main(int argc, char **argv)
 {
 	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
+	const char *kernel = NULL, *kdeb = NULL, *modules = NULL;
+	struct kernel_arg ka;
 	struct lab_result res;
 	char cwd[PATH_MAX];
 	uint64_t v;
@@ -136,13 +169,13 @@ int lab_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+:qh", lab_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_KDEB:
-			o.deb = optarg;
+			kdeb = optarg;
 			break;
 		case OPT_KERNEL:
-			o.bzimage = optarg;
+			kernel = optarg;
 			break;
 		case OPT_MODULES:
-			o.modules = optarg;
+			modules = optarg;
 			break;
 		case OPT_NPT:
 			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
@@ -190,16 +223,10 @@ int lab_main(int argc, char **argv)
 			return KSFT_USAGE;
 		}
 	}
-	if (o.deb && o.bzimage) {
-		fprintf(stderr, "mcefwd lab: --kernel and --kernel-deb exclude each other\n");
-		return KSFT_USAGE;
-	}
-	if (!!o.bzimage != !!o.modules) {
-		fprintf(stderr, "mcefwd lab: %s\n", o.bzimage ?
-			"--kernel needs --modules DIR (its modules: kvm_amd, hwpoison_inject, 9p, ...)" :
-			"--modules needs --kernel BZIMAGE");
-		return KSFT_USAGE;
-	}
+	r = lab_kernel_choice(kernel, kdeb, modules, &ka);
+	if (r)
+		return r;
+	o.kernel = ka;
 	if (optind >= argc) {
 		fprintf(stderr, "mcefwd lab: no command to run\n%s", lab_usage);
 		return KSFT_USAGE;

@@ -232,6 +232,14 @@ static int get_bzimage(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	return lab_kmod_order(k);
 }
 
+void lab_kernel_opts_set(struct lab_kernel_opts *o, const struct kernel_arg *k)
+{
+	o->series = k->kind == KERNEL_ARG_SERIES ? k->series : NULL;
+	o->deb = k->kind == KERNEL_ARG_DEB ? k->value : NULL;
+	o->bzimage = k->kind == KERNEL_ARG_BZIMAGE ? k->value : NULL;
+	o->modules = k->kind == KERNEL_ARG_BZIMAGE ? k->modules : NULL;
+}
+
 int lab_kernel_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 {
 	int r;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * cli.c: argv in, struct cli out. Defaults, options before and after the
- * command, every kind of bad value, and the number parsers on their own.
+ * command, every kind of bad value, and the number parsers on their own;
+ * --kernel's values (kernel_arg.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 
 #include "guest-payloads/abi.h"
 #include "mcefwd/cli/cli.h"
+#include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/mce/encode.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/kick.h"
@@ -545,6 +547,97 @@ static void test_parse_timeout(void **state)
 	assert_int_equal(cli_parse_timeout(NULL, &ms), -EINVAL);
 }
 
+/* ---- --kernel (kernel_arg.c) ---- */
+
+static void test_kernel_arg_kinds(void **state)
+{
+	struct kernel_arg k;
+
+	(void)state;
+	assert_int_equal(kernel_arg_parse(NULL, NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_DEFAULT);
+	assert_null(k.value);
+
+	/* A series: 6.1 is what linux-image-amd64 depends on, 6.12 the newest of its line. */
+	assert_int_equal(kernel_arg_parse("6.1", NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_SERIES);
+	assert_string_equal(k.series->name, "6.1");
+	assert_string_equal(k.series->meta, KERNEL_ARG_DEFAULT_META);
+	assert_int_equal(kernel_arg_parse("6.12", NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_SERIES);
+	assert_string_equal(k.series->name, "6.12");
+	assert_null(k.series->meta);
+	assert_string_equal(k.series->suffix, "-amd64-unsigned");
+
+	/* A package file, by its name; anything else is a bzImage, with its modules. */
+	assert_int_equal(kernel_arg_parse("/k/linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb",
+					  NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_DEB);
+	assert_int_equal(kernel_arg_parse("k.deb", NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_DEB);
+	assert_string_equal(k.value, "k.deb");
+	assert_int_equal(kernel_arg_parse("arch/x86/boot/bzImage", "/lib/modules/6.13.0", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+	assert_string_equal(k.value, "arch/x86/boot/bzImage");
+	assert_string_equal(k.modules, "/lib/modules/6.13.0");
+	/* A file named like a series is a path away; ".deb" alone is no package name. */
+	assert_int_equal(kernel_arg_parse("./6.1", "/m", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+	assert_int_equal(kernel_arg_parse(".deb", "/m", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+	assert_int_equal(kernel_arg_parse("6.", "/m", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+}
+
+static void test_kernel_arg_errors(void **state)
+{
+	static const char *const unknown[] = { "5.10", "6.2", "6.12.57", "06.1", "6.10" };
+	struct kernel_arg k;
+
+	(void)state;
+	/* An unknown series names itself and the series there are. */
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		error_clear();
+		assert_int_equal(kernel_arg_parse(unknown[i], NULL, &k), -EINVAL);
+		assert_error_mentions(unknown[i]);
+		assert_error_mentions("no such kernel series");
+		assert_error_mentions("6.1 and 6.12");
+	}
+	assert_int_equal(kernel_arg_parse("bzImage", NULL, &k), -EINVAL);
+	assert_error_mentions("--kernel needs --modules");
+	assert_int_equal(kernel_arg_parse(NULL, "/m", &k), -EINVAL);
+	assert_error_mentions("--modules needs --kernel");
+	assert_int_equal(kernel_arg_parse("6.12", "/m", &k), -EINVAL);
+	assert_error_mentions("--modules goes with --kernel BZIMAGE");
+	assert_int_equal(kernel_arg_parse("k.deb", "/m", &k), -EINVAL);
+	assert_error_mentions("--modules goes with --kernel BZIMAGE");
+	assert_int_equal(kernel_arg_parse("", NULL, &k), -EINVAL);
+	assert_int_equal(kernel_arg_parse("bzImage", "", &k), -EINVAL);
+}
+
+static void test_kernel_series_table(void **state)
+{
+	struct kernel_arg k;
+
+	(void)state;
+	assert_true(kernel_arg_series_count() >= 2);
+	assert_null(kernel_arg_series_at(kernel_arg_series_count()));
+	assert_null(kernel_arg_series_find("5.10"));
+	assert_null(kernel_arg_series_find(NULL));
+	/* Each row is reached by its own name, and says how apt names its kernel. */
+	for (unsigned int i = 0; i < kernel_arg_series_count(); i++) {
+		const struct kernel_series *s = kernel_arg_series_at(i);
+
+		assert_ptr_equal(kernel_arg_series_find(s->name), s);
+		assert_int_equal(kernel_arg_parse(s->name, NULL, &k), 0);
+		assert_int_equal(k.kind, KERNEL_ARG_SERIES);
+		assert_ptr_equal(k.series, s);
+		assert_true(!!s->meta != !!s->suffix);
+		assert_non_null(s->summary);
+	}
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +660,9 @@ int main(void)
 		cmocka_unit_test(test_parse_u64_no_octal),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_timeout),
+		cmocka_unit_test(test_kernel_arg_kinds),
+		cmocka_unit_test(test_kernel_arg_errors),
+		cmocka_unit_test(test_kernel_series_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
