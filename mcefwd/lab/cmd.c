@@ -44,6 +44,7 @@ static const char lab_usage[] =
 "      --kernel-deb FILE   a Debian kernel package, whatever FILE is named\n"
 "  A kernel whose config lacks an option the lab needs (CONFIG_MEMORY_FAILURE,\n"
 "  CONFIG_KVM_AMD, 9p over virtio, ...) is refused before it boots, named.\n"
+"  'mcefwd run|caps|matrix|bench --kernel K' run in the lab on kernel K.\n"
 "\n"
 "Machine:\n"
 "      --npt 0|1           kvm_amd's nested paging (default 1)\n"
@@ -72,7 +73,8 @@ static const char lab_usage[] =
 "  mcefwd lab --npt 0 -- mcefwd caps\n"
 "  mcefwd lab -- sh -c 'uname -r; ls -l /dev/kvm'\n"
 "  mcefwd lab --kernel 6.12 -- uname -r\n"
-"  mcefwd lab --kernel ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n";
+"  mcefwd lab --kernel ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n"
+"  mcefwd run ar ao --kernel 6.12\n";
 
 static void lab_print_note(void *priv, const char *line)
 {
@@ -243,7 +245,8 @@ int lab_main(int argc, char **argv)
 	return lab_status(&res);
 }
 
-int lab_reexec(int argc, char **argv, const char *why, struct lab_result *res)
+int lab_reexec(int argc, char **argv, const char *why, const struct kernel_arg *kernel,
+	       struct lab_result *res)
 {
 	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
 	char self[PATH_MAX], cwd[PATH_MAX], why_env[1024];
@@ -267,6 +270,7 @@ int lab_reexec(int argc, char **argv, const char *why, struct lab_result *res)
 		free(env);
 		return error_set(ENOMEM, "out of memory");
 	}
+	o.kernel = *kernel;
 	args[0] = self;
 	for (int i = 1; i < argc; i++)
 		args[i] = argv[i];

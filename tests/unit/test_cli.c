@@ -2,17 +2,20 @@
 /*
  * cli.c: argv in, struct cli out. Defaults, options before and after the
  * command, every kind of bad value, and the number parsers on their own;
- * --kernel's values (kernel_arg.c).
+ * --kernel's values (kernel_arg.c), in run, caps, matrix and bench.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "guest-payloads/abi.h"
+#include "mcefwd/bench/bench.h"
 #include "mcefwd/cli/cli.h"
 #include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/mce/encode.h"
@@ -637,6 +640,112 @@ static void test_kernel_series_table(void **state)
 	}
 }
 
+static void test_kernel_option(void **state)
+{
+	static char *const cmds[] = { "run", "caps", "matrix" };
+	struct cli c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "run", "ar"), 0);
+	assert_int_equal(c.kernel.kind, KERNEL_ARG_DEFAULT);
+	assert_int_equal(c.on, WHERE_AUTO);
+	assert_false(c.on_set);
+
+	/* run, caps and matrix take it, and it sends them to the lab. */
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		assert_int_equal(PARSE(&c, cmds[i], "--kernel=6.12"), 0);
+		assert_int_equal(c.kernel.kind, KERNEL_ARG_SERIES);
+		assert_string_equal(c.kernel.series->name, "6.12");
+		assert_int_equal(c.on, WHERE_LAB);
+		assert_false(c.on_set);
+	}
+	assert_int_equal(PARSE(&c, "--kernel", "6.1", "run", "ar", "ao"), 0);
+	assert_int_equal(c.cmd, CLI_RUN);
+	assert_int_equal(c.nr_names, 2);
+	assert_int_equal(c.on, WHERE_LAB);
+	assert_int_equal(PARSE(&c, "caps", "--json", "--kernel", "./k.deb"), 0);
+	assert_int_equal(c.kernel.kind, KERNEL_ARG_DEB);
+	assert_int_equal(PARSE(&c, "run", "--kernel", "bzImage", "--modules", "/m", "ar"), 0);
+	assert_int_equal(c.kernel.kind, KERNEL_ARG_BZIMAGE);
+	assert_string_equal(c.kernel.modules, "/m");
+	assert_int_equal(c.nr_names, 1);
+	/* --on=lab and --on=auto agree with it; --on=host cannot. */
+	assert_int_equal(PARSE(&c, "run", "--on=lab", "--kernel=6.1"), 0);
+	assert_int_equal(c.on, WHERE_LAB);
+	assert_true(c.on_set);
+	assert_int_equal(PARSE(&c, "run", "--on=auto", "--kernel=6.1"), 0);
+	assert_int_equal(c.on, WHERE_LAB);
+	assert_int_equal(PARSE(&c, "run", "--on=host", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--on=host");
+	assert_int_equal(PARSE(&c, "--kernel=6.1", "matrix", "--on", "host"), -EINVAL);
+	assert_error_mentions("--on=host");
+
+	/* Bad values, as kernel_arg_parse says them. */
+	ASSERT_BAD(&c, "--kernel", "5.10", "run", "--kernel=5.10");
+	assert_error_mentions("6.12");
+	assert_int_equal(PARSE(&c, "caps", "--kernel=bzImage"), -EINVAL);
+	assert_error_mentions("--modules");
+	assert_int_equal(PARSE(&c, "run", "--modules=/m"), -EINVAL);
+	assert_error_mentions("--modules needs --kernel");
+	assert_int_equal(PARSE(&c, "run", "--kernel"), -EINVAL);
+	assert_error_mentions("--kernel");
+
+	/* Commands that start no guest take none. */
+	assert_int_equal(PARSE(&c, "where", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--kernel");
+	assert_int_equal(PARSE(&c, "list", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--kernel");
+	assert_int_equal(PARSE(&c, "encodings", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--kernel");
+}
+
+/* bench parses its own arguments (bench.c), --kernel as run does; its complaints go nowhere. */
+static int bench_run_parse(struct bench_args *a, char **argv)
+{
+	int argc = 0, saved, null, r;
+
+	while (argv[argc])
+		argc++;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(saved >= 0 && null >= 0);
+	dup2(null, STDERR_FILENO);
+	r = bench_parse(argc, argv, a);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(null);
+	return r;
+}
+
+#define BENCH_PARSE(a, ...) bench_run_parse((a), (char *[]){ "bench", ##__VA_ARGS__, NULL })
+
+static void test_bench_kernel_option(void **state)
+{
+	struct bench_args a;
+
+	(void)state;
+	assert_int_equal(BENCH_PARSE(&a, "exit"), 0);
+	assert_int_equal(a.kernel.kind, KERNEL_ARG_DEFAULT);
+	assert_int_equal(a.on, WHERE_AUTO);
+	assert_int_equal(BENCH_PARSE(&a, "exit", "--kernel=6.12", "--quick"), 0);
+	assert_int_equal(a.kernel.kind, KERNEL_ARG_SERIES);
+	assert_string_equal(a.kernel.series->name, "6.12");
+	assert_int_equal(a.on, WHERE_LAB);
+	assert_false(a.on_set);
+	assert_true(a.quick);
+	assert_int_equal(BENCH_PARSE(&a, "--kernel", "bzImage", "--modules", "/m"), 0);
+	assert_int_equal(a.kernel.kind, KERNEL_ARG_BZIMAGE);
+	assert_string_equal(a.kernel.modules, "/m");
+	assert_int_equal(BENCH_PARSE(&a, "--on=lab", "--kernel", "6.1"), 0);
+	assert_true(a.on_set);
+	assert_int_equal(a.on, WHERE_LAB);
+	assert_int_equal(BENCH_PARSE(&a, "--on=host", "--kernel", "6.1"), KSFT_USAGE);
+	assert_int_equal(BENCH_PARSE(&a, "--kernel=5.10"), KSFT_USAGE);
+	assert_int_equal(BENCH_PARSE(&a, "--kernel"), KSFT_USAGE);
+	assert_int_equal(BENCH_PARSE(&a, "--modules=/m"), KSFT_USAGE);
+}
 
 int main(void)
 {
@@ -663,6 +772,8 @@ int main(void)
 		cmocka_unit_test(test_kernel_arg_kinds),
 		cmocka_unit_test(test_kernel_arg_errors),
 		cmocka_unit_test(test_kernel_series_table),
+		cmocka_unit_test(test_kernel_option),
+		cmocka_unit_test(test_bench_kernel_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
