@@ -12,6 +12,7 @@
 #include "mcefwd/util/ktap.h"
 #include "mcefwd/lab/cmd.h"
 #include "mcefwd/lab/kernel.h"
+#include "mcefwd/lab/list.h"
 
 extern char **environ;
 
@@ -42,6 +43,9 @@ static const char lab_usage[] =
 "      --modules DIR       a bzImage's modules: /lib/modules/RELEASE, or the\n"
 "                          INSTALL_MOD_PATH of 'make modules_install'\n"
 "      --kernel-deb FILE   a Debian kernel package, whatever FILE is named\n"
+"      --list-kernels      what the cache holds (each kernel's release, size,\n"
+"                          whether complete) and what apt offers of 6.1 and\n"
+"                          6.12; with --json, one JSON document (docs/json.md)\n"
 "  A kernel whose config lacks an option the lab needs (CONFIG_MEMORY_FAILURE,\n"
 "  CONFIG_KVM_AMD, 9p over virtio, ...) is refused before it boots, named.\n"
 "  'mcefwd run|caps|matrix|bench --kernel K' run in the lab on kernel K.\n"
@@ -74,7 +78,8 @@ static const char lab_usage[] =
 "  mcefwd lab -- sh -c 'uname -r; ls -l /dev/kvm'\n"
 "  mcefwd lab --kernel 6.12 -- uname -r\n"
 "  mcefwd lab --kernel ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n"
-"  mcefwd run ar ao --kernel 6.12\n";
+"  mcefwd run ar ao --kernel 6.12\n"
+"  mcefwd lab --list-kernels --json | jq '.cached[] | {name, release, complete}'\n";
 
 static void lab_print_note(void *priv, const char *line)
 {
@@ -93,7 +98,7 @@ static void lab_print_note(void *priv, const char *line)
 static const struct lab_notes lab_stderr_notes = { .fn = lab_print_note };
 
 enum { OPT_KDEB = 256, OPT_KERNEL, OPT_MODULES, OPT_NPT, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
-	OPT_CONSOLE, OPT_CACHE_DIR };
+	OPT_CONSOLE, OPT_CACHE_DIR, OPT_LIST_KERNELS, OPT_JSON };
 
 static const struct option lab_options[] = {
 	{ "kernel-deb", required_argument, NULL, OPT_KDEB },
@@ -105,6 +110,8 @@ static const struct option lab_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "cache-dir", no_argument, NULL, OPT_CACHE_DIR },
+	{ "list-kernels", no_argument, NULL, OPT_LIST_KERNELS },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -130,6 +137,25 @@ static int lab_status(const struct lab_result *res)
 		fprintf(stderr, "mcefwd lab: %s\n", res->why);
 		return KSFT_FAIL;
 	}
+}
+
+static int lab_list_kernels(bool json)
+{
+	struct lab_list *l = malloc(sizeof(*l));
+	char cache[PATH_MAX];
+
+	if (!l) {
+		fprintf(stderr, "mcefwd lab: out of memory\n");
+		return KSFT_FAIL;
+	}
+	lab_kernel_cache_dir(cache, sizeof(cache));
+	lab_list_gather(cache, l);
+	if (json)
+		lab_list_print_json(l, stdout);
+	else
+		lab_list_print_text(l, stdout);
+	free(l);
+	return 0;
 }
 
 /* --kernel, --kernel-deb and --modules, judged together: 0 or a usage error said. */
@@ -159,6 +185,7 @@ int lab_main(int argc, char **argv)
 {
 	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
 	const char *kernel = NULL, *kdeb = NULL, *modules = NULL;
+	bool list = false, json = false;
 	struct kernel_arg ka;
 	struct lab_result res;
 	char cwd[PATH_MAX];
@@ -178,6 +205,12 @@ int lab_main(int argc, char **argv)
 			break;
 		case OPT_MODULES:
 			modules = optarg;
+			break;
+		case OPT_LIST_KERNELS:
+			list = true;
+			break;
+		case OPT_JSON:
+			json = true;
 			break;
 		case OPT_NPT:
 			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
@@ -229,6 +262,18 @@ int lab_main(int argc, char **argv)
 	if (r)
 		return r;
 	o.kernel = ka;
+	if (json && !list) {
+		fprintf(stderr, "mcefwd lab: --json goes with --list-kernels (a command's own --json goes after --)\n");
+		return KSFT_USAGE;
+	}
+	if (list) {
+		if (optind < argc || ka.kind != KERNEL_ARG_DEFAULT) {
+			fprintf(stderr, "mcefwd lab: --list-kernels lists them all: it takes no %s\n",
+				optind < argc ? "command" : "--kernel");
+			return KSFT_USAGE;
+		}
+		return lab_list_kernels(json);
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "mcefwd lab: no command to run\n%s", lab_usage);
 		return KSFT_USAGE;

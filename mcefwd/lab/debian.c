@@ -260,7 +260,7 @@ static int read_entry(struct lab_kernel *k, const char *entry)
 	return lab_kmod_order(k);
 }
 
-static bool entry_done(const char *entry)
+bool lab_debian_entry_done(const char *entry)
 {
 	char path[PATH_MAX], *text;
 	size_t len;
@@ -303,7 +303,7 @@ int lab_debian_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 			lab_fmt(source, sizeof(source), "Debian package %s, what %s depends on", pkg,
 				 o->series ? o->series->meta : KERNEL_ARG_DEFAULT_META);
 	}
-	if (entry_done(entry))
+	if (lab_debian_entry_done(entry))
 		return read_entry(k, entry);
 	/* Half made (an unpack cut short) or of an older format: made again. */
 	file_rm_rf(entry);

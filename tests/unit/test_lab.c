@@ -3,8 +3,9 @@
  * The lab's pure parts: the initramfs archive, module facts and load order,
  * the kernel config check, the protocol with the lab's /init, QEMU's
  * command line, a bzImage's release, --on, what apt says of a kernel series
- * (dpkg's version order, apt-cache's output) and --kernel's lab options.
- * The lab itself boots in tests/lab/ and the integration tests.
+ * (dpkg's version order, apt-cache's output), --kernel's lab options and
+ * --list-kernels' JSON. The lab itself boots in tests/lab/ and the
+ * integration tests.
  */
 #include <elf.h>
 #include <errno.h>
@@ -18,11 +19,14 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "tests/unit/fixture.h"
+
 #include "mcefwd/util/error.h"
 #include "mcefwd/lab/apt.h"
 #include "mcefwd/lab/cpio.h"
 #include "mcefwd/lab/kconfig.h"
 #include "mcefwd/lab/kernel.h"
+#include "mcefwd/lab/list.h"
 #include "mcefwd/lab/modinfo.h"
 #include "mcefwd/lab/proto.h"
 #include "mcefwd/lab/qemu.h"
@@ -647,6 +651,45 @@ static void test_lab_kernel_opts_set(void **state)
 	assert_null(o.bzimage);
 }
 
+static void test_list_json(void **state)
+{
+	struct lab_list *l = calloc(1, sizeof(*l));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(l);
+	snprintf(l->dir, sizeof(l->dir), "/c/kernels/v1");
+	l->nr_entries = 1;
+	snprintf(l->entries[0].name, sizeof(l->entries[0].name), "linux-image-6.1.0-57-amd64");
+	snprintf(l->entries[0].package, sizeof(l->entries[0].package), "linux-image-6.1.0-57-amd64");
+	snprintf(l->entries[0].release, sizeof(l->entries[0].release), "6.1.0-57-amd64");
+	l->entries[0].bytes = 78974976;
+	l->entries[0].complete = true;
+	l->nr_offers = 2;
+	l->offers[0] = (struct lab_list_offer){ .series = kernel_arg_series_find("6.1"), .ok = true,
+						.is_default = true, .cached = true };
+	snprintf(l->offers[0].package, sizeof(l->offers[0].package), "linux-image-6.1.0-57-amd64");
+	snprintf(l->offers[0].version, sizeof(l->offers[0].version), "6.1.192-3");
+	l->offers[1] = (struct lab_list_offer){ .series = kernel_arg_series_find("6.12") };
+	snprintf(l->offers[1].error, sizeof(l->offers[1].error), "apt-cache is \"not\" installed");
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	lab_list_print_json(l, f);
+	fclose(f);
+	fx_assert_contains(text, "\"version\": 1,");
+	fx_assert_contains(text, "\"cache\": \"/c/kernels/v1\"");
+	fx_assert_contains(text, "{\"name\": \"linux-image-6.1.0-57-amd64\", \"package\": \"linux-image-6.1.0-57-amd64\", "
+			   "\"release\": \"6.1.0-57-amd64\", \"source\": null, \"bytes\": 78974976, \"complete\": true}");
+	fx_assert_contains(text, "\"series\": \"6.1\"");
+	fx_assert_contains(text, "\"default\": true, \"ok\": true, \"package\": \"linux-image-6.1.0-57-amd64\", "
+			   "\"version\": \"6.1.192-3\", \"cached\": true, \"error\": null}");
+	fx_assert_contains(text, "\"default\": false, \"ok\": false, \"package\": null, \"version\": null, "
+			   "\"cached\": false, \"error\": \"apt-cache is \\\"not\\\" installed\"}");
+	free(text);
+	free(l);
+}
 
 int main(void)
 {
@@ -671,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_apt_series),
 		cmocka_unit_test(test_apt_depends_and_policy),
 		cmocka_unit_test(test_lab_kernel_opts_set),
+		cmocka_unit_test(test_list_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
