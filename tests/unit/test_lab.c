@@ -290,7 +290,9 @@ static void test_kconfig_check(void **state)
 	char why[2048], *cfg;
 
 	(void)state;
-	assert_int_equal(kconfig_check(good_config, why, sizeof(why)), 0);
+	assert_int_equal(kconfig_check(good_config, "; ", why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_int_equal(kconfig_missing_names(good_config, why, sizeof(why)), 0);
 	assert_string_equal(why, "");
 
 	/* Without memory failure, and with MCE support only as a module: two refusals. */
@@ -298,9 +300,15 @@ static void test_kconfig_check(void **state)
 	assert_non_null(cfg);
 	memcpy(strstr(cfg, "CONFIG_MEMORY_FAILURE=y"), "# CONFIG_MEMORY_FAILUR", 22);
 	*(strstr(cfg, "CONFIG_X86_MCE=y") + 15) = 'm';
-	assert_int_equal(kconfig_check(cfg, why, sizeof(why)), 2);
+	assert_int_equal(kconfig_check(cfg, "; ", why, sizeof(why)), 2);
 	assert_non_null(strstr(why, "CONFIG_MEMORY_FAILURE is not set, the lab needs y"));
 	assert_non_null(strstr(why, "CONFIG_X86_MCE is m, the lab needs y"));
+	assert_non_null(strstr(why, "); CONFIG_MEMORY_FAILURE"));
+	assert_int_equal(kconfig_check(cfg, "\n", why, sizeof(why)), 2);
+	assert_non_null(strstr(why, ")\nCONFIG_MEMORY_FAILURE is not set"));
+	/* By name only, for a message that must name every one. */
+	assert_int_equal(kconfig_missing_names(cfg, why, sizeof(why)), 2);
+	assert_string_equal(why, "CONFIG_X86_MCE, CONFIG_MEMORY_FAILURE");
 	free(cfg);
 }
 
