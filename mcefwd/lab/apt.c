@@ -234,53 +234,65 @@ static int apt_cache(char *const argv[], struct exec_out *out)
 	return 0;
 }
 
-int apt_series_package(const struct kernel_series *s, char *pkg, size_t len)
+/* What meta depends on; of series s, when s is given. */
+static int apt_meta_package(const char *meta, const struct kernel_series *s, char *pkg, size_t len)
 {
-	const char *meta = s ? s->meta : KERNEL_ARG_DEFAULT_META;
-	char pattern[96];
+	char *argv[] = { (char *)"apt-cache", (char *)"depends", (char *)meta, NULL };
+	struct exec_out out;
+	int r = apt_cache(argv, &out);
+
+	/* Without package lists apt-cache says "No packages found" and fails. */
+	if (r == -EIO)
+		return error_wrap(ENODATA, "apt knows no %s (no package lists? as root, apt-get update)",
+				  meta);
+	if (r < 0)
+		return r;
+	r = apt_depends_first(out.data, pkg, len);
+	free(out.data);
+	if (r < 0)
+		return error_set(ENODATA, "apt knows no kernel package %s depends on (apt-cache depends %s names none: no package lists? as root, apt-get update)",
+				 meta, meta);
+	if (s && !apt_series_names(s, pkg))
+		return error_set(EINVAL, "%s depends on %s now, not on a kernel of the %s series: name its package file (--kernel=FILE.deb)",
+				 meta, pkg, s->name);
+	return 0;
+}
+
+/* The newest package of series s that apt-cache search finds. */
+static int apt_newest_package(const struct kernel_series *s, char *pkg, size_t len)
+{
+	char pattern[96] = "^linux-image-";
+	char *argv[] = { (char *)"apt-cache", (char *)"search", (char *)"--names-only", pattern,
+			 NULL };
+	size_t n = strlen(pattern);
 	struct exec_out out;
 	int r;
 
-	if (meta) {
-		char *argv[] = { (char *)"apt-cache", (char *)"depends", (char *)meta, NULL };
-
-		r = apt_cache(argv, &out);
-		/* Without package lists apt-cache says "No packages found" and fails. */
-		if (r == -EIO)
-			return error_wrap(ENODATA, "apt knows no %s (no package lists? as root, apt-get update)",
-					  meta);
-		if (r < 0)
-			return r;
-		r = apt_depends_first(out.data, pkg, len);
-		free(out.data);
-		if (r < 0)
-			return error_set(ENODATA, "apt knows no kernel package %s depends on (apt-cache depends %s names none: no package lists? as root, apt-get update)",
-					 meta, meta);
-		if (s && !apt_series_names(s, pkg))
-			return error_set(EINVAL, "%s depends on %s now, not on a kernel of the %s series: name its package file (--kernel=FILE.deb)",
-					 meta, pkg, s->name);
-		return 0;
+	/* A regular expression: the series' dots, and the one after it, are literal. */
+	for (const char *c = s->name; *c && n + 4 < sizeof(pattern); c++) {
+		if (*c == '.')
+			pattern[n++] = '\\';
+		pattern[n++] = *c;
 	}
-	/* apt-cache search takes a regular expression: the name's dots are literal. */
-	snprintf(pattern, sizeof(pattern), "^linux-image-");
-	for (const char *c = s->name; *c && strlen(pattern) + 3 < sizeof(pattern); c++)
-		snprintf(pattern + strlen(pattern), sizeof(pattern) - strlen(pattern), "%s%c",
-			 *c == '.' ? "\\" : "", *c);
-	snprintf(pattern + strlen(pattern), sizeof(pattern) - strlen(pattern), "\\.");
-	{
-		char *argv[] = { (char *)"apt-cache", (char *)"search", (char *)"--names-only",
-				 pattern, NULL };
-
-		r = apt_cache(argv, &out);
-		if (r < 0)
-			return r;
-	}
+	lab_fmt(pattern + n, sizeof(pattern) - n, "\\.");
+	r = apt_cache(argv, &out);
+	if (r < 0)
+		return r;
 	r = apt_series_newest(s, out.data, pkg, len);
 	free(out.data);
 	if (r < 0)
 		return error_set(ENODATA, "apt knows no linux-image-%s.*%s package (no package lists? as root, apt-get update)",
 				 s->name, s->suffix);
 	return 0;
+}
+
+int apt_series_package(const struct kernel_series *s, char *pkg, size_t len)
+{
+	if (!s)
+		return apt_meta_package(KERNEL_ARG_DEFAULT_META, NULL, pkg, len);
+	if (s->meta)
+		return apt_meta_package(s->meta, s, pkg, len);
+	return apt_newest_package(s, pkg, len);
 }
 
 int apt_candidate(const char *pkg, char *ver, size_t len)
