@@ -260,7 +260,8 @@ int bench_parse(int argc, char **argv, struct bench_args *a)
 			   !strcmp(arg, "--modules") || !strncmp(arg, "--modules=", 10)) {
 			bool modules = arg[2] == 'm';
 			size_t n = modules ? 9 : 8;
-			const char *val = arg[n] == '=' ? arg + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			const char *val = arg[n] == '=' ? arg + n + 1 :
+					  i + 1 < argc ? argv[++i] : NULL;
 
 			if (!val)
 				return bench_usage_error("%s needs a value", modules ? "--modules" : "--kernel");

@@ -45,7 +45,7 @@ struct bench_args {
 	unsigned int rounds;
 	enum where_on on;
 	bool on_set;			/* --on was given (not implied by --kernel) */
-	struct kernel_arg kernel;	/* --kernel, --modules: the lab's kernel (implies --on=lab) */
+	struct kernel_arg kernel;	/* --kernel, --modules: the lab's kernel (and the lab) */
 };
 
 /* Parses bench's arguments: 0, or 2 (usage) with the error printed. */

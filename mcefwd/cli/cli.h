@@ -30,7 +30,7 @@ struct cli {
 	bool markdown;
 	enum where_on on;		/* --on: where the VMs run (default auto) */
 	bool on_set;			/* --on was given (not implied by --kernel) */
-	struct kernel_arg kernel;	/* --kernel, --modules: the lab's kernel (implies --on=lab) */
+	struct kernel_arg kernel;	/* --kernel, --modules: the lab's kernel (and the lab) */
 	bool quiet;			/* -q: where prints one word */
 	uint64_t gpa;			/* encodings --gpa (default MCEFWD_GPA_TEST) */
 	bool encoding_set;		/* --encoding given: encodings shows that profile only */

@@ -28,7 +28,7 @@ struct kernel_series {
 };
 
 enum kernel_arg_kind {
-	KERNEL_ARG_DEFAULT,		/* no --kernel: what KERNEL_ARG_DEFAULT_META depends on */
+	KERNEL_ARG_DEFAULT,		/* no --kernel: what ..._DEFAULT_META depends on */
 	KERNEL_ARG_SERIES,
 	KERNEL_ARG_DEB,
 	KERNEL_ARG_BZIMAGE,

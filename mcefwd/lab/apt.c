@@ -76,7 +76,8 @@ static void apt_version_split(const char *s, struct apt_version *v)
 		s = colon + 1;
 	}
 	dash = strrchr(s, '-');
-	snprintf(v->upstream, sizeof(v->upstream), "%.*s", dash ? (int)(dash - s) : (int)strlen(s), s);
+	snprintf(v->upstream, sizeof(v->upstream), "%.*s", dash ? (int)(dash - s) : (int)strlen(s),
+		 s);
 	snprintf(v->revision, sizeof(v->revision), "%s", dash ? dash + 1 : "");
 }
 
@@ -170,7 +171,8 @@ int apt_policy_candidate(const char *text, const char *pkg, char *ver, size_t le
 	for (const char *line = text; line && *line;) {
 		const char *nl = strchr(line, '\n');
 
-		if (!strncmp(line, pkg, pn) && line[pn] == ':' && (line[pn + 1] == '\n' || !line[pn + 1])) {
+		if (!strncmp(line, pkg, pn) && line[pn] == ':' &&
+		    (line[pn + 1] == '\n' || !line[pn + 1])) {
 			/* Its own lines are indented; the next package's are not. */
 			for (line = nl ? nl + 1 : NULL; line && *line == ' ';) {
 				const char *c = line + strspn(line, " ");

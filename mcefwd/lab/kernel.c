@@ -113,7 +113,8 @@ int lab_kernel_check_config(struct lab_kernel *k, const struct lab_kernel_opts *
 	if (r < 0)
 		return error_set(-r, "%s: %s", k->config, strerror(-r));
 	r = kconfig_check(text, "; ", why, sizeof(why));
-	if (r > 0 && snprintf(NULL, 0, LAB_CONFIG_REFUSED, k->release, k->config, r, why) >= ERROR_MAX) {
+	if (r > 0 &&
+	    snprintf(NULL, 0, LAB_CONFIG_REFUSED, k->release, k->config, r, why) >= ERROR_MAX) {
 		/*
 		 * Too many for one message: it names them all, and each with
 		 * its reason goes on a line of its own.

@@ -33,7 +33,8 @@ static unsigned long long list_du(int dirfd)
 			continue;
 		sum += (unsigned long long)st.st_blocks * 512;
 		if (S_ISDIR(st.st_mode)) {
-			int fd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int fd = openat(dirfd, e->d_name,
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (fd >= 0)
 				sum += list_du(fd);

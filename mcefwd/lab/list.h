@@ -19,12 +19,12 @@
 
 /* One directory of the cache's kernels/v1: one kernel, unpacked. */
 struct lab_list_entry {
-	char name[256];			/* the directory: a package, or a package file's name */
+	char name[256];			/* its directory: a package, or a file's name */
 	char package[128];		/* the package (name up to its first '_') */
 	char release[128];		/* "6.1.0-57-amd64", "" if it has none */
 	char source[512];		/* where it came from, in words, "" if it has none */
 	unsigned long long bytes;	/* on disk */
-	bool complete;			/* unpacked to the end, in this format: the lab boots it */
+	bool complete;			/* unpacked to the end, in this format */
 };
 
 /* What --kernel SERIES would boot, as apt says now. */
