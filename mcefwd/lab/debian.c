@@ -104,8 +104,8 @@ static int series_package(char *pkg, size_t len, const struct lab_kernel_opts *o
 		lab_note(o->notes, "apt cannot say %s now: the last one it named, %s", what, pkg);
 		return 0;
 	}
-	return error_wrap(-r, "cannot tell which kernel package is %s%s", what,
-			  geteuid() ? " (as root, run apt-get update)" : "");
+	/* apt's own words say what to do (apt-get update as root, install apt). */
+	return error_wrap(-r, "cannot tell which kernel package is %s", what);
 }
 
 static int download(const char *pkg, const char *dir, char *deb, size_t len,
