@@ -133,7 +133,7 @@ expect2 "a file that is no kernel package: exit 1 naming it" 1 err 'dpkg-deb -x 
 
 # The same refusal whichever way the kernel is chosen, in a cache of test
 # kernels whose configs lack memory failure, with an apt that offers them.
-# fake_entry NAME RELEASE [done]: a cache entry, complete with done.
+# fake_entry NAME RELEASE [complete]: a cache entry, unpacked to the end or not.
 fake_entry() {
 	d=$tmp/kc/kernels/v1/$1
 	mkdir -p "$d/mods"
@@ -142,10 +142,10 @@ fake_entry() {
 	printf 'CONFIG_X86_64=y\nCONFIG_KVM=m\n' >"$d/config"
 	: >"$d/mods/order"
 	head -c 4096 /dev/zero >"$d/vmlinuz"
-	if [ "${3:-}" = done ]; then printf 'v1\n' >"$d/.done"; fi
+	if [ "${3:-}" = complete ]; then printf 'v1\n' >"$d/.done"; fi
 }
-fake_entry linux-image-6.1.0-99-amd64 6.1.0-99-amd64 done
-fake_entry linux-image-6.12.107+deb12-amd64-unsigned 6.12.107+deb12-amd64 done
+fake_entry linux-image-6.1.0-99-amd64 6.1.0-99-amd64 complete
+fake_entry linux-image-6.12.107+deb12-amd64-unsigned 6.12.107+deb12-amd64 complete
 fake_entry linux-image-6.0.0-half 6.0.0-half
 mkdir -p "$tmp/apt"
 cat >"$tmp/apt/apt-cache" <<'EOF_APT'
