@@ -148,13 +148,14 @@ static int cmd_matrix(struct cli *c, const struct where *w)
  * of the document learns why; other commands, and a run the lab broke off
  * after it had begun its own document, say it on stderr.
  */
-static int main_in_lab(int argc, char **argv, const struct cli *c, const struct where *w)
+static int main_in_lab(int argc, char **argv, const struct cli *c, const struct kernel_arg *kernel,
+		       const struct where *w)
 {
 	struct lab_result res;
 	struct ktap k;
 	unsigned int n;
 
-	if (lab_reexec(argc, argv, w->why, &res) < 0) {
+	if (lab_reexec(argc, argv, w->why, kernel, &res) < 0) {
 		fprintf(stderr, "mcefwd: the lab: %s\n", error_get());
 		return KSFT_FAIL;
 	}
@@ -180,6 +181,15 @@ static int main_in_lab(int argc, char **argv, const struct cli *c, const struct 
 	return ktap_exit_code(&k);
 }
 
+/* Where, when --kernel (not --on) chose the lab: the why says so. */
+static void main_where(enum where_on on, bool on_set, const struct kernel_arg *kernel,
+		       struct where *w)
+{
+	where_decide(on, w);
+	if (w->on == WHERE_LAB && !w->in_lab && !on_set && kernel->kind != KERNEL_ARG_DEFAULT)
+		snprintf(w->why, sizeof(w->why), "--kernel=%s (the lab's kernel)", kernel->value);
+}
+
 int main(int argc, char **argv)
 {
 	struct where w;
@@ -197,9 +207,9 @@ int main(int argc, char **argv)
 			return KSFT_USAGE;
 		if (a.help)
 			return bench_main(argc - 1, argv + 1, "");
-		where_decide(a.on, &w);
+		main_where(a.on, a.on_set, &a.kernel, &w);
 		if (w.on == WHERE_LAB)
-			return main_in_lab(argc, argv, NULL, &w);
+			return main_in_lab(argc, argv, NULL, &a.kernel, &w);
 		where_describe(&w, line, sizeof(line));
 		return bench_main(argc - 1, argv + 1, line);
 	}
@@ -217,9 +227,9 @@ int main(int argc, char **argv)
 	case CLI_CAPS:
 	case CLI_MATRIX:
 	case CLI_WHERE:
-		where_decide(c.on, &w);
+		main_where(c.on, c.on_set, &c.kernel, &w);
 		if (w.on == WHERE_LAB && c.cmd != CLI_WHERE)
-			return main_in_lab(argc, argv, &c, &w);
+			return main_in_lab(argc, argv, &c, &c.kernel, &w);
 		break;
 	default:
 		break;

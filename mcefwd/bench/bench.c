@@ -22,6 +22,7 @@
 
 static const char bench_usage[] =
 "usage: mcefwd bench [NAME...] [--json] [--rounds N] [--quick] [--on WHERE]\n"
+"                    [--kernel K [--modules DIR]]\n"
 "\n"
 "Measures mcefwd on this host, side by side in one run, and prints median,\n"
 "p99 and spread over repeated rounds in nanoseconds (host clock) and guest TSC\n"
@@ -51,6 +52,8 @@ static const char bench_usage[] =
 "                   --help'), where figures are of software emulation, so only\n"
 "                   the ratios mean anything; auto (default): the host's KVM if\n"
 "                   it is usable, else the lab\n"
+"      --kernel K   the lab's kernel (and so the lab): 6.1, 6.12, FILE.deb, or\n"
+"                   BZIMAGE with --modules DIR ('mcefwd lab --help')\n"
 "  -h, --help       this text\n"
 "\n"
 "Targets are reported as met or MISSED; they never fail the run.\n"
@@ -230,6 +233,8 @@ static void bench_host_info(const struct bench_ctx *c, struct bench_host *h, dou
 
 int bench_parse(int argc, char **argv, struct bench_args *a)
 {
+	const char *kernel_arg = NULL, *modules_arg = NULL;
+
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -250,6 +255,17 @@ int bench_parse(int argc, char **argv, struct bench_args *a)
 				return bench_usage_error("--on needs a value", "");
 			if (where_parse(val, &a->on))
 				return bench_usage_error("invalid --on '%s': host, lab or auto", val);
+			a->on_set = true;
+		} else if (!strcmp(arg, "--kernel") || !strncmp(arg, "--kernel=", 9) ||
+			   !strcmp(arg, "--modules") || !strncmp(arg, "--modules=", 10)) {
+			bool modules = arg[2] == 'm';
+			size_t n = modules ? 9 : 8;
+			const char *val = arg[n] == '=' ? arg + n + 1 :
+					  i + 1 < argc ? argv[++i] : NULL;
+
+			if (!val)
+				return bench_usage_error("%s needs a value", modules ? "--modules" : "--kernel");
+			*(modules ? &modules_arg : &kernel_arg) = val;
 		} else if (!strcmp(arg, "--rounds") || !strncmp(arg, "--rounds=", 9)) {
 			const char *val = arg[8] == '=' ? arg + 9 : (i + 1 < argc ? argv[++i] : NULL);
 
@@ -270,6 +286,15 @@ int bench_parse(int argc, char **argv, struct bench_args *a)
 			a->want[k] = a->any = true;
 		}
 	}
+	/* As for run: --kernel picks the lab's kernel, and so the lab. */
+	if (!kernel_arg && !modules_arg)
+		return 0;
+	if (kernel_arg_parse(kernel_arg, modules_arg, &a->kernel) < 0)
+		return bench_usage_error("%s", error_get());
+	if (a->on == WHERE_HOST)
+		return bench_usage_error("--kernel %s picks the lab's kernel: it cannot go with --on=host",
+					 kernel_arg);
+	a->on = WHERE_LAB;
 	return 0;
 }
 

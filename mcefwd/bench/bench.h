@@ -23,10 +23,11 @@
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/kvm.h"
 #include "mcefwd/vmm/vm.h"
+#include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/cli/where.h"
 
 /*
- * `mcefwd bench [NAME...] [--json] [--rounds N] [--quick] [--on WHERE]`,
+ * `mcefwd bench [NAME...] [--json] [--rounds N] [--quick] [--on WHERE] [--kernel K]`,
  * with argv[0] the word "bench" (main.c passes its argv from there on, and
  * has already sent the command to the lab if --on says so; where says where
  * it runs, in words, for the report). Returns 0 when every benchmark asked
@@ -43,6 +44,8 @@ struct bench_args {
 	bool json, quick, help;
 	unsigned int rounds;
 	enum where_on on;
+	bool on_set;			/* --on was given (not implied by --kernel) */
+	struct kernel_arg kernel;	/* --kernel, --modules: the lab's kernel (and the lab) */
 };
 
 /* Parses bench's arguments: 0, or 2 (usage) with the error printed. */

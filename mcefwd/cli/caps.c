@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "mcefwd/cli/caps.h"
 #include "mcefwd/cli/where.h"
@@ -7,7 +8,12 @@
 
 void caps_gather(struct caps_report *r, const struct kvm *kvm, const char *kvm_error)
 {
+	struct utsname u;
+
 	memset(r, 0, sizeof(*r));
+	/* Inside the lab, the lab's kernel: its release is a dimension of every result. */
+	snprintf(r->kernel_release, sizeof(r->kernel_release), "%s",
+		 uname(&u) == 0 ? u.release : "unknown");
 	r->kvm_ok = kvm != NULL;
 	r->kvm = kvm ? &kvm->caps : NULL;
 	if (!kvm)
@@ -74,6 +80,7 @@ void caps_print_text(const struct caps_report *r, FILE *out)
 	if (r->where)
 		where_print(r->where, out, "");
 	caps_print_summary(r, out);
+	fprintf(out, "Kernel\n  release                %s\n", r->kernel_release);
 	fprintf(out, "KVM (%s)\n", KVM_DEV_PATH);
 	if (!k) {
 		fprintf(out, "  unavailable: %s\n", r->kvm_error);
@@ -133,6 +140,9 @@ void caps_print_json(const struct caps_report *r, FILE *out)
 		where_print_json(r->where, out);
 		fputs(",\n", out);
 	}
+	fputs("  \"kernel\": {\"release\": ", out);
+	caps_json_string(out, r->kernel_release);
+	fputs("},\n", out);
 	fprintf(out, "  \"kvm\": ");
 	if (!k) {
 		fprintf(out, "{\"available\": false, \"error\": ");

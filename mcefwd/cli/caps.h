@@ -12,6 +12,7 @@
 struct where;
 
 struct caps_report {
+	char kernel_release[65];	/* uname -r: the kernel the guests' KVM runs on */
 	bool kvm_ok;
 	char kvm_error[512];
 	const struct kvm_caps *kvm;	/* NULL unless kvm_ok */

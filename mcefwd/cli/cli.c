@@ -94,6 +94,7 @@ enum {
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
 	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON, OPT_GPA,
+	OPT_KERNEL, OPT_MODULES,
 };
 
 static const struct option cli_options[] = {
@@ -120,6 +121,8 @@ static const struct option cli_options[] = {
 	{ "numa-node", required_argument, NULL, OPT_NUMA },
 	{ "on", required_argument, NULL, OPT_ON },
 	{ "gpa", required_argument, NULL, OPT_GPA },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "modules", required_argument, NULL, OPT_MODULES },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -153,8 +156,13 @@ static int cli_bad(const char *opt, const char *val, const char *want)
 	return error_set(EINVAL, "invalid %s '%s': %s", opt, val, want);
 }
 
+/* What --kernel and --modules said, before kernel_arg_parse judges them together. */
+struct cli_kernel_opts {
+	const char *kernel, *modules;
+};
+
 static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
-		      uint64_t *banks)
+		      uint64_t *banks, struct cli_kernel_opts *k)
 {
 	struct vm_config *vm = &c->run.vm;
 	uint64_t v;
@@ -254,6 +262,13 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_ON:
 		if (where_parse(arg, &c->on))
 			return cli_bad("--on", arg, "host, lab or auto");
+		c->on_set = true;
+		return 0;
+	case OPT_KERNEL:
+		k->kernel = arg;
+		return 0;
+	case OPT_MODULES:
+		k->modules = arg;
 		return 0;
 	case OPT_VERBOSE:
 		vm->verbose = true;
@@ -271,8 +286,34 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	return error_set(EINVAL, "unknown option (see 'mcefwd --help')");
 }
 
+/*
+ * --kernel picks the lab's kernel, so it sends run, caps and matrix to the
+ * lab. Inside the lab (where the command comes again, with the same
+ * arguments) where_decide runs everything on the lab's own KVM: --kernel has
+ * done its work and is taken without effect.
+ */
+static int cli_kernel(struct cli *c, const struct cli_kernel_opts *k)
+{
+	int r;
+
+	if (!k->kernel && !k->modules)
+		return 0;
+	if (c->cmd != CLI_RUN && c->cmd != CLI_CAPS && c->cmd != CLI_MATRIX && c->cmd != CLI_HELP)
+		return error_set(EINVAL, "--%s picks the lab's kernel: an option of run, caps, matrix, bench and lab only",
+				 k->kernel ? "kernel" : "modules");
+	r = kernel_arg_parse(k->kernel, k->modules, &c->kernel);
+	if (r < 0)
+		return r;
+	if (c->on == WHERE_HOST)
+		return error_set(EINVAL, "--kernel %s picks the lab's kernel: it cannot go with --on=host",
+				 k->kernel);
+	c->on = WHERE_LAB;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli *c)
 {
+	struct cli_kernel_opts kopts = { 0 };
 	bool banks_set = false, help = false;
 	int foreign = 0;		/* the first option 'encodings' does not take */
 	bool gpa_set = false;
@@ -316,7 +357,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		if (!foreign && !cli_encodings_option(opt))
 			foreign = opt;
 		gpa_set |= opt == OPT_GPA;
-		r = cli_option(c, opt, optarg, &banks_set, &banks);
+		r = cli_option(c, opt, optarg, &banks_set, &banks, &kopts);
 		if (r < 0)
 			return r;
 	}
@@ -366,5 +407,5 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		return error_set(EINVAL, "--gpa is an option of 'encodings' only");
 	if (c->json && c->markdown)
 		return error_set(EINVAL, "--json and --markdown: choose one");
-	return 0;
+	return cli_kernel(c, &kopts);
 }

@@ -8,6 +8,7 @@
 
 #include "inject/inject.h"
 #include "mcefwd/scenario/run.h"
+#include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/cli/where.h"
 
 enum cli_cmd {
@@ -28,6 +29,8 @@ struct cli {
 	bool json;
 	bool markdown;
 	enum where_on on;		/* --on: where the VMs run (default auto) */
+	bool on_set;			/* --on was given (not implied by --kernel) */
+	struct kernel_arg kernel;	/* --kernel, --modules: the lab's kernel (and the lab) */
 	bool quiet;			/* -q: where prints one word */
 	uint64_t gpa;			/* encodings --gpa (default MCEFWD_GPA_TEST) */
 	bool encoding_set;		/* --encoding given: encodings shows that profile only */

@@ -26,7 +26,9 @@ const char usage_main[] =
 "\n"
 "run, caps, matrix and bench take --on WHERE: host (this host's /dev/kvm),\n"
 "lab, or auto (the default: the host's KVM when it is usable, else the lab).\n"
-"The first lines of their output say which, and why.\n"
+"The first lines of their output say which, and why. --kernel K runs them in\n"
+"the lab on kernel K: 6.1 (the default), 6.12, FILE.deb, or BZIMAGE with\n"
+"--modules DIR ('mcefwd lab --help').\n"
 "\n"
 "Examples:\n"
 "  mcefwd caps                  what the guests' host can do, at a glance\n"
@@ -73,6 +75,10 @@ const char usage_run[] =
 "                       auto (default): the host's KVM when it is usable (a\n"
 "                       character device answering KVM API 12 with KVM_CAP_MCE),\n"
 "                       else the lab\n"
+"      --kernel K       the lab's kernel, and so the lab: 6.1 (Debian 12's, the\n"
+"                       default), 6.12 (the newest apt offers), FILE.deb (a\n"
+"                       Debian kernel package), or BZIMAGE with --modules DIR\n"
+"                       ('mcefwd lab --help'); not with --on=host\n"
 "      --emulated-access A\n"
 "                       when KVM emulates the guest's access to a uffd-poisoned\n"
 "                       page it reports KVM_EXIT_MMIO, not SIGBUS: fail (default)\n"
@@ -103,22 +109,24 @@ const char usage_run[] =
 "  mcefwd run ar --poison=uffd --emulated-access=forward --encoding=amd\n"
 "  mcefwd run smp --vcpus 8 --kick sigmask\n"
 "  mcefwd run spin --timeout 2                 a guest that never ends: timeout\n"
-"  mcefwd run ar ao --on=lab                   real memory failure, in the lab\n";
+"  mcefwd run ar ao --on=lab                   real memory failure, in the lab\n"
+"  mcefwd run ar ao --kernel=6.12              the same, on Linux 6.12\n";
 
 const char usage_caps[] =
-"usage: mcefwd caps [--json] [--on WHERE]\n"
+"usage: mcefwd caps [--json] [--on WHERE] [--kernel K [--modules DIR]]\n"
 "\n"
 "Prints, first in one paragraph and then in detail, the KVM API version and\n"
 "the capabilities mcefwd relies on (IMMEDIATE_EXIT, MCE banks, the MCG_CAP\n"
 "bits KVM supports, USER_MEMORY, ...), the CPU vendor, whether this process\n"
 "holds CAP_SYS_ADMIN, and which poison methods are supported, each probed\n"
 "without poisoning anything: of this host, or of the lab where guests run\n"
-"when this host has no usable KVM (--on, as for 'mcefwd run'). --json for\n"
-"machines.\n"
+"when this host has no usable KVM (--on and --kernel, as for 'mcefwd run').\n"
+"--json for machines.\n"
 "\n"
 "Examples:\n"
 "  mcefwd caps\n"
 "  mcefwd caps --on=lab         what the lab offers\n"
+"  mcefwd caps --kernel=6.12    what the lab offers on Linux 6.12\n"
 "  mcefwd caps --json | jq .poison_methods\n";
 
 const char usage_where[] =
@@ -175,7 +183,7 @@ const char usage_list[] =
 "  mcefwd list\n";
 
 const char usage_matrix[] =
-"usage: mcefwd matrix [--markdown|--json] [--on WHERE] [VM OPTIONS]\n"
+"usage: mcefwd matrix [--markdown|--json] [--on WHERE] [--kernel K] [VM OPTIONS]\n"
 "\n"
 "Runs every scenario with every poison method this host offers (never einj)\n"
 "and every encoding profile, each in a fresh VM and each bounded by the\n"
@@ -185,7 +193,7 @@ const char usage_matrix[] =
 "VM; with a line that fingerprints the host. Markdown is the default; the\n"
 "result is docs/guest-visible-mce.md. Exit 1 if a run failed its checks.\n"
 "\n"
-"Where the guests run follows --on, as for 'mcefwd run'.\n"
+"Where the guests run follows --on and --kernel, as for 'mcefwd run'.\n"
 "\n"
 "Examples:\n"
 "  mcefwd matrix --markdown > guest-visible-mce.md\n"

@@ -26,7 +26,7 @@ struct where {
 	enum where_on on;
 	char why[768];			/* why there, in words */
 	bool in_lab;			/* this process runs inside the lab */
-	char lab_kernel[256];		/* inside the lab: its kernel */
+	char lab_kernel[768];		/* inside the lab: its kernel, and whence */
 	char lab_boot[512];		/* inside the lab: boot time, /dev/kvm */
 	char lab_why[512];		/* inside the lab: why the host sent the command there */
 };

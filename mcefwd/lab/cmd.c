@@ -12,6 +12,7 @@
 #include "mcefwd/util/ktap.h"
 #include "mcefwd/lab/cmd.h"
 #include "mcefwd/lab/kernel.h"
+#include "mcefwd/lab/list.h"
 
 extern char **environ;
 
@@ -29,14 +30,25 @@ static const char lab_usage[] =
 "'mcefwd run|caps|matrix|bench --on=lab' runs those commands this way.\n"
 "\n"
 "Kernel (default: Debian's, the package linux-image-amd64 depends on; the\n"
-"first run downloads it with apt-get, about 70 MB, and keeps what the lab\n"
-"needs of it, about 12 MB, in the cache):\n"
-"      --kernel-deb FILE   a Debian kernel package (linux-image-*.deb)\n"
-"      --kernel BZIMAGE    a kernel you built (arch/x86/boot/bzImage) ...\n"
-"      --modules DIR       ... and its modules: /lib/modules/RELEASE, or the\n"
+"first run of a Debian kernel downloads it with apt-get, about 70 MB, and\n"
+"keeps what the lab needs of it, about 80 MB, in the cache, once):\n"
+"      --kernel K          which kernel boots, by the form of K:\n"
+"                          6.1   Debian 12's kernel, what linux-image-amd64\n"
+"                                depends on (the default)\n"
+"                          6.12  the newest linux-image-6.12.*-amd64-unsigned\n"
+"                                apt offers\n"
+"                          FILE.deb  a Debian kernel package (linux-image-*.deb)\n"
+"                          BZIMAGE   a kernel you built (arch/x86/boot/bzImage),\n"
+"                                with --modules (./6.1 for a file named 6.1)\n"
+"      --modules DIR       a bzImage's modules: /lib/modules/RELEASE, or the\n"
 "                          INSTALL_MOD_PATH of 'make modules_install'\n"
+"      --kernel-deb FILE   a Debian kernel package, whatever FILE is named\n"
+"      --list-kernels      what the cache holds (each kernel's release, size,\n"
+"                          whether complete) and what apt offers of 6.1 and\n"
+"                          6.12; with --json, one JSON document (docs/json.md)\n"
 "  A kernel whose config lacks an option the lab needs (CONFIG_MEMORY_FAILURE,\n"
 "  CONFIG_KVM_AMD, 9p over virtio, ...) is refused before it boots, named.\n"
+"  'mcefwd run|caps|matrix|bench --kernel K' run in the lab on kernel K.\n"
 "\n"
 "Machine:\n"
 "      --npt 0|1           kvm_amd's nested paging (default 1)\n"
@@ -64,7 +76,10 @@ static const char lab_usage[] =
 "  mcefwd lab -- mcefwd run ar ao --poison=hwpoison\n"
 "  mcefwd lab --npt 0 -- mcefwd caps\n"
 "  mcefwd lab -- sh -c 'uname -r; ls -l /dev/kvm'\n"
-"  mcefwd lab --kernel-deb ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n";
+"  mcefwd lab --kernel 6.12 -- uname -r\n"
+"  mcefwd lab --kernel ./linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb -- uname -r\n"
+"  mcefwd run ar ao --kernel 6.12\n"
+"  mcefwd lab --list-kernels --json | jq '.cached[] | {name, release, complete}'\n";
 
 static void lab_print_note(void *priv, const char *line)
 {
@@ -83,7 +98,7 @@ static void lab_print_note(void *priv, const char *line)
 static const struct lab_notes lab_stderr_notes = { .fn = lab_print_note };
 
 enum { OPT_KDEB = 256, OPT_KERNEL, OPT_MODULES, OPT_NPT, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
-	OPT_CONSOLE, OPT_CACHE_DIR };
+	OPT_CONSOLE, OPT_CACHE_DIR, OPT_LIST_KERNELS, OPT_JSON };
 
 static const struct option lab_options[] = {
 	{ "kernel-deb", required_argument, NULL, OPT_KDEB },
@@ -95,6 +110,8 @@ static const struct option lab_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "cache-dir", no_argument, NULL, OPT_CACHE_DIR },
+	{ "list-kernels", no_argument, NULL, OPT_LIST_KERNELS },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -122,9 +139,54 @@ static int lab_status(const struct lab_result *res)
 	}
 }
 
+static int lab_list_kernels(bool json)
+{
+	struct lab_list *l = malloc(sizeof(*l));
+	char cache[PATH_MAX];
+
+	if (!l) {
+		fprintf(stderr, "mcefwd lab: out of memory\n");
+		return KSFT_FAIL;
+	}
+	lab_kernel_cache_dir(cache, sizeof(cache));
+	lab_list_gather(cache, l);
+	if (json)
+		lab_list_print_json(l, stdout);
+	else
+		lab_list_print_text(l, stdout);
+	free(l);
+	return 0;
+}
+
+/* --kernel, --kernel-deb and --modules, judged together: 0 or a usage error said. */
+static int lab_kernel_choice(const char *kernel, const char *kdeb, const char *modules,
+			     struct kernel_arg *ka)
+{
+	if (kdeb && kernel) {
+		fprintf(stderr, "mcefwd lab: --kernel and --kernel-deb exclude each other\n");
+		return KSFT_USAGE;
+	}
+	if (kdeb && modules) {
+		fprintf(stderr, "mcefwd lab: --modules goes with --kernel BZIMAGE, not with --kernel-deb (a package brings its modules)\n");
+		return KSFT_USAGE;
+	}
+	if (kdeb) {
+		*ka = (struct kernel_arg){ .kind = KERNEL_ARG_DEB, .value = kdeb };
+		return 0;
+	}
+	if (kernel_arg_parse(kernel, modules, ka) < 0) {
+		fprintf(stderr, "mcefwd lab: %s\n(see 'mcefwd lab --help')\n", error_get());
+		return KSFT_USAGE;
+	}
+	return 0;
+}
+
 int lab_main(int argc, char **argv)
 {
 	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
+	const char *kernel = NULL, *kdeb = NULL, *modules = NULL;
+	bool list = false, json = false;
+	struct kernel_arg ka;
 	struct lab_result res;
 	char cwd[PATH_MAX];
 	uint64_t v;
@@ -136,13 +198,19 @@ int lab_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+:qh", lab_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_KDEB:
-			o.deb = optarg;
+			kdeb = optarg;
 			break;
 		case OPT_KERNEL:
-			o.bzimage = optarg;
+			kernel = optarg;
 			break;
 		case OPT_MODULES:
-			o.modules = optarg;
+			modules = optarg;
+			break;
+		case OPT_LIST_KERNELS:
+			list = true;
+			break;
+		case OPT_JSON:
+			json = true;
 			break;
 		case OPT_NPT:
 			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
@@ -190,15 +258,21 @@ int lab_main(int argc, char **argv)
 			return KSFT_USAGE;
 		}
 	}
-	if (o.deb && o.bzimage) {
-		fprintf(stderr, "mcefwd lab: --kernel and --kernel-deb exclude each other\n");
+	r = lab_kernel_choice(kernel, kdeb, modules, &ka);
+	if (r)
+		return r;
+	o.kernel = ka;
+	if (json && !list) {
+		fprintf(stderr, "mcefwd lab: --json goes with --list-kernels (a command's own --json goes after --)\n");
 		return KSFT_USAGE;
 	}
-	if (!!o.bzimage != !!o.modules) {
-		fprintf(stderr, "mcefwd lab: %s\n", o.bzimage ?
-			"--kernel needs --modules DIR (its modules: kvm_amd, hwpoison_inject, 9p, ...)" :
-			"--modules needs --kernel BZIMAGE");
-		return KSFT_USAGE;
+	if (list) {
+		if (optind < argc || ka.kind != KERNEL_ARG_DEFAULT) {
+			fprintf(stderr, "mcefwd lab: --list-kernels lists them all: it takes no %s\n",
+				optind < argc ? "command" : "--kernel");
+			return KSFT_USAGE;
+		}
+		return lab_list_kernels(json);
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "mcefwd lab: no command to run\n%s", lab_usage);
@@ -216,7 +290,8 @@ int lab_main(int argc, char **argv)
 	return lab_status(&res);
 }
 
-int lab_reexec(int argc, char **argv, const char *why, struct lab_result *res)
+int lab_reexec(int argc, char **argv, const char *why, const struct kernel_arg *kernel,
+	       struct lab_result *res)
 {
 	struct lab_opts o = { .npt = 1, .notes = &lab_stderr_notes };
 	char self[PATH_MAX], cwd[PATH_MAX], why_env[1024];
@@ -240,6 +315,7 @@ int lab_reexec(int argc, char **argv, const char *why, struct lab_result *res)
 		free(env);
 		return error_set(ENOMEM, "out of memory");
 	}
+	o.kernel = *kernel;
 	args[0] = self;
 	for (int i = 1; i < argc; i++)
 		args[i] = argv[i];

@@ -10,11 +10,13 @@ int lab_main(int argc, char **argv);
 
 /*
  * Runs this program again, with the same arguments, inside the lab (why:
- * why the host is not used, shown inside). The lab's own steps are said
- * on stderr, as "# lab: " lines. Returns 0 with res filled in (res->how
- * says whether the command ran, and res->status its exit status), or
- * -errno.
+ * why the host is not used, shown inside), on the kernel --kernel asked
+ * for. Inside, the arguments' --kernel has no effect: MCEFWD_ON=host and
+ * MCEFWD_LAB_KERNEL say it is the lab. The lab's own steps are said on
+ * stderr, as "# lab: " lines. Returns 0 with res filled in (res->how says
+ * whether the command ran, and res->status its exit status), or -errno.
  */
-int lab_reexec(int argc, char **argv, const char *why, struct lab_result *res);
+int lab_reexec(int argc, char **argv, const char *why, const struct kernel_arg *kernel,
+	       struct lab_result *res);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* A Debian kernel package: found with apt, downloaded, unpacked once into the cache. */
+/* A Debian kernel package: found with apt (apt.c), downloaded, unpacked once into the cache. */
 #include <ctype.h>
 #include <dirent.h>
 #include <elf.h>
@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "mcefwd/util/error.h"
+#include "mcefwd/lab/apt.h"
 #include "mcefwd/lab/exec.h"
 #include "mcefwd/lab/file.h"
 #include "mcefwd/lab/kconfig.h"
@@ -24,90 +25,87 @@
 
 /* ---- a Debian package ---------------------------------------------------------- */
 
-static int apt_updated;
-
-static int apt_update(void)
+/*
+ * One file of the cache per question asked of apt: "default" for what
+ * linux-image-amd64 depends on (the default, and the 6.1 series),
+ * "series-NAME" for the newest of another series.
+ */
+static void memo_path(const struct lab_kernel_opts *o, char *path, size_t len)
 {
-	char *argv[] = { (char *)"apt-get", (char *)"update", (char *)"-q", NULL };
-	struct exec_out out;
-	int r;
+	const struct kernel_series *s = o->series;
 
-	if (apt_updated || geteuid() != 0)
-		return -EPERM;
-	apt_updated = 1;
-	r = exec_run(argv, NULL, &out);
-	free(out.data);
-	return r == 0 ? 0 : -EIO;
+	if (!s || (s->meta && !strcmp(s->meta, KERNEL_ARG_DEFAULT_META)))
+		lab_fmt(path, len, "%s/kernels/" LAB_CACHE_FORMAT "/default", o->cache);
+	else
+		lab_fmt(path, len, "%s/kernels/" LAB_CACHE_FORMAT "/series-%s", o->cache, s->name);
 }
 
 /*
  * The package name apt gave last time, in the cache: asking apt costs most
- * of a second per command, and Debian moves its kernel on rarely. Asked
+ * of a second per command, and Debian moves its kernels on rarely. Asked
  * again once a day (max_age 0: whatever its age, when apt cannot say).
  */
-static bool default_remembered(const struct lab_kernel_opts *o, char *pkg, size_t len,
+static bool package_remembered(const struct lab_kernel_opts *o, char *pkg, size_t len,
 			       time_t max_age)
 {
 	char path[PATH_MAX], *text;
 	struct stat st;
 	size_t n;
 
-	lab_fmt(path, sizeof(path), "%s/kernels/" LAB_CACHE_FORMAT "/default", o->cache);
+	memo_path(o, path, sizeof(path));
 	if (stat(path, &st) || (max_age && time(NULL) - st.st_mtime > max_age) ||
 	    file_read(path, &text, &n) < 0)
 		return false;
 	lab_fmt(pkg, len, "%.*s", (int)strcspn(text, "\n"), text);
 	free(text);
-	return !strncmp(pkg, "linux-image-", 12);
+	return !strncmp(pkg, "linux-image-", 12) && (!o->series || apt_series_names(o->series, pkg));
 }
 
-static void default_remember(const struct lab_kernel_opts *o, const char *pkg)
+static void package_remember(const struct lab_kernel_opts *o, const char *pkg)
 {
 	char path[PATH_MAX];
 
 	lab_fmt(path, sizeof(path), "%s/kernels/" LAB_CACHE_FORMAT, o->cache);
 	if (file_mkdir_p(path) < 0)
 		return;
-	lab_fmt(path, sizeof(path), "%s/kernels/" LAB_CACHE_FORMAT "/default", o->cache);
+	memo_path(o, path, sizeof(path));
 	file_write(path, pkg, strlen(pkg));
 }
 
-/* The kernel package linux-image-amd64 depends on: Debian's current kernel. */
-static int default_package(char *pkg, size_t len, const struct lab_kernel_opts *o)
+/* The package of the series asked for (none: what linux-image-amd64 depends on). */
+static int series_package(char *pkg, size_t len, const struct lab_kernel_opts *o)
 {
-	char *argv[] = { (char *)"apt-cache", (char *)"depends", (char *)"linux-image-amd64", NULL };
+	const struct kernel_series *s = o->series;
+	char what[128];
+	int r = 0;
 
-	if (default_remembered(o, pkg, len, 24 * 3600))
+	if (s && !s->meta)
+		lab_fmt(what, sizeof(what), "the newest of the %s series", s->name);
+	else
+		lab_fmt(what, sizeof(what), "what %s depends on", s ? s->meta : KERNEL_ARG_DEFAULT_META);
+	if (package_remembered(o, pkg, len, 24 * 3600))
 		return 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct exec_out out;
-		char *d;
-		int r = exec_run(argv, NULL, &out);
-
-		if (r == -ENOENT)
-			return error_set(ENOENT, "apt-cache is not installed: the lab fetches Debian's kernel with apt; name a kernel with --kernel-deb=FILE or --kernel=BZIMAGE --modules=DIR");
-		d = r == 0 && out.data ? strstr(out.data, "Depends: linux-image-") : NULL;
-		if (d) {
-			d += strlen("Depends: ");
-			lab_fmt(pkg, len, "%.*s", (int)strcspn(d, " \n<"), d);
-			free(out.data);
-			default_remember(o, pkg);
+		r = apt_series_package(s, pkg, len);
+		if (r == 0) {
+			package_remember(o, pkg);
 			return 0;
 		}
-		free(out.data);
+		/* Not installed, or Debian's default moved on: apt-get update changes neither. */
+		if (r == -ENOENT || r == -EINVAL)
+			return r;
 		if (attempt == 0) {
-			lab_note(o->notes, "apt does not know linux-image-amd64 yet: apt-get update");
+			lab_note(o->notes, "apt cannot say %s yet (%s): apt-get update", what, error_get());
 			if (apt_update() < 0)
 				break;
 		}
 	}
-	if (default_remembered(o, pkg, len, 0)) {
-		lab_note(o->notes, "apt cannot say which kernel linux-image-amd64 depends on now: the last one it named, %s",
-			 pkg);
+	if (package_remembered(o, pkg, len, 0)) {
+		lab_note(o->notes, "apt cannot say %s now: the last one it named, %s", what, pkg);
 		return 0;
 	}
-	return error_set(ENOENT, "cannot tell which kernel package linux-image-amd64 depends on (apt-cache depends linux-image-amd64 names none%s)",
-			 geteuid() ? "; as root, run apt-get update" : "");
+	/* apt's own words say what to do (apt-get update as root, install apt). */
+	return error_wrap(-r, "cannot tell which kernel package is %s", what);
 }
 
 static int download(const char *pkg, const char *dir, char *deb, size_t len,
@@ -146,7 +144,7 @@ static int download(const char *pkg, const char *dir, char *deb, size_t len,
 	}
 	free(out.data);
 	return error_set(r == -ENOENT ? ENOENT : ENETUNREACH,
-			 "apt-get download %s failed%s%s: the first lab run needs Debian's package archive (or name a kernel package you have: --kernel-deb=FILE)",
+			 "apt-get download %s failed%s%s: the first lab run of a Debian kernel needs Debian's package archive (or name a kernel package you have: --kernel=FILE.deb, also --kernel-deb=FILE)",
 			 pkg, out.err[0] ? ": " : "", out.err);
 }
 
@@ -262,7 +260,7 @@ static int read_entry(struct lab_kernel *k, const char *entry)
 	return lab_kmod_order(k);
 }
 
-static bool entry_done(const char *entry)
+bool lab_debian_entry_done(const char *entry)
 {
 	char path[PATH_MAX], *text;
 	size_t len;
@@ -284,7 +282,7 @@ int lab_debian_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 
 	if (o->deb) {
 		if (access(o->deb, R_OK))
-			return error_set(errno, "--kernel-deb %s: %s", o->deb, strerror(errno));
+			return error_set(errno, "the kernel package %s: %s", o->deb, strerror(errno));
 		base = strrchr(o->deb, '/');
 		base = base ? base + 1 : o->deb;
 		snprintf(pkg, sizeof(pkg), "%.*s", (int)strcspn(base, "_"), base);
@@ -292,15 +290,20 @@ int lab_debian_get(const struct lab_kernel_opts *o, struct lab_kernel *k)
 			 (int)(strlen(base) > 4 ? strlen(base) - 4 : strlen(base)), base);
 		lab_fmt(source, sizeof(source), "Debian package %s (%s)", pkg, o->deb);
 	} else {
-		r = default_package(pkg, sizeof(pkg), o);
+		r = series_package(pkg, sizeof(pkg), o);
 		if (r < 0) {
 			k->host_lacks = true;
 			return r;
 		}
 		lab_fmt(entry, sizeof(entry), "%s/kernels/" LAB_CACHE_FORMAT "/%s", o->cache, pkg);
-		lab_fmt(source, sizeof(source), "Debian package %s, what linux-image-amd64 depends on", pkg);
+		if (o->series && !o->series->meta)
+			lab_fmt(source, sizeof(source), "Debian package %s, the newest of the %s series when fetched",
+				 pkg, o->series->name);
+		else
+			lab_fmt(source, sizeof(source), "Debian package %s, what %s depends on", pkg,
+				 o->series ? o->series->meta : KERNEL_ARG_DEFAULT_META);
 	}
-	if (entry_done(entry))
+	if (lab_debian_entry_done(entry))
 		return read_entry(k, entry);
 	/* Half made (an unpack cut short) or of an older format: made again. */
 	file_rm_rf(entry);

@@ -46,7 +46,14 @@ void kconfig_value(const char *config, const char *option, char *val, size_t len
 	}
 }
 
-int kconfig_check(const char *config, char *why, size_t len)
+/* Whether config has need i as the lab needs it; its value into v. */
+static bool kconfig_has(const char *config, size_t i, char *v, size_t len)
+{
+	kconfig_value(config, kconfig_needs[i].option, v, len);
+	return !strcmp(v, "y") || (kconfig_needs[i].module_ok && !strcmp(v, "m"));
+}
+
+int kconfig_check(const char *config, const char *sep, char *why, size_t len)
 {
 	size_t pos = 0;
 	int missing = 0;
@@ -55,16 +62,34 @@ int kconfig_check(const char *config, char *why, size_t len)
 	for (size_t i = 0; i < sizeof(kconfig_needs) / sizeof(kconfig_needs[0]); i++) {
 		char v[64];
 
-		kconfig_value(config, kconfig_needs[i].option, v, sizeof(v));
-		if (!strcmp(v, "y") || (kconfig_needs[i].module_ok && !strcmp(v, "m")))
+		if (kconfig_has(config, i, v, sizeof(v)))
 			continue;
 		missing++;
 		if (pos < len)
 			pos += (size_t)snprintf(why + pos, len - pos, "%s%s is %s, the lab needs %s (%s)",
-						pos ? "; " : "", kconfig_needs[i].option,
+						pos ? sep : "", kconfig_needs[i].option,
 						*v ? v : "not set",
 						kconfig_needs[i].module_ok ? "y or m" : "y",
 						kconfig_needs[i].why);
+	}
+	return missing;
+}
+
+int kconfig_missing_names(const char *config, char *names, size_t len)
+{
+	size_t pos = 0;
+	int missing = 0;
+
+	names[0] = '\0';
+	for (size_t i = 0; i < sizeof(kconfig_needs) / sizeof(kconfig_needs[0]); i++) {
+		char v[64];
+
+		if (kconfig_has(config, i, v, sizeof(v)))
+			continue;
+		missing++;
+		if (pos < len)
+			pos += (size_t)snprintf(names + pos, len - pos, "%s%s", pos ? ", " : "",
+						kconfig_needs[i].option);
 	}
 	return missing;
 }

@@ -10,8 +10,12 @@ void kconfig_value(const char *config, const char *option, char *val, size_t len
 
 /*
  * The options config lacks of what the lab needs: 0 if none, else how many,
- * with why[] naming each and what it is for.
+ * with why[] naming each, its value and what it is for, one after another
+ * with sep between them.
  */
-int kconfig_check(const char *config, char *why, size_t len);
+int kconfig_check(const char *config, const char *sep, char *why, size_t len);
+
+/* The same options by name only ("CONFIG_X86_MCE, CONFIG_KVM_AMD"): how many. */
+int kconfig_missing_names(const char *config, char *names, size_t len);
 
 #endif

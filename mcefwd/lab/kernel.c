@@ -96,9 +96,11 @@ int lab_bzimage_payload(const void *image, size_t len, size_t *off, size_t *plen
 	return error_set(EINVAL, "its payload is compressed in a way the lab does not uncompress");
 }
 
+#define LAB_CONFIG_REFUSED "kernel %s cannot run the lab (not booted): its config %s lacks %d option(s): %s"
+
 int lab_kernel_check_config(struct lab_kernel *k, const struct lab_kernel_opts *o)
 {
-	char why[2048], *text;
+	char why[4096], names[1024], *text;
 	size_t len;
 	int r;
 
@@ -110,11 +112,26 @@ int lab_kernel_check_config(struct lab_kernel *k, const struct lab_kernel_opts *
 	r = file_read(k->config, &text, &len);
 	if (r < 0)
 		return error_set(-r, "%s: %s", k->config, strerror(-r));
-	r = kconfig_check(text, why, sizeof(why));
+	r = kconfig_check(text, "; ", why, sizeof(why));
+	if (r > 0 &&
+	    snprintf(NULL, 0, LAB_CONFIG_REFUSED, k->release, k->config, r, why) >= ERROR_MAX) {
+		/*
+		 * Too many for one message: it names them all, and each with
+		 * its reason goes on a line of its own.
+		 */
+		kconfig_check(text, "\n", why, sizeof(why));
+		for (char *line = why, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			lab_note(o->notes, "kernel %s: %.*s", k->release,
+				 nl ? (int)(nl - line) : (int)strlen(line), line);
+		}
+		kconfig_missing_names(text, names, sizeof(names));
+		free(text);
+		return error_set(EINVAL, LAB_CONFIG_REFUSED, k->release, k->config, r, names);
+	}
 	free(text);
 	if (r)
-		return error_set(EINVAL, "kernel %s cannot run the lab (not booted): its config %s lacks %d option(s): %s",
-				 k->release, k->config, r, why);
+		return error_set(EINVAL, LAB_CONFIG_REFUSED, k->release, k->config, r, why);
 	return 0;
 }
 
@@ -230,6 +247,14 @@ static int get_bzimage(const struct lab_kernel_opts *o, struct lab_kernel *k)
 	if (r < 0)
 		return error_wrap(-r, "kernel %s", o->bzimage);
 	return lab_kmod_order(k);
+}
+
+void lab_kernel_opts_set(struct lab_kernel_opts *o, const struct kernel_arg *k)
+{
+	o->series = k->kind == KERNEL_ARG_SERIES ? k->series : NULL;
+	o->deb = k->kind == KERNEL_ARG_DEB ? k->value : NULL;
+	o->bzimage = k->kind == KERNEL_ARG_BZIMAGE ? k->value : NULL;
+	o->modules = k->kind == KERNEL_ARG_BZIMAGE ? k->modules : NULL;
 }
 
 int lab_kernel_get(const struct lab_kernel_opts *o, struct lab_kernel *k)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The lab's kernel: Debian's own package, fetched with apt-get and unpacked
- * once into the cache, a package file the user names, or a bzImage with its
- * modules directory. Its config is checked before it boots, and the modules
- * the lab loads are found with everything they depend on and kept
- * uncompressed, in the order they load.
+ * The lab's kernel: Debian's own package (the default, or the newest of a
+ * series), fetched with apt-get and unpacked once into the cache, a package
+ * file the user names, or a bzImage with its modules directory. Its config
+ * is checked before it boots, and the modules the lab loads are found with
+ * everything they depend on and kept uncompressed, in the order they load.
  */
 #ifndef MCEFWD_LAB_KERNEL_H
 #define MCEFWD_LAB_KERNEL_H
@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/lab/modinfo.h"
 #include "mcefwd/lab/note.h"
 
@@ -19,6 +20,7 @@
 
 struct lab_kernel_opts {
 	const char *cache;		/* the cache directory (created if need be) */
+	const struct kernel_series *series;	/* Debian's kernel of this series, or NULL */
 	const char *deb;		/* a linux-image-*.deb, or NULL */
 	const char *bzimage;		/* a bzImage, with modules, or NULL */
 	const char *modules;		/* /lib/modules/RELEASE or an INSTALL_MOD_PATH */
@@ -50,6 +52,9 @@ struct lab_kernel {
 	/* After a failure: the host lacks something (network, apt), the kernel is fine. */
 	bool host_lacks;
 };
+
+/* Sets o's series, deb, bzimage and modules to what --kernel asked for. */
+void lab_kernel_opts_set(struct lab_kernel_opts *o, const struct kernel_arg *k);
 
 /* 0, or -errno with error_get() saying what failed and what to do. */
 int lab_kernel_get(const struct lab_kernel_opts *o, struct lab_kernel *k);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What kernel.c, kmod.c and debian.c share and nobody else calls. */
+/* What kernel.c, kmod.c, debian.c and list.c share and nobody else calls. */
 #ifndef MCEFWD_LAB_KERNEL_INT_H
 #define MCEFWD_LAB_KERNEL_INT_H
 
@@ -23,5 +23,7 @@ void lab_kernel_extract_vmlinux(const struct lab_kernel_opts *o, const char *bzi
 				const char *config_text, const char *dir);
 /* debian.c: Debian's package, downloaded or named, unpacked once into the cache. */
 int lab_debian_get(const struct lab_kernel_opts *o, struct lab_kernel *k);
+/* debian.c: whether the cache entry dir was unpacked to the end, in this format. */
+bool lab_debian_entry_done(const char *entry);
 
 #endif

@@ -232,8 +232,8 @@ int lab_run(const struct lab_opts *o, char *const argv[], char *const envp[], co
 		lab_fmt(cache, sizeof(cache), "%s", o->cache);
 	else
 		lab_kernel_cache_dir(cache, sizeof(cache));
-	ko = (struct lab_kernel_opts){ .cache = cache, .deb = o->deb, .bzimage = o->bzimage,
-				       .modules = o->modules, .notes = o->notes };
+	ko = (struct lab_kernel_opts){ .cache = cache, .notes = o->notes };
+	lab_kernel_opts_set(&ko, &o->kernel);
 	r = lab_kernel_get(&ko, &k);
 	if (r < 0) {
 		lab_end(res, k.host_lacks ? LAB_SKIPPED : LAB_FAILED, "%s", error_get());

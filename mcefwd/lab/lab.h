@@ -15,14 +15,14 @@
 #include <stdio.h>
 
 #include "mcefwd/util/error.h"
+#include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/lab/note.h"
 
 #define LAB_DEFAULT_TIMEOUT_S	1800
 #define LAB_DEFAULT_MEM_MB	4096
 
 struct lab_opts {
-	const char *deb;		/* a linux-image-*.deb (default: Debian's current kernel) */
-	const char *bzimage, *modules;	/* or a kernel of one's own, with its modules */
+	struct kernel_arg kernel;	/* --kernel (zero: Debian's current kernel) */
 	const char *cache;		/* NULL: lab_kernel_cache_dir() */
 	const char *qemu;		/* NULL: $MCEFWD_QEMU, else qemu-system-x86_64 */
 	int npt;			/* kvm_amd's nested paging: 1 or 0 */

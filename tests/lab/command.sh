@@ -5,7 +5,8 @@
 # the lab: QEMU's TCG inside QEMU's TCG is not a test): what comes back from
 # the lab (output, exit status, directory, environment), what it throws
 # away, how it says it cannot run or broke, that it leaves no QEMU behind,
-# and that an installed mcefwd runs it. TAP output.
+# which kernel it boots (--kernel, --list-kernels), and that an installed
+# mcefwd runs it. TAP output.
 #
 #   B=build tests/lab/command.sh
 set -u
@@ -65,7 +66,33 @@ lab "$MCEFWD" lab --kernel /nonexistent -- true
 expect2 "--kernel without --modules: a usage error" 2 err '--kernel needs --modules'
 lab "$MCEFWD" lab --help
 expect2 "--help teaches the options and the exit status" 0 out '^usage: mcefwd lab' '--kernel-deb' \
-	'--npt' '--timeout' 'MCEFWD_LAB_CACHE' 'Exit status' 'Examples'
+	'--kernel K' '6\.12 ' '--list-kernels' '--npt' '--timeout' 'MCEFWD_LAB_CACHE' 'Exit status' 'Examples'
+
+# --kernel: a series the lab does not know, and what cannot go together.
+lab "$MCEFWD" lab --kernel=5.10 -- true
+expect2 "lab --kernel=5.10: a usage error naming the series there are" 2 err \
+	"invalid --kernel '5.10': no such kernel series; the lab knows 6\.1 and 6\.12"
+lab "$MCEFWD" run hello --kernel=5.10
+expect2 "run --kernel=5.10: a usage error, before any lab" 2 err "invalid --kernel '5.10'"
+lab "$MCEFWD" bench exit --kernel 5.10
+expect2 "bench --kernel 5.10: a usage error, before any lab" 2 err "invalid --kernel '5.10'"
+lab "$MCEFWD" run hello --on=host --kernel=6.1
+expect2 "run --on=host --kernel=6.1: a usage error" 2 err 'cannot go with --on=host'
+lab "$MCEFWD" caps --kernel=6.1 --on=host
+expect2 "caps --kernel=6.1 --on=host: a usage error" 2 err 'cannot go with --on=host'
+lab "$MCEFWD" where --kernel=6.1
+expect2 "where --kernel: a usage error (it starts no guest)" 2 err 'an option of run, caps, matrix, bench and lab only'
+lab "$MCEFWD" lab --kernel 6.12 --modules /lib/modules -- true
+expect2 "lab --kernel 6.12 --modules: a usage error (a package brings its modules)" 2 err \
+	'--modules goes with --kernel BZIMAGE'
+lab "$MCEFWD" lab --list-kernels -- true
+expect2 "lab --list-kernels with a command: a usage error" 2 err '--list-kernels lists them all'
+lab "$MCEFWD" lab --json -- true
+expect2 "lab --json without --list-kernels: a usage error" 2 err '--json goes with --list-kernels'
+# --kernel alone sends run to the lab, and says so (no QEMU: nothing boots).
+lab env MCEFWD_QEMU=/nonexistent/qemu-system-x86_64 MCEFWD_ON= "$MCEFWD" run hello --kernel=6.1
+expect2 "run --kernel=6.1: the lab, because of --kernel, in its KTAP" 4 out '^# on: lab: --kernel=6\.1 ' \
+	'^ok 1 hello # SKIP lab: .*qemu-system-x86'
 
 # Usage errors are found before the lab is asked for, even where it cannot run.
 lab env MCEFWD_QEMU=/nonexistent/qemu-system-x86_64 "$MCEFWD" run nosuch --on=lab
@@ -104,12 +131,106 @@ expect2 "a kernel without memory failure: refused before boot, naming the option
 lab env MCEFWD_QEMU=true "$MCEFWD" lab --kernel-deb /etc/hostname -- true
 expect2 "a file that is no kernel package: exit 1 naming it" 1 err 'dpkg-deb -x /etc/hostname failed'
 
+# The same refusal whichever way the kernel is chosen, in a cache of test
+# kernels whose configs lack memory failure, with an apt that offers them.
+# fake_entry NAME RELEASE [complete]: a cache entry, unpacked to the end or not.
+fake_entry() {
+	d=$tmp/kc/kernels/v1/$1
+	mkdir -p "$d/mods"
+	printf '%s\n' "$2" >"$d/release"
+	printf 'a test kernel of command.sh\n' >"$d/source"
+	printf 'CONFIG_X86_64=y\nCONFIG_KVM=m\n' >"$d/config"
+	: >"$d/mods/order"
+	head -c 4096 /dev/zero >"$d/vmlinuz"
+	if [ "${3:-}" = complete ]; then printf 'v1\n' >"$d/.done"; fi
+}
+fake_entry linux-image-6.1.0-99-amd64 6.1.0-99-amd64 complete
+fake_entry linux-image-6.12.107+deb12-amd64-unsigned 6.12.107+deb12-amd64 complete
+fake_entry linux-image-6.0.0-half 6.0.0-half
+mkdir -p "$tmp/apt"
+cat >"$tmp/apt/apt-cache" <<'EOF_APT'
+#!/bin/sh
+case $1 in
+depends) printf 'linux-image-amd64\n  Depends: linux-image-6.1.0-99-amd64\n' ;;
+search) printf '%s - Linux 6.12\n' linux-image-6.12.57+deb12-amd64-unsigned \
+	linux-image-6.12.107+deb12-amd64-unsigned linux-image-6.12.107+deb12-cloud-amd64-unsigned \
+	linux-image-6.12.99+deb12-amd64-unsigned ;;
+policy) shift; for p; do printf '%s:\n  Installed: (none)\n  Candidate: 9.9-test\n' "$p"; done ;;
+esac
+EOF_APT
+chmod +x "$tmp/apt/apt-cache"
+# kc ARGS...: mcefwd ARGS with that cache and that apt, and a QEMU that never starts.
+kc() {
+	lab env PATH="$tmp/apt:$PATH" MCEFWD_LAB_CACHE="$tmp/kc" MCEFWD_QEMU=true "$MCEFWD" "$@"
+}
+kc lab --kernel=6.1 -- true
+expect2 "--kernel=6.1, what linux-image-amd64 depends on, cached: refused before boot, naming the options" 1 err \
+	'kernel 6\.1\.0-99-amd64 cannot run the lab \(not booted\)' 'CONFIG_MEMORY_FAILURE'
+kc lab --kernel=6.12 -- true
+expect2 "--kernel=6.12, the newest apt offers (107, not 99 or 57): refused before boot, naming the options" 1 err \
+	'kernel 6\.12\.107\+deb12-amd64 cannot run the lab \(not booted\)' 'CONFIG_KVM_AMD'
+kc run hello --kernel=6.12
+expect2 "run --kernel=6.12: the same refusal, in its KTAP" 1 out \
+	'^not ok 1 hello # lab: kernel 6\.12\.107\+deb12-amd64 cannot run the lab .*CONFIG_MEMORY_FAILURE'
+if command -v dpkg-deb >/dev/null 2>&1; then
+	mkdir -p "$tmp/deb/DEBIAN" "$tmp/deb/boot"
+	printf 'Package: linux-image-6.0.0-deb\nVersion: 1\nArchitecture: amd64\nMaintainer: nobody <nobody@example.org>\nDescription: a test kernel without memory failure\n' \
+		>"$tmp/deb/DEBIAN/control"
+	head -c 4096 /dev/zero >"$tmp/deb/boot/vmlinuz-6.0.0-deb"
+	printf 'CONFIG_X86_64=y\n' >"$tmp/deb/boot/config-6.0.0-deb"
+	deb=$tmp/linux-image-6.0.0-deb_1_amd64.deb
+	dpkg-deb -b "$tmp/deb" "$deb" >/dev/null 2>&1
+	kc lab --kernel "$deb" -- true
+	expect2 "--kernel FILE.deb whose config lacks memory failure: refused before boot, naming it" 1 err \
+		'kernel 6\.0\.0-deb cannot run the lab \(not booted\)' 'CONFIG_MEMORY_FAILURE'
+	kc lab --kernel-deb "$deb" -- true
+	expect2 "--kernel-deb FILE: the same" 1 err 'kernel 6\.0\.0-deb cannot run the lab \(not booted\)'
+else
+	skip "--kernel FILE.deb whose config lacks memory failure" "dpkg-deb is not installed"
+	skip "--kernel-deb FILE: the same" "dpkg-deb is not installed"
+fi
+
+# --list-kernels: the cache and what apt offers, as text and as JSON.
+kc lab --list-kernels
+expect2 "--list-kernels: each entry, complete or not, and each series apt offers" 0 out \
+	'^Cached kernels \(.*/kc/kernels/v1\):' '^  linux-image-6\.1\.0-99-amd64$' \
+	'release 6\.1\.0-99-amd64, .* MiB, complete' '6\.0\.0-half, .*incomplete' \
+	'^  6\.1 ' 'linux-image-6\.12\.107\+deb12-amd64-unsigned 9\.9-test, cached'
+kc lab --list-kernels --json
+cp "$tmp/out" "$tmp/json"
+expect_json "--list-kernels --json: version 1, the entries, the series apt offers" 0 '
+	.version == 1 and (.cache | endswith("/kc/kernels/v1")) and .truncated == false and
+	([.cached[] | {name, release, complete}] == [
+		{"name": "linux-image-6.0.0-half", "release": "6.0.0-half", "complete": false},
+		{"name": "linux-image-6.1.0-99-amd64", "release": "6.1.0-99-amd64", "complete": true},
+		{"name": "linux-image-6.12.107+deb12-amd64-unsigned", "release": "6.12.107+deb12-amd64",
+		 "complete": true}]) and
+	(.cached | all(.bytes > 0)) and
+	([.offered[] | {series, default, ok, package, version, cached, error}] == [
+		{"series": "6.1", "default": true, "ok": true, "package": "linux-image-6.1.0-99-amd64",
+		 "version": "9.9-test", "cached": true, "error": null},
+		{"series": "6.12", "default": false, "ok": true,
+		 "package": "linux-image-6.12.107+deb12-amd64-unsigned", "version": "9.9-test",
+		 "cached": true, "error": null}])'
+# An apt without package lists: the listing stands, each series says why.
+printf '#!/bin/sh\necho "E: No packages found" >&2\nexit 100\n' >"$tmp/apt/apt-cache"
+kc lab --list-kernels
+expect2 "--list-kernels when apt-cache fails: exit 0, the cache listed, apt's failure said" 0 out \
+	'^  linux-image-6\.1\.0-99-amd64$' 'apt cannot say: .*no package lists\? as root, apt-get update'
+kc lab --list-kernels --json
+cp "$tmp/out" "$tmp/json"
+expect_json "--list-kernels --json when apt-cache fails: each series not ok, with its error" 0 '
+	(.cached | length) == 3 and
+	(.offered | length == 2 and all(.ok == false and .package == null and
+		(.error | test("No packages found"))))'
+
 # ---- the lab itself (one boot each from here) ---------------------------------------
 lab "$MCEFWD" lab -q -- true
 lab_why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err")
 if [ "$rc" = 4 ] && [ -n "$lab_why" ]; then
 	for t in "output, status, directory, environment" "writes thrown away" "command not found" \
-		"timeout" "kernel panic" "SIGINT" "SIGKILL" "caps --json" "bench --json" "run --json" "installed"; do
+		"timeout" "kernel panic" "SIGINT" "SIGKILL" "--kernel=6.1" "--list-kernels lists it" \
+		"run --kernel=6.12" "caps --json" "bench --json" "run --json" "installed"; do
 		skip "the lab: $t" "$lab_why"
 	done
 	tap_done
@@ -193,6 +314,31 @@ else
 	ok "SIGKILL to mcefwd lab: its QEMU dies with it"
 fi
 
+# --kernel=6.1 boots Debian 12's kernel, from the cache, and --list-kernels lists it.
+lab "$MCEFWD" lab -q --kernel=6.1 -- uname -r
+expect2 "--kernel=6.1 -- uname -r: Debian's 6.1 kernel" 0 out '^6\.1\.[0-9]+-[0-9]+-amd64$'
+release=$(cat "$tmp/out")
+lab "$MCEFWD" lab --list-kernels --json
+cp "$tmp/out" "$tmp/json"
+expect_json "--list-kernels --json lists the 6.1 kernel that ran, complete, as the 6.1 series' (when apt can say)" 0 '
+	.version == 1 and
+	([.cached[] | select(.release == $r and .complete and .bytes > 0) | .name]) as $names |
+	($names | length) == 1 and
+	(.offered[] | select(.series == "6.1") | .default and ((.ok | not) or .package == $names[0]))' \
+	--arg r "$release"
+
+# --kernel=6.12: run goes to the lab, runs there once (--kernel has no
+# effect inside), and its KTAP names the kernel. Only when the kernel is
+# cached: fetching it is a download of about 70 MB.
+if jq -e '.offered[] | select(.series == "6.12") | .cached' "$tmp/json" >/dev/null; then
+	lab "$MCEFWD" run hello --kernel=6.12
+	expect2 "run --kernel=6.12: in the lab on 6.12, named in its KTAP" 0 out \
+		'^# on: lab: kernel 6\.12\.[0-9]+\+deb[0-9]+-amd64 \(Debian package ' \
+		'^# why the lab: --kernel=6\.12 ' '^ok 1 hello$'
+else
+	skip "run --kernel=6.12" "the 6.12 kernel apt offers is not cached ('mcefwd lab --kernel 6.12 -- true' fetches it, about 70 MB)"
+fi
+
 # --json through the lab is still one JSON document, saying where it ran
 # (expect_json, lib.sh, judges $tmp/json).
 lab_json() {
@@ -200,9 +346,10 @@ lab_json() {
 	cp "$tmp/out" "$tmp/json"
 }
 lab_json "$MCEFWD" caps --on=lab --json
-expect_json "caps --on=lab --json: one document, in the lab, hwpoison available" 0 \
+expect_json "caps --on=lab --json: one document, in the lab, hwpoison available, the lab's kernel release" 0 \
 	'.version == 1 and .where.in_lab and .where.on == "host" and
-	 ([.poison_methods[] | select(.name == "hwpoison" and .available)] | length == 1)'
+	 ([.poison_methods[] | select(.name == "hwpoison" and .available)] | length == 1) and
+	 (.kernel.release as $r | .where.lab.kernel | startswith($r + " ("))'
 lab_json "$MCEFWD" bench exit --quick --json --on=lab
 expect_json "bench exit --quick --json --on=lab: one document, measured in the lab" 0 \
 	'.mcefwd_bench == 1 and (.host.where | test("^lab: kernel ")) and .benchmarks[0].status == "ok"'

@@ -26,6 +26,8 @@ every step from mcefwd's --json record and the kernel's log. TAP output.
   --poison=M,M          hwpoison,pfn (default: both)
   --encoding=E,E        default,amd (default: both; or qemu-7, qemu-6.2)
   --npt=N,N             1,0: kvm_amd's nested paging on, then off (a boot each)
+  --kernel=K            the lab's kernel: 6.1 (Debian's current one, the
+                        default), 6.12, FILE.deb ('mcefwd lab --help')
   --kernel-deb=FILE     a Debian kernel package instead of Debian's current one
   --kernel=BZIMAGE --modules=DIR   a kernel of your own
   --timeout=SECONDS     bound on each boot (default 600)

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * cli.c: argv in, struct cli out. Defaults, options before and after the
- * command, every kind of bad value, and the number parsers on their own.
+ * command, every kind of bad value, and the number parsers on their own;
+ * --kernel's values (kernel_arg.c), in run, caps, matrix and bench.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "guest-payloads/abi.h"
+#include "mcefwd/bench/bench.h"
 #include "mcefwd/cli/cli.h"
+#include "mcefwd/cli/kernel_arg.h"
 #include "mcefwd/mce/encode.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/kick.h"
@@ -545,6 +550,203 @@ static void test_parse_timeout(void **state)
 	assert_int_equal(cli_parse_timeout(NULL, &ms), -EINVAL);
 }
 
+/* ---- --kernel (kernel_arg.c) ---- */
+
+static void test_kernel_arg_kinds(void **state)
+{
+	struct kernel_arg k;
+
+	(void)state;
+	assert_int_equal(kernel_arg_parse(NULL, NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_DEFAULT);
+	assert_null(k.value);
+
+	/* A series: 6.1 is what linux-image-amd64 depends on, 6.12 the newest of its line. */
+	assert_int_equal(kernel_arg_parse("6.1", NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_SERIES);
+	assert_string_equal(k.series->name, "6.1");
+	assert_string_equal(k.series->meta, KERNEL_ARG_DEFAULT_META);
+	assert_int_equal(kernel_arg_parse("6.12", NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_SERIES);
+	assert_string_equal(k.series->name, "6.12");
+	assert_null(k.series->meta);
+	assert_string_equal(k.series->suffix, "-amd64-unsigned");
+
+	/* A package file, by its name; anything else is a bzImage, with its modules. */
+	assert_int_equal(kernel_arg_parse("/k/linux-image-6.12.57+deb12-amd64-unsigned_6.12.57-1~deb12u1_amd64.deb",
+					  NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_DEB);
+	assert_int_equal(kernel_arg_parse("k.deb", NULL, &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_DEB);
+	assert_string_equal(k.value, "k.deb");
+	assert_int_equal(kernel_arg_parse("arch/x86/boot/bzImage", "/lib/modules/6.13.0", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+	assert_string_equal(k.value, "arch/x86/boot/bzImage");
+	assert_string_equal(k.modules, "/lib/modules/6.13.0");
+	/* A file named like a series is a path away; ".deb" alone is no package name. */
+	assert_int_equal(kernel_arg_parse("./6.1", "/m", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+	assert_int_equal(kernel_arg_parse(".deb", "/m", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+	assert_int_equal(kernel_arg_parse("6.", "/m", &k), 0);
+	assert_int_equal(k.kind, KERNEL_ARG_BZIMAGE);
+}
+
+static void test_kernel_arg_errors(void **state)
+{
+	static const char *const unknown[] = { "5.10", "6.2", "6.12.57", "06.1", "6.10" };
+	struct kernel_arg k;
+
+	(void)state;
+	/* An unknown series names itself and the series there are. */
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		error_clear();
+		assert_int_equal(kernel_arg_parse(unknown[i], NULL, &k), -EINVAL);
+		assert_error_mentions(unknown[i]);
+		assert_error_mentions("no such kernel series");
+		assert_error_mentions("6.1 and 6.12");
+	}
+	assert_int_equal(kernel_arg_parse("bzImage", NULL, &k), -EINVAL);
+	assert_error_mentions("--kernel needs --modules");
+	assert_int_equal(kernel_arg_parse(NULL, "/m", &k), -EINVAL);
+	assert_error_mentions("--modules needs --kernel");
+	assert_int_equal(kernel_arg_parse("6.12", "/m", &k), -EINVAL);
+	assert_error_mentions("--modules goes with --kernel BZIMAGE");
+	assert_int_equal(kernel_arg_parse("k.deb", "/m", &k), -EINVAL);
+	assert_error_mentions("--modules goes with --kernel BZIMAGE");
+	assert_int_equal(kernel_arg_parse("", NULL, &k), -EINVAL);
+	assert_int_equal(kernel_arg_parse("bzImage", "", &k), -EINVAL);
+}
+
+static void test_kernel_series_table(void **state)
+{
+	struct kernel_arg k;
+
+	(void)state;
+	assert_true(kernel_arg_series_count() >= 2);
+	assert_null(kernel_arg_series_at(kernel_arg_series_count()));
+	assert_null(kernel_arg_series_find("5.10"));
+	assert_null(kernel_arg_series_find(NULL));
+	/* Each row is reached by its own name, and says how apt names its kernel. */
+	for (unsigned int i = 0; i < kernel_arg_series_count(); i++) {
+		const struct kernel_series *s = kernel_arg_series_at(i);
+
+		assert_ptr_equal(kernel_arg_series_find(s->name), s);
+		assert_int_equal(kernel_arg_parse(s->name, NULL, &k), 0);
+		assert_int_equal(k.kind, KERNEL_ARG_SERIES);
+		assert_ptr_equal(k.series, s);
+		assert_true(!!s->meta != !!s->suffix);
+		assert_non_null(s->summary);
+	}
+}
+
+static void test_kernel_option(void **state)
+{
+	static char *const cmds[] = { "run", "caps", "matrix" };
+	struct cli c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "run", "ar"), 0);
+	assert_int_equal(c.kernel.kind, KERNEL_ARG_DEFAULT);
+	assert_int_equal(c.on, WHERE_AUTO);
+	assert_false(c.on_set);
+
+	/* run, caps and matrix take it, and it sends them to the lab. */
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		assert_int_equal(PARSE(&c, cmds[i], "--kernel=6.12"), 0);
+		assert_int_equal(c.kernel.kind, KERNEL_ARG_SERIES);
+		assert_string_equal(c.kernel.series->name, "6.12");
+		assert_int_equal(c.on, WHERE_LAB);
+		assert_false(c.on_set);
+	}
+	assert_int_equal(PARSE(&c, "--kernel", "6.1", "run", "ar", "ao"), 0);
+	assert_int_equal(c.cmd, CLI_RUN);
+	assert_int_equal(c.nr_names, 2);
+	assert_int_equal(c.on, WHERE_LAB);
+	assert_int_equal(PARSE(&c, "caps", "--json", "--kernel", "./k.deb"), 0);
+	assert_int_equal(c.kernel.kind, KERNEL_ARG_DEB);
+	assert_int_equal(PARSE(&c, "run", "--kernel", "bzImage", "--modules", "/m", "ar"), 0);
+	assert_int_equal(c.kernel.kind, KERNEL_ARG_BZIMAGE);
+	assert_string_equal(c.kernel.modules, "/m");
+	assert_int_equal(c.nr_names, 1);
+	/* --on=lab and --on=auto agree with it; --on=host cannot. */
+	assert_int_equal(PARSE(&c, "run", "--on=lab", "--kernel=6.1"), 0);
+	assert_int_equal(c.on, WHERE_LAB);
+	assert_true(c.on_set);
+	assert_int_equal(PARSE(&c, "run", "--on=auto", "--kernel=6.1"), 0);
+	assert_int_equal(c.on, WHERE_LAB);
+	assert_int_equal(PARSE(&c, "run", "--on=host", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--on=host");
+	assert_int_equal(PARSE(&c, "--kernel=6.1", "matrix", "--on", "host"), -EINVAL);
+	assert_error_mentions("--on=host");
+
+	/* Bad values, as kernel_arg_parse says them. */
+	ASSERT_BAD(&c, "--kernel", "5.10", "run", "--kernel=5.10");
+	assert_error_mentions("6.12");
+	assert_int_equal(PARSE(&c, "caps", "--kernel=bzImage"), -EINVAL);
+	assert_error_mentions("--modules");
+	assert_int_equal(PARSE(&c, "run", "--modules=/m"), -EINVAL);
+	assert_error_mentions("--modules needs --kernel");
+	assert_int_equal(PARSE(&c, "run", "--kernel"), -EINVAL);
+	assert_error_mentions("--kernel");
+
+	/* Commands that start no guest take none. */
+	assert_int_equal(PARSE(&c, "where", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--kernel");
+	assert_int_equal(PARSE(&c, "list", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--kernel");
+	assert_int_equal(PARSE(&c, "encodings", "--kernel=6.1"), -EINVAL);
+	assert_error_mentions("--kernel");
+}
+
+/* bench parses its own arguments (bench.c), --kernel as run does; its complaints go nowhere. */
+static int bench_run_parse(struct bench_args *a, char **argv)
+{
+	int argc = 0, saved, null, r;
+
+	while (argv[argc])
+		argc++;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(saved >= 0 && null >= 0);
+	dup2(null, STDERR_FILENO);
+	r = bench_parse(argc, argv, a);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(null);
+	return r;
+}
+
+#define BENCH_PARSE(a, ...) bench_run_parse((a), (char *[]){ "bench", ##__VA_ARGS__, NULL })
+
+static void test_bench_kernel_option(void **state)
+{
+	struct bench_args a;
+
+	(void)state;
+	assert_int_equal(BENCH_PARSE(&a, "exit"), 0);
+	assert_int_equal(a.kernel.kind, KERNEL_ARG_DEFAULT);
+	assert_int_equal(a.on, WHERE_AUTO);
+	assert_int_equal(BENCH_PARSE(&a, "exit", "--kernel=6.12", "--quick"), 0);
+	assert_int_equal(a.kernel.kind, KERNEL_ARG_SERIES);
+	assert_string_equal(a.kernel.series->name, "6.12");
+	assert_int_equal(a.on, WHERE_LAB);
+	assert_false(a.on_set);
+	assert_true(a.quick);
+	assert_int_equal(BENCH_PARSE(&a, "--kernel", "bzImage", "--modules", "/m"), 0);
+	assert_int_equal(a.kernel.kind, KERNEL_ARG_BZIMAGE);
+	assert_string_equal(a.kernel.modules, "/m");
+	assert_int_equal(BENCH_PARSE(&a, "--on=lab", "--kernel", "6.1"), 0);
+	assert_true(a.on_set);
+	assert_int_equal(a.on, WHERE_LAB);
+	assert_int_equal(BENCH_PARSE(&a, "--on=host", "--kernel", "6.1"), KSFT_USAGE);
+	assert_int_equal(BENCH_PARSE(&a, "--kernel=5.10"), KSFT_USAGE);
+	assert_int_equal(BENCH_PARSE(&a, "--kernel"), KSFT_USAGE);
+	assert_int_equal(BENCH_PARSE(&a, "--modules=/m"), KSFT_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +769,11 @@ int main(void)
 		cmocka_unit_test(test_parse_u64_no_octal),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_timeout),
+		cmocka_unit_test(test_kernel_arg_kinds),
+		cmocka_unit_test(test_kernel_arg_errors),
+		cmocka_unit_test(test_kernel_series_table),
+		cmocka_unit_test(test_kernel_option),
+		cmocka_unit_test(test_bench_kernel_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

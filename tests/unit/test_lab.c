@@ -2,8 +2,10 @@
 /*
  * The lab's pure parts: the initramfs archive, module facts and load order,
  * the kernel config check, the protocol with the lab's /init, QEMU's
- * command line, a bzImage's release, and --on. The lab itself boots in
- * tests/lab/ and the integration tests.
+ * command line, a bzImage's release, --on, what apt says of a kernel series
+ * (dpkg's version order, apt-cache's output), --kernel's lab options and
+ * --list-kernels' JSON. The lab itself boots in tests/lab/ and the
+ * integration tests.
  */
 #include <elf.h>
 #include <errno.h>
@@ -17,10 +19,14 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "tests/unit/fixture.h"
+
 #include "mcefwd/util/error.h"
+#include "mcefwd/lab/apt.h"
 #include "mcefwd/lab/cpio.h"
 #include "mcefwd/lab/kconfig.h"
 #include "mcefwd/lab/kernel.h"
+#include "mcefwd/lab/list.h"
 #include "mcefwd/lab/modinfo.h"
 #include "mcefwd/lab/proto.h"
 #include "mcefwd/lab/qemu.h"
@@ -284,7 +290,9 @@ static void test_kconfig_check(void **state)
 	char why[2048], *cfg;
 
 	(void)state;
-	assert_int_equal(kconfig_check(good_config, why, sizeof(why)), 0);
+	assert_int_equal(kconfig_check(good_config, "; ", why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_int_equal(kconfig_missing_names(good_config, why, sizeof(why)), 0);
 	assert_string_equal(why, "");
 
 	/* Without memory failure, and with MCE support only as a module: two refusals. */
@@ -292,9 +300,15 @@ static void test_kconfig_check(void **state)
 	assert_non_null(cfg);
 	memcpy(strstr(cfg, "CONFIG_MEMORY_FAILURE=y"), "# CONFIG_MEMORY_FAILUR", 22);
 	*(strstr(cfg, "CONFIG_X86_MCE=y") + 15) = 'm';
-	assert_int_equal(kconfig_check(cfg, why, sizeof(why)), 2);
+	assert_int_equal(kconfig_check(cfg, "; ", why, sizeof(why)), 2);
 	assert_non_null(strstr(why, "CONFIG_MEMORY_FAILURE is not set, the lab needs y"));
 	assert_non_null(strstr(why, "CONFIG_X86_MCE is m, the lab needs y"));
+	assert_non_null(strstr(why, "); CONFIG_MEMORY_FAILURE"));
+	assert_int_equal(kconfig_check(cfg, "\n", why, sizeof(why)), 2);
+	assert_non_null(strstr(why, ")\nCONFIG_MEMORY_FAILURE is not set"));
+	/* By name only, for a message that must name every one. */
+	assert_int_equal(kconfig_missing_names(cfg, why, sizeof(why)), 2);
+	assert_string_equal(why, "CONFIG_X86_MCE, CONFIG_MEMORY_FAILURE");
 	free(cfg);
 }
 
@@ -495,6 +509,196 @@ static void test_where_parse_and_env(void **state)
 	unsetenv("MCEFWD_ON");
 }
 
+/* ---- --kernel SERIES: what apt says ---- */
+
+static void test_apt_version_cmp(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		int want;
+	} cases[] = {
+		{ "6.12.107", "6.12.57", 1 },		/* numbers, not strings */
+		{ "6.12.57", "6.12.107", -1 },
+		{ "6.12.107+deb12", "6.12.57+deb12", 1 },
+		{ "6.12.107+deb12", "6.12.107+deb12", 0 },
+		{ "6.12.107-1~deb12u1", "6.12.107-1", -1 },	/* ~ before the end */
+		{ "6.12.107-1~deb12u1", "6.12.57-1", 1 },
+		{ "6.1.0", "6.1", 1 },
+		{ "6.1.192-3", "6.1.170-3", 1 },
+		{ "6.1.192-3", "6.1.192-10", -1 },		/* revisions as numbers too */
+		{ "1.0~rc1", "1.0", -1 },
+		{ "1:0.1", "2.0", 1 },				/* the epoch first */
+		{ "0:2.0", "2.0", 0 },
+		{ "007", "7", 0 },				/* leading zeros */
+		{ "1.0a", "1.0+", -1 },				/* letters before other marks */
+		{ "", "0", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = apt_version_cmp(cases[i].a, cases[i].b);
+
+		if (got != cases[i].want)
+			fail_msg("apt_version_cmp(\"%s\", \"%s\") = %d, expected %d", cases[i].a,
+				 cases[i].b, got, cases[i].want);
+		if (apt_version_cmp(cases[i].b, cases[i].a) != -cases[i].want)
+			fail_msg("apt_version_cmp(\"%s\", \"%s\") is not the opposite", cases[i].b,
+				 cases[i].a);
+	}
+}
+
+/* What apt-cache search --names-only '^linux-image-6\.12\.' says, in part. */
+static const char apt_search_612[] =
+	"linux-image-6.12-amd64 - Linux for 64-bit PCs (meta-package)\n"
+	"linux-image-6.12.57+deb12-amd64-unsigned - Linux 6.12 for 64-bit PCs\n"
+	"linux-image-6.12.107+deb12-amd64-dbg - Debug symbols for linux-image-6.12.107+deb12-amd64\n"
+	"linux-image-6.12.107+deb12-amd64-unsigned - Linux 6.12 for 64-bit PCs\n"
+	"linux-image-6.12.107+deb12-cloud-amd64-unsigned - Linux 6.12 for x86-64 cloud\n"
+	"linux-image-6.12.118+deb12-rt-amd64-unsigned - Linux 6.12 for 64-bit PCs, PREEMPT_RT\n"
+	"linux-image-6.12.118+deb12-amd64 - Linux 6.12 for 64-bit PCs (signed)\n"
+	"linux-image-6.12.99+deb12-amd64-unsigned - Linux 6.12 for 64-bit PCs\n";
+
+static void test_apt_series(void **state)
+{
+	const struct kernel_series *s612 = kernel_arg_series_find("6.12");
+	const struct kernel_series *s61 = kernel_arg_series_find("6.1");
+	char pkg[128], ver[128];
+
+	(void)state;
+	assert_non_null(s612);
+	assert_non_null(s61);
+	assert_true(apt_series_member(s612, "linux-image-6.12.107+deb12-amd64-unsigned", ver,
+				      sizeof(ver)));
+	assert_string_equal(ver, "6.12.107+deb12");
+	/* Flavours, debug symbols, the signed package, another series: not it. */
+	assert_false(apt_series_member(s612, "linux-image-6.12.107+deb12-cloud-amd64-unsigned", ver,
+				       sizeof(ver)));
+	assert_false(apt_series_member(s612, "linux-image-6.12.107+deb12-amd64-dbg", ver, sizeof(ver)));
+	assert_false(apt_series_member(s612, "linux-image-6.12.107+deb12-amd64", ver, sizeof(ver)));
+	assert_false(apt_series_member(s612, "linux-image-6.12-amd64-unsigned", ver, sizeof(ver)));
+	assert_false(apt_series_member(s612, "linux-image-6.1.0-57-amd64-unsigned", ver, sizeof(ver)));
+	/* The newest by dpkg's order: 107 > 99 > 57. */
+	assert_int_equal(apt_series_newest(s612, apt_search_612, pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "linux-image-6.12.107+deb12-amd64-unsigned");
+	/* pkgnames' form (a name a line) will do; nothing of the series: -ENODATA. */
+	assert_int_equal(apt_series_newest(s612, "linux-image-6.12.9+deb12-amd64-unsigned\n"
+					   "linux-image-6.12.10+deb12-amd64-unsigned", pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "linux-image-6.12.10+deb12-amd64-unsigned");
+	assert_int_equal(apt_series_newest(s612, "", pkg, sizeof(pkg)), -ENODATA);
+	assert_int_equal(apt_series_newest(s612, NULL, pkg, sizeof(pkg)), -ENODATA);
+
+	/* 6.1 is named by linux-image-amd64: by its dependency, not by a search. */
+	assert_false(apt_series_member(s61, "linux-image-6.1.0-57-amd64", ver, sizeof(ver)));
+	assert_true(apt_series_names(s61, "linux-image-6.1.0-57-amd64"));
+	assert_false(apt_series_names(s61, "linux-image-6.12.107+deb12-amd64"));
+	assert_true(apt_series_names(s612, "linux-image-6.12.107+deb12-amd64-unsigned"));
+	assert_false(apt_series_names(s612, "linux-image-6.1.0-57-amd64"));
+}
+
+static void test_apt_depends_and_policy(void **state)
+{
+	static const char policy[] =
+		"linux-image-6.12.107+deb12-amd64-unsigned:\n"
+		"  Installed: (none)\n"
+		"  Candidate: 6.12.107-1~deb12u1\n"
+		"  Version table:\n"
+		"     6.12.107-1~deb12u1 500\n"
+		"        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages\n"
+		"linux-image-6.1.0-57-amd64:\n"
+		"  Installed: 6.1.192-3\n"
+		"  Candidate: 6.1.192-3\n"
+		"linux-image-gone:\n"
+		"  Installed: (none)\n"
+		"  Candidate: (none)\n";
+	char pkg[128], ver[64];
+
+	(void)state;
+	assert_int_equal(apt_depends_first("linux-image-amd64\n  Depends: linux-image-6.1.0-57-amd64\n",
+					   pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "linux-image-6.1.0-57-amd64");
+	assert_int_equal(apt_depends_first("linux-image-amd64\n", pkg, sizeof(pkg)), -ENODATA);
+	assert_int_equal(apt_depends_first(NULL, pkg, sizeof(pkg)), -ENODATA);
+
+	assert_int_equal(apt_policy_candidate(policy, "linux-image-6.12.107+deb12-amd64-unsigned", ver,
+					      sizeof(ver)), 0);
+	assert_string_equal(ver, "6.12.107-1~deb12u1");
+	assert_int_equal(apt_policy_candidate(policy, "linux-image-6.1.0-57-amd64", ver, sizeof(ver)), 0);
+	assert_string_equal(ver, "6.1.192-3");
+	assert_int_equal(apt_policy_candidate(policy, "linux-image-gone", ver, sizeof(ver)), -ENODATA);
+	/* A name that is only the start of another's is not that one. */
+	assert_int_equal(apt_policy_candidate(policy, "linux-image-6.1.0", ver, sizeof(ver)), -ENODATA);
+	assert_int_equal(apt_policy_candidate("", "x", ver, sizeof(ver)), -ENODATA);
+}
+
+static void test_lab_kernel_opts_set(void **state)
+{
+	struct lab_kernel_opts o;
+	struct kernel_arg k;
+
+	(void)state;
+	memset(&o, 0xa5, sizeof(o));
+	assert_int_equal(kernel_arg_parse("6.12", NULL, &k), 0);
+	lab_kernel_opts_set(&o, &k);
+	assert_ptr_equal(o.series, kernel_arg_series_find("6.12"));
+	assert_null(o.deb);
+	assert_null(o.bzimage);
+	assert_null(o.modules);
+	assert_int_equal(kernel_arg_parse("k.deb", NULL, &k), 0);
+	lab_kernel_opts_set(&o, &k);
+	assert_null(o.series);
+	assert_string_equal(o.deb, "k.deb");
+	assert_int_equal(kernel_arg_parse("bzImage", "/m", &k), 0);
+	lab_kernel_opts_set(&o, &k);
+	assert_null(o.deb);
+	assert_string_equal(o.bzimage, "bzImage");
+	assert_string_equal(o.modules, "/m");
+	assert_int_equal(kernel_arg_parse(NULL, NULL, &k), 0);
+	lab_kernel_opts_set(&o, &k);
+	assert_null(o.series);
+	assert_null(o.deb);
+	assert_null(o.bzimage);
+}
+
+static void test_list_json(void **state)
+{
+	struct lab_list *l = calloc(1, sizeof(*l));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(l);
+	snprintf(l->dir, sizeof(l->dir), "/c/kernels/v1");
+	l->nr_entries = 1;
+	snprintf(l->entries[0].name, sizeof(l->entries[0].name), "linux-image-6.1.0-57-amd64");
+	snprintf(l->entries[0].package, sizeof(l->entries[0].package), "linux-image-6.1.0-57-amd64");
+	snprintf(l->entries[0].release, sizeof(l->entries[0].release), "6.1.0-57-amd64");
+	l->entries[0].bytes = 78974976;
+	l->entries[0].complete = true;
+	l->nr_offers = 2;
+	l->offers[0] = (struct lab_list_offer){ .series = kernel_arg_series_find("6.1"), .ok = true,
+						.is_default = true, .cached = true };
+	snprintf(l->offers[0].package, sizeof(l->offers[0].package), "linux-image-6.1.0-57-amd64");
+	snprintf(l->offers[0].version, sizeof(l->offers[0].version), "6.1.192-3");
+	l->offers[1] = (struct lab_list_offer){ .series = kernel_arg_series_find("6.12") };
+	snprintf(l->offers[1].error, sizeof(l->offers[1].error), "apt-cache is \"not\" installed");
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	lab_list_print_json(l, f);
+	fclose(f);
+	fx_assert_contains(text, "\"version\": 1,");
+	fx_assert_contains(text, "\"cache\": \"/c/kernels/v1\"");
+	fx_assert_contains(text, "{\"name\": \"linux-image-6.1.0-57-amd64\", \"package\": \"linux-image-6.1.0-57-amd64\", "
+			   "\"release\": \"6.1.0-57-amd64\", \"source\": null, \"bytes\": 78974976, \"complete\": true}");
+	fx_assert_contains(text, "\"series\": \"6.1\"");
+	fx_assert_contains(text, "\"default\": true, \"ok\": true, \"package\": \"linux-image-6.1.0-57-amd64\", "
+			   "\"version\": \"6.1.192-3\", \"cached\": true, \"error\": null}");
+	fx_assert_contains(text, "\"default\": false, \"ok\": false, \"package\": null, \"version\": null, "
+			   "\"cached\": false, \"error\": \"apt-cache is \\\"not\\\" installed\"}");
+	free(text);
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +718,11 @@ int main(void)
 		cmocka_unit_test(test_qemu_argv),
 		cmocka_unit_test(test_bzimage_release),
 		cmocka_unit_test(test_where_parse_and_env),
+		cmocka_unit_test(test_apt_version_cmp),
+		cmocka_unit_test(test_apt_series),
+		cmocka_unit_test(test_apt_depends_and_policy),
+		cmocka_unit_test(test_lab_kernel_opts_set),
+		cmocka_unit_test(test_list_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
