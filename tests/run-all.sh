@@ -105,7 +105,7 @@ where=host
 # the lab (suite "kvm" is what runs there).
 kvm_native() {
 	run_one integration/payloads env B="$B" tests/integration/run.sh
-	run_one integration/docs env B="$B" tests/integration/docs.sh
+	run_one integration/docs env B="$B" tests/integration/docs.sh host
 	run_one integration/bench env B="$B" tests/integration/bench.sh
 	run_one integration/badinput env B="$B" tests/integration/badinput.sh
 	run_one integration/stress env B="$B" tests/stress/run.sh short
@@ -173,6 +173,8 @@ for suite in $suites; do
 			# (docs/forwarding.md) is judged on both.
 			run_one lab/6.1 env B="$B" tests/lab/lab.sh --kernel=6.1
 			run_one lab/6.12 env B="$B" tests/lab/lab.sh --kernel=6.12
+			# The behaviour document, per kernel: it boots the lab itself.
+			run_one lab/docs env B="$B" tests/integration/docs.sh lab
 			run_one lab/command env B="$B" tests/lab/command.sh
 		fi
 		;;
