@@ -16,6 +16,8 @@
 
 #include "inject/inject.h"
 #include "inject/state.h"
+#include "inject/usage.h"
+#include "mcefwd/util/version.h"
 #include "mcefwd/util/error.h"
 
 #define EXIT_OK		0
@@ -23,74 +25,6 @@
 #define EXIT_USAGE	2
 #define EXIT_SKIP	4	/* the host lacks what the method needs */
 
-static const char usage[] =
-"usage: mcefwd-inject --pid PID --addr VA [--method M] [--ar|--ao] [OPTIONS]\n"
-"       mcefwd-inject --probe [--json]\n"
-"       mcefwd-inject --unpoison-all [--state FILE]\n"
-"\n"
-"Poisons one page of another process's guest memory, typically the guest\n"
-"RAM of a running QEMU, so you can watch the machine check reach its guest;\n"
-"keeps it poisoned while you watch; and takes it back out of the poisoned\n"
-"state when it ends. Every frame poisoned is written to a state file first.\n"
-"\n"
-"Target:\n"
-"  --pid PID         the process that owns the memory\n"
-"  --addr VA         a host virtual address in PID (rounded down to its page);\n"
-"                    for QEMU: 'info mtree' / 'gpa2hva' in its monitor\n"
-"  --size N          bytes from VA, in whole pages (default: one 4 KiB page)\n"
-"\n"
-"Method (from most to least real; see --probe):\n"
-"  --method pfn      (default) look the frame up in /proc/PID/pagemap and write\n"
-"                    it to debugfs hwpoison/corrupt-pfn (loads hwpoison_inject\n"
-"                    if needed): the kernel's memory-failure path, any process\n"
-"  --method einj     a real hardware error through ACPI EINJ at the frame's\n"
-"                    physical address; the kernel then refuses to unpoison it\n"
-"                    until reboot. Never chosen unless named.\n"
-"  hwpoison, soft-offline, uffd and signal act on the caller's own memory and\n"
-"  are used by mcefwd itself; for another process they are refused.\n"
-"\n"
-"What the target sees:\n"
-"  --ar              (default) the page stays poisoned until the target touches\n"
-"                    it (SIGBUS BUS_MCEERR_AR; for QEMU, an #MC in the guest) or\n"
-"                    you stop mcefwd-inject (Ctrl-C, SIGTERM, --hold)\n"
-"  --ao              a target that asked for early kill (PR_MCE_KILL_EARLY, as\n"
-"                    QEMU does) gets SIGBUS BUS_MCEERR_AO while the frame is\n"
-"                    poisoned; mcefwd-inject then undoes it at once\n"
-"  --hold SECONDS    hold the poison this long, then undo it (default: until\n"
-"                    SIGINT/SIGTERM for --ar, 0 for --ao)\n"
-"  --keep            leave the frame poisoned when mcefwd-inject exits; it stays\n"
-"                    in the state file and --unpoison-all undoes it later\n"
-"  --dry-run         check the target against every safety rule, poison nothing\n"
-"\n"
-"Other:\n"
-"  --probe           which methods this host supports, and why (not); no side\n"
-"                    effects. --json for machines.\n"
-"  --unpoison-all    replay the state file: undo every frame still poisoned,\n"
-"                    list what cannot be undone with the command that would\n"
-"  --state FILE      the state file (default $MCEFWD_STATE, else\n"
-"                    /var/lib/mcefwd/state)\n"
-"  -h, --help        this text\n"
-"\n"
-"Safety, always on (there is no flag to turn it off): only pages of anonymous,\n"
-"memfd or hugetlbfs mappings of PID that are present in memory, and, for\n"
-"anonymous memory, mapped by PID alone. File-backed mappings, stacks, the\n"
-"heap, the vDSO, guard pages, anything of PID 1 and mcefwd-inject's own\n"
-"memory are refused, each with its reason. CAP_SYS_ADMIN is checked before\n"
-"anything is done; capabilities are dropped once the frame is poisoned.\n"
-"\n"
-"Exit status: 0 done, 1 refused or failed, 2 usage error, 4 this host lacks\n"
-"what the method needs (the reason is printed).\n"
-"\n"
-"Environment (for testing the plumbing on a host without memory-failure\n"
-"support): MCEFWD_DEBUGFS and MCEFWD_PROCFS point at directories of fake\n"
-"debugfs and procfs files (sys/vm/memory_failure_recovery, meminfo); nothing\n"
-"is then poisoned, and mcefwd-inject says so.\n"
-"\n"
-"Examples:\n"
-"  mcefwd-inject --probe\n"
-"  mcefwd-inject --pid $(pidof qemu-system-x86_64) --addr 0x7f1234567000\n"
-"  mcefwd-inject --pid 4242 --addr 0x7f1234567000 --ao\n"
-"  mcefwd-inject --unpoison-all\n";
 
 struct opts {
 	pid_t pid;
@@ -112,12 +46,12 @@ static void on_stop(int sig)
 /* One line of reason, then the synopsis (the first lines of --help). */
 static int bad(const char *fmt, const char *arg)
 {
-	const char *end = strstr(usage, "\n\n");
+	const char *end = strstr(inject_usage, "\n\n");
 
 	fprintf(stderr, "mcefwd-inject: ");
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n%.*s\n(mcefwd-inject --help explains every option)\n",
-		end ? (int)(end - usage) : (int)strlen(usage), usage);
+		end ? (int)(end - inject_usage) : (int)strlen(inject_usage), inject_usage);
 	return EXIT_USAGE;
 }
 
@@ -135,7 +69,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 static int parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_PID = 256, O_ADDR, O_SIZE, O_METHOD, O_AR, O_AO, O_HOLD, O_KEEP,
-	       O_DRY, O_PROBE, O_JSON, O_UNPOISON, O_STATE };
+	       O_DRY, O_PROBE, O_JSON, O_UNPOISON, O_STATE, O_VERSION };
 	static const struct option lo[] = {
 		{ "pid", required_argument, NULL, O_PID },
 		{ "addr", required_argument, NULL, O_ADDR },
@@ -151,6 +85,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "unpoison-all", no_argument, NULL, O_UNPOISON },
 		{ "state", required_argument, NULL, O_STATE },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool have_addr = false, have_hold = false;
@@ -165,7 +100,10 @@ static int parse(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
+			fputs(inject_usage, stdout);
+			exit(EXIT_OK);
+		case O_VERSION:
+			printf("mcefwd-inject %s\n", MCEFWD_VERSION);
 			exit(EXIT_OK);
 		case O_PID:
 			if (!parse_u64(optarg, &v) || v == 0 || v > 0x3fffffff)
@@ -252,14 +190,23 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/*
+ * What this host supports, and what of it reaches another process: the
+ * default method (pfn), and einj on request. mcefwd's own auto pick
+ * (uffd, say) is no answer here: the injector refuses what acts on the
+ * caller's own memory.
+ */
 static int cmd_probe(bool json)
 {
-	char why[512], caps[256];
-	enum inject_method a = inject_auto(why, sizeof(why));
+	const struct inject_method_ops *def = inject_method(INJECT_PFN);
+	struct inject_probe dp;
+	char caps[256];
+	bool first = true;
 
 	inject_caps_describe(caps, sizeof(caps));
+	inject_probe(def->id, &dp);
 	if (json) {
-		printf("{\"cap_sys_admin\": %s, \"capabilities\": ",
+		printf("{\"version\": 1, \"cap_sys_admin\": %s, \"capabilities\": ",
 		       inject_has_cap_sys_admin() ? "true" : "false");
 		json_str(caps);
 		printf(", \"methods\": [");
@@ -268,27 +215,36 @@ static int cmd_probe(bool json)
 		       inject_has_cap_sys_admin() ? "yes" : "no", caps);
 	}
 	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
+		const struct inject_method_ops *ops = inject_method((enum inject_method)m);
 		struct inject_probe p;
 
 		inject_probe((enum inject_method)m, &p);
 		if (json) {
-			printf("%s{\"name\": \"%s\", \"available\": %s, \"why\": ", m ? ", " : "",
-			       inject_method_name((enum inject_method)m),
-			       p.available ? "true" : "false");
+			printf("%s{\"name\": \"%s\", \"available\": %s, \"other_process\": %s, \"why\": ",
+			       m ? ", " : "", ops->name, p.available ? "true" : "false",
+			       ops->flags & INJECT_F_OTHER_PROCESS ? "true" : "false");
 			json_str(p.why);
 			printf("}");
 		} else {
-			printf("%-13s %-4s %s\n", inject_method_name((enum inject_method)m),
-			       p.available ? "yes" : "no", p.why);
+			printf("%-13s %-4s %s\n", ops->name, p.available ? "yes" : "no", p.why);
 		}
 	}
 	if (json) {
-		printf("], \"auto\": ");
-		json_str(inject_method_name(a));
-		printf("}\n");
-	} else {
-		printf("auto would pick %s\n", why);
+		printf("], \"default\": ");
+		json_str(def->name);
+		printf(", \"default_available\": %s}\n", dp.available ? "true" : "false");
+		return EXIT_OK;
 	}
+	printf("for another process (--pid): ");
+	for (int m = 0; m < INJECT_METHOD_COUNT; m++) {
+		const struct inject_method_ops *ops = inject_method((enum inject_method)m);
+
+		if (!(ops->flags & INJECT_F_OTHER_PROCESS))
+			continue;
+		printf("%s%s%s", first ? "" : ", ", ops->name, ops == def ? " (the default)" : "");
+		first = false;
+	}
+	printf("; the default %s\n", dp.available ? "is available here" : "is not available here");
 	return EXIT_OK;
 }
 

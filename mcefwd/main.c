@@ -17,6 +17,7 @@
 #include "mcefwd/cli/encodings.h"
 #include "mcefwd/cli/usage.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/version.h"
 #include "mcefwd/util/interrupt.h"
 #include "mcefwd/util/ktap.h"
 #include "mcefwd/lab/cmd.h"

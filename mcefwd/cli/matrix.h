@@ -10,7 +10,7 @@
 #include "mcefwd/scenario/run.h"
 #include "mcefwd/cli/where.h"
 
-#define MCEFWD_VERSION "0.1"
+#include "mcefwd/util/version.h"
 
 enum matrix_format { MATRIX_MARKDOWN, MATRIX_JSON };
 

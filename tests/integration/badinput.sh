@@ -88,6 +88,22 @@ wait_caught() {
 
 kvm_reason=$(kvm_reason)
 
+# ---- make -n check: a dry run ----------------------------------------------
+# It prints what it would do and does none of it: no build, no download,
+# no suite (the check recipe has no '+', which runs a line even under -n).
+if command -v make >/dev/null 2>&1; then
+	make -n check B="$tmp/dry" LAB=0 >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q 'tests/run-all.sh$' "$tmp/out" && [ ! -e "$tmp/dry" ]; then
+		ok "make -n check prints the suite's command and runs nothing (no $tmp/dry)"
+	else
+		echo "# exit $rc; $tmp/dry $([ -e "$tmp/dry" ] && echo exists || echo absent)" >>"$tmp/out"
+		not_ok "make -n check prints the suite's command and runs nothing" "$tmp/out"
+	fi
+else
+	skip "make -n check is a dry run" "make is not installed"
+fi
+
 # ---- command-line misuse: exit 2, one line, the usage ----------------------
 usage_error mcefwd "unknown command 'frobnicate'" frobnicate
 usage_error mcefwd "'--frobnicate' is unknown" --frobnicate

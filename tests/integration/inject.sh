@@ -33,6 +33,8 @@ inj --help
 expect "--help teaches targets, methods, safety, exit status and examples" 0 \
 	'^usage: mcefwd-inject --pid PID --addr VA' '--method pfn' '--unpoison-all' \
 	'^Safety, always on' 'Exit status: 0 done, 1 refused or failed, 2 usage error, 4' '^Examples:'
+inj --version
+expect "--version says which mcefwd-inject this is" 0 "^mcefwd-inject [0-9]+\\.[0-9]+\$"
 inj
 expect "no target is a usage error" 2 '--pid and --addr name the page to poison'
 inj --pid abc --addr 0x1000
@@ -56,6 +58,9 @@ if [ $mf = no ]; then
 else
 	expect "--probe lists every method" 0 '^hwpoison ' '^pfn ' '^soft-offline ' '^signal +yes'
 fi
+inj --probe
+expect "--probe names what reaches another process, pfn the default, not mcefwd's own pick" 0 \
+	'^for another process \(--pid\): einj, pfn \(the default\); the default is (not )?available here$'
 if [ ! -e /sys/firmware/acpi/tables/EINJ ]; then
 	inj --probe
 	expect "--probe: no EINJ table, no einj" 0 '^einj +no +no ACPI EINJ table'
@@ -64,9 +69,11 @@ fi
 timeout -k 5 60 $WRAP "$INJ" --probe --json >"$tmp/json" 2>"$tmp/err"
 rc=$?
 expect_json "--probe --json is one object" 0 '
-	(.cap_sys_admin | type) == "boolean" and .methods[0].name == "einj" and
+	.version == 1 and (.cap_sys_admin | type) == "boolean" and .methods[0].name == "einj" and
 	all(.methods[]; (.available | type) == "boolean" and (.why | length) > 0) and
-	(.auto as $a | any(.methods[]; .name == $a and .available))'
+	([.methods[] | select(.other_process) | .name] == ["einj", "pfn"]) and
+	.default == "pfn" and
+	.default_available == (.methods[] | select(.name == "pfn") | .available)'
 
 "$B/tests/integration/poison-target" >"$tmp/target" &
 target_pid=$!
