@@ -425,6 +425,15 @@ for point in "INT 0" "TERM 0.02" "INT hold" "TERM hold"; do
 	fi
 	kill -"$sig" $pid
 	wait $pid
+	status=$?
+	# It ran, on the fake files, against a live target: else the two empty
+	# lists below would agree about nothing.
+	if [ $status -ge 126 ] || ! grep -q '^mcefwd-inject: MCEFWD_DEBUGFS=' "$tmp/out" ||
+	   [ -z "${T_anon:-}" ] || ! kill -0 "$target_pid" 2>/dev/null; then
+		echo "# exit $status; target ${T_anon:-(no address)}, pid $target_pid $(kill -0 "$target_pid" 2>/dev/null && echo alive || echo gone)" >>"$tmp/out"
+		not_ok "$desc: mcefwd-inject did not run against its target" "$tmp/out"
+		continue
+	fi
 	# Frames the file leaves poisoned against those the output says are.
 	left=$(sed -n 's/^left poisoned: pfn \(0x[0-9a-f]*\).*/\1/p' "$tmp/out" | sort)
 	recorded=""
