@@ -126,7 +126,8 @@ static void matrix_json_cell(FILE *out, const struct matrix_cell *c, bool last)
 	if (o->valid) {
 		fputs(", \"outcome\": ", out);
 		caps_json_string(out, o->outcome);
-		fprintf(out, ", \"records\": %u, \"mcg_status\": %lu, \"bank\": %u, \"status\": %lu, \"addr\": %lu, \"misc\": %lu, \"rip\": ",
+		/* 64-bit registers as hex strings: a JSON number loses bits past 2^53. */
+		fprintf(out, ", \"records\": %u, \"mcg_status\": \"0x%lx\", \"bank\": %u, \"status\": \"0x%lx\", \"addr\": \"0x%lx\", \"misc\": \"0x%lx\", \"rip\": ",
 			o->nr_mce, (unsigned long)o->mcg_status, o->bank,
 			(unsigned long)o->status, (unsigned long)o->addr, (unsigned long)o->misc);
 		caps_json_string(out, o->rip);
@@ -159,14 +160,15 @@ static void matrix_fingerprint(FILE *out, const struct kvm *kvm, bool md, const 
 		fputs("<!-- fingerprint: end -->\n", out);
 		return;
 	}
-	fputs("  \"version\": 1,\n  \"where\": ", out);
+	/* 2: register values became hex strings (1 had them as numbers). */
+	fputs("  \"version\": 2,\n  \"where\": ", out);
 	where_print_json(w, out);
 	fputs(",\n", out);
 	fputs("  \"host\": {\"kernel\": ", out);
 	caps_json_string(out, u.release);
 	fputs(", \"cpu\": ", out);
 	caps_json_string(out, cpu);
-	fprintf(out, ", \"vendor\": \"%s\", \"kvm_api\": %d, \"mce_banks\": %d, \"mcg_cap_supported\": %llu, \"immediate_exit\": %d, \"mcefwd\": \"%s\", \"date\": \"%s\"},\n",
+	fprintf(out, ", \"vendor\": \"%s\", \"kvm_api\": %d, \"mce_banks\": %d, \"mcg_cap_supported\": \"0x%llx\", \"immediate_exit\": %d, \"mcefwd\": \"%s\", \"date\": \"%s\"},\n",
 		kvm->caps.vendor, kvm->caps.api_version, kvm->caps.mce_banks,
 		(unsigned long long)kvm->caps.mcg_cap_supported, kvm->caps.immediate_exit,
 		MCEFWD_VERSION, date);

@@ -66,8 +66,9 @@ if [ -n "$why" ]; then
 else
 	timeout -k 5 600 "$B/bin/mcefwd" matrix --on=host --json >"$tmp/host.json" 2>"$tmp/out"
 	rc=$?
-	if [ $rc -eq 0 ] && jq -e '.version == 1 and .where.on == "host" and
-	    ([.scenarios[].runs[] | select(.result == "fail")] | length == 0)' "$tmp/host.json" >/dev/null; then
+	if [ $rc -eq 0 ] && jq -e '.version == 2 and .where.on == "host" and
+	    ([.scenarios[].runs[] | select(.result == "fail")] | length == 0) and
+	    all(.scenarios[].runs[] | select(.outcome); (.status | test("^0x[0-9a-f]+$")) and (.mcg_status | test("^0x[0-9a-f]+$")))' "$tmp/host.json" >/dev/null; then
 		ok "mcefwd matrix --on=host ran on this host's KVM, every run passing its own checks"
 	else
 		jq -r '.scenarios[] | .name as $n | .runs[] | select(.result == "fail") |
