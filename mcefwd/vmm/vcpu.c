@@ -86,7 +86,6 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	}
 	v->vm = vm;
 	v->id = id;
-	forward_vcpu_init(&v->fwd, &vm->fwd, id, &vcpu_fwd_port, v);
 	v->run_size = (size_t)vm->kvm->caps.vcpu_mmap_size;
 	r = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (r < 0)
@@ -116,6 +115,8 @@ struct vcpu *vcpu_create(struct vm *vm, unsigned int id)
 	v->mcg_cap_kvm = mcg_cap;
 	if (vm->kvm->caps.mce_banks && vcpu_get_msr(v, MCEFWD_MSR_IA32_MCG_CAP, &v->mcg_cap_kvm) < 0)
 		v->mcg_cap_kvm = mcg_cap;
+	/* Known to forwarding (and routable) only once it exists: a failed create leaves nothing behind. */
+	forward_vcpu_init(&v->fwd, &vm->fwd, id, &vcpu_fwd_port, v);
 	return v;
 
 err_unmap:
