@@ -114,6 +114,11 @@ void caps_print_text(const struct caps_report *r, FILE *out)
 		r->auto_why);
 }
 
+void caps_json_hex(FILE *out, const char *key, uint64_t v)
+{
+	fprintf(out, "\"%s\": \"0x%llx\"", key, (unsigned long long)v);
+}
+
 void caps_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);

@@ -4,6 +4,7 @@
 #define MCEFWD_CAPS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "inject/inject.h"
@@ -31,5 +32,7 @@ void caps_print_json(const struct caps_report *r, FILE *out);
 
 /* Writes s as a JSON string literal. */
 void caps_json_string(FILE *out, const char *s);
+/* "KEY": "0x..." for a 64-bit register: a JSON number keeps only 53 bits. */
+void caps_json_hex(FILE *out, const char *key, uint64_t v);
 
 #endif

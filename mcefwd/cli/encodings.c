@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mcefwd/cli/caps.h"
 #include "mcefwd/cli/encodings.h"
 #include "mcefwd/cli/run_json.h"
 #include "mcefwd/util/error.h"
@@ -130,21 +131,16 @@ int encodings_print_text(const struct encodings_opts *o, FILE *out)
 	return 0;
 }
 
-static void json_hex(FILE *out, const char *key, uint64_t v)
-{
-	fprintf(out, "\"%s\": \"0x%llx\"", key, (unsigned long long)v);
-}
-
 static void json_record(FILE *out, const struct kvm_x86_mce *m)
 {
 	fprintf(out, "\"bank\": %u, ", m->bank);
-	json_hex(out, "mcg_status", m->mcg_status);
+	caps_json_hex(out, "mcg_status", m->mcg_status);
 	fputs(", ", out);
-	json_hex(out, "status", m->status);
+	caps_json_hex(out, "status", m->status);
 	fputs(", ", out);
-	json_hex(out, "addr", m->addr);
+	caps_json_hex(out, "addr", m->addr);
 	fputs(", ", out);
-	json_hex(out, "misc", m->misc);
+	caps_json_hex(out, "misc", m->misc);
 }
 
 static void json_kind(FILE *out, const char *kind, const struct kvm_x86_mce *m, enum mce_verdict v)
@@ -164,9 +160,9 @@ int encodings_print_json(const struct encodings_opts *o, FILE *out)
 	if (r)
 		return r;
 	fprintf(out, "{\n  \"version\": %d,\n  ", ENCODINGS_JSON_VERSION);
-	json_hex(out, "gpa", o->gpa);
+	caps_json_hex(out, "gpa", o->gpa);
 	fprintf(out, ",\n  \"bank\": %u,\n  ", o->bank);
-	json_hex(out, "mcg_cap", o->mcg_cap);
+	caps_json_hex(out, "mcg_cap", o->mcg_cap);
 	fprintf(out, ",\n  \"default\": \"%s\",\n  \"profiles\": {",
 		mce_profile_name(MCE_PROFILE_DEFAULT));
 	for (unsigned int i = 0; i < n; i++) {

@@ -126,10 +126,15 @@ static void matrix_json_cell(FILE *out, const struct matrix_cell *c, bool last)
 	if (o->valid) {
 		fputs(", \"outcome\": ", out);
 		caps_json_string(out, o->outcome);
-		/* 64-bit registers as hex strings: a JSON number loses bits past 2^53. */
-		fprintf(out, ", \"records\": %u, \"mcg_status\": \"0x%lx\", \"bank\": %u, \"status\": \"0x%lx\", \"addr\": \"0x%lx\", \"misc\": \"0x%lx\", \"rip\": ",
-			o->nr_mce, (unsigned long)o->mcg_status, o->bank,
-			(unsigned long)o->status, (unsigned long)o->addr, (unsigned long)o->misc);
+		fprintf(out, ", \"records\": %u, ", o->nr_mce);
+		caps_json_hex(out, "mcg_status", o->mcg_status);
+		fprintf(out, ", \"bank\": %u, ", o->bank);
+		caps_json_hex(out, "status", o->status);
+		fputs(", ", out);
+		caps_json_hex(out, "addr", o->addr);
+		fputs(", ", out);
+		caps_json_hex(out, "misc", o->misc);
+		fputs(", \"rip\": ", out);
 		caps_json_string(out, o->rip);
 		fputs(", \"vcpus\": ", out);
 		caps_json_string(out, o->vcpus);

@@ -4,11 +4,6 @@
 #include "mcefwd/cli/caps.h"
 #include "mcefwd/cli/run_json.h"
 
-static void json_hex(FILE *out, const char *key, uint64_t v)
-{
-	fprintf(out, "\"%s\": \"0x%llx\"", key, (unsigned long long)v);
-}
-
 void run_json_begin(FILE *out, const struct run_json_head *h)
 {
 	fprintf(out, "{\n  \"version\": %d,\n  \"where\": ", RUN_JSON_VERSION);
@@ -48,12 +43,12 @@ static void run_json_events(FILE *out, const struct run_result *res)
 			i ? "," : "", e->vcpu, e->broadcast ? "broadcast" : e->ar ? "AR" : "AO",
 			e->broadcast ? "another vcpu" : e->emulated ? "raised by mcefwd" :
 			e->from_main ? "main thread" : "vcpu thread", e->lsb);
-		json_hex(out, "gpa", e->gpa);
+		caps_json_hex(out, "gpa", e->gpa);
 		fprintf(out, ", \"in_ram\": %s, \"verdict\": \"%s\", \"bank\": %u, ",
 			e->in_ram ? "true" : "false", run_json_verdict(e->verdict), e->bank);
-		json_hex(out, "status", e->status);
+		caps_json_hex(out, "status", e->status);
 		fputs(", ", out);
-		json_hex(out, "mcg_status", e->mcg_status);
+		caps_json_hex(out, "mcg_status", e->mcg_status);
 		fputc('}', out);
 	}
 	fputs(n ? "\n     ]" : "]", out);
@@ -66,9 +61,9 @@ static void run_json_pages(FILE *out, const struct run_result *res)
 		const struct run_page *p = &res->pages[i];
 
 		fputs(i ? ", {" : "{", out);
-		json_hex(out, "gpa", p->gpa);
+		caps_json_hex(out, "gpa", p->gpa);
 		fputs(", ", out);
-		json_hex(out, "pfn", p->pfn);
+		caps_json_hex(out, "pfn", p->pfn);
 		fprintf(out, ", \"unpoisoned\": %s}", p->unpoisoned ? "true" : "false");
 	}
 	fputc(']', out);
@@ -79,13 +74,13 @@ static void run_json_observation(FILE *out, const struct run_observation *o)
 	fputs(",\n     \"observation\": {\"outcome\": ", out);
 	caps_json_string(out, o->outcome);
 	fprintf(out, ", \"records\": %u, ", o->nr_mce);
-	json_hex(out, "mcg_status", o->mcg_status);
+	caps_json_hex(out, "mcg_status", o->mcg_status);
 	fprintf(out, ", \"bank\": %u, ", o->bank);
-	json_hex(out, "status", o->status);
+	caps_json_hex(out, "status", o->status);
 	fputs(", ", out);
-	json_hex(out, "addr", o->addr);
+	caps_json_hex(out, "addr", o->addr);
 	fputs(", ", out);
-	json_hex(out, "misc", o->misc);
+	caps_json_hex(out, "misc", o->misc);
 	fputs(", \"rip\": ", out);
 	caps_json_string(out, o->rip);
 	fputs(", \"vcpus\": ", out);
