@@ -407,8 +407,12 @@ static int cmd_inject(const struct opts *o, const char *state_path)
 		       (unsigned long long)pfns[done], (int)o->pid,
 		       (unsigned long long)e.addr, ops->name, state_path);
 	}
-	/* Undoing needs only debugfs, which root owns: give up every capability. */
-	inject_caps_keep(NULL, 0);
+	/*
+	 * Undoing needs what poisoning needed (unpoison-pfn checks
+	 * CAP_SYS_ADMIN itself: mm/hwpoison-inject.c hwpoison_unpoison): keep
+	 * the method's capabilities, give up every other.
+	 */
+	inject_caps_keep(ops->caps, (int)ops->nr_caps);
 	if (status == EXIT_OK && o->keep) {
 		printf("--keep: left poisoned; undo with mcefwd-inject --unpoison-all --state %s\n",
 		       state_path);
