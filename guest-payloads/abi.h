@@ -81,6 +81,7 @@
 
 /* ---- Ucall records ------------------------------------------------------ */
 
+#ifndef __ASSEMBLER__
 enum mcefwd_ucall_type {
 	MCEFWD_UCALL_PRINT = 1,		/* text: a line of console output */
 	MCEFWD_UCALL_REPORT = 2,	/* report: one assertion result */
@@ -89,8 +90,12 @@ enum mcefwd_ucall_type {
 	MCEFWD_UCALL_MCE = 5,		/* mce: what the #MC handler saw */
 	MCEFWD_UCALL_READY = 6,		/* a poison request: see struct mcefwd_ready */
 	MCEFWD_UCALL_VALUE = 7,		/* value[0] = key, value[1] = value */
+	/* Only where the guest runs under QEMU (see "Under QEMU" below): */
+	MCEFWD_UCALL_WAIT = 8,		/* value[0] = events to wait for: ack me then */
+	MCEFWD_UCALL_EXIT = 9,		/* value[0] = this vCPU's exit code, sent before the exit port */
 	MCEFWD_UCALL_MAX
 };
+#endif
 
 #define MCEFWD_UCALL_MAGIC	0x4d434546u	/* "FECM" little endian */
 #define MCEFWD_TEXT_MAX		200
@@ -115,7 +120,10 @@ enum mcefwd_ucall_type {
 
 /* MCEFWD_UCALL_VALUE keys. */
 #define MCEFWD_VALUE_TOUCH	1	/* value[1] = gpa of a page this vCPU uses */
+/* Under QEMU, first thing: value[1] = CPUID 0's EBX | EDX << 32, value[2] = its ECX. */
+#define MCEFWD_VALUE_VENDOR	2
 
+#ifndef __ASSEMBLER__
 struct mcefwd_mailbox {
 	uint64_t events_done;		/* MCE events the host finished for this vCPU */
 	uint64_t events_delivered;	/* of those, delivered (KVM_X86_SET_MCE) */
@@ -169,6 +177,31 @@ struct mcefwd_ucall {
 		struct mcefwd_mce_record mce;
 	} u;
 };
+#endif /* !__ASSEMBLER__ */
+
+/* ---- Under QEMU (mcefwd run --vmm=qemu) ---------------------------------- */
+
+/*
+ * The same payload ELF boots as a PVH kernel (QEMU -machine microvm -kernel):
+ * the runtime's 32-bit entry builds the memory map above itself and enters
+ * _start on vCPU 0 with the state the host would have set. QEMU serves none
+ * of mcefwd's ports but the exit port (isa-debug-exit there, so QEMU exits
+ * with (code << 1) | 1), so the ucalls travel as lines of text:
+ *
+ *   guest to host, on the console port (isa-debugcon):
+ *     "@U" then the struct mcefwd_ucall in hex, trailing zero bytes left out
+ *     (the host zero-fills), then '\n'. A #MC handler's line may come in the
+ *     middle of another line: the host finishes the innermost first.
+ *   host to guest, on COM1 (a 16550 at 0x3f8) after READY and WAIT:
+ *     "A DONE DELIVERED\n": the MCE events QEMU has finished for the guest so
+ *     far and how many of them it injected (from its QMP MEMORY_FAILURE
+ *     events). The runtime writes them into its own mailbox.
+ *
+ * The header is how the host finds the entry: 8-aligned in the loaded image.
+ */
+#define MCEFWD_PVH_MAGIC	MCEFWD_UL(0x6876702d6665636d)	/* "mcef-pvh" little endian */
+#define MCEFWD_PORT_COM1	0x3f8
+#define MCEFWD_QEMU_LINE	'U'
 
 /* ---- Architectural constants both sides use ----------------------------- */
 

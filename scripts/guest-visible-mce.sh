@@ -8,9 +8,13 @@
 # rule below explains is marked UNEXPLAINED and the script exits 1: explain
 # it (here and in docs/forwarding.md) or fix what caused it.
 #
+# Then, beside mcefwd's own forwarding, what a real QEMU's guest saw: `mcefwd
+# run --vmm=qemu --on=lab --kernel=K --json` on each kernel, judged there
+# against what that QEMU version must do.
+#
 #   B=build scripts/guest-visible-mce.sh > docs/guest-visible-mce.md
-#   KERNELS="6.1 6.12" (default), MATRIX_MD=DIR: take K.md from DIR instead
-#   of running the matrix (tests)
+#   KERNELS="6.1 6.12" (default), MATRIX_MD=DIR: take K.md (and K.qemu.json)
+#   from DIR instead of running the matrix (tests)
 set -u
 
 B=${B:-build}
@@ -34,6 +38,16 @@ for k in $KERNELS; do
 		sub(/^\| [^|]* \| [^|]* \| /, "", rest)
 		print s "\t" substr(c[1], 3) "\t" c[2] "\t" rest
 	     }' "$tmp/$k.md" | sort >"$tmp/$k.rows"
+	if [ -n "${MATRIX_MD:-}" ]; then
+		cp "$MATRIX_MD/$k.qemu.json" "$tmp/$k.qemu.json" || exit 1
+	elif ! "$B/bin/mcefwd" run --vmm=qemu --on=lab --kernel="$k" --json \
+		--state "$tmp/qemu-state" >"$tmp/$k.qemu.json" 2>"$tmp/$k.qemu.err"; then
+		echo "guest-visible-mce: mcefwd run --vmm=qemu --on=lab --kernel=$k failed:" >&2
+		jq -r '.tests[] | select(.result == "fail") | .name + ": " + .reason' \
+			"$tmp/$k.qemu.json" >&2 2>/dev/null
+		tail -n 20 "$tmp/$k.qemu.err" >&2
+		exit 1
+	fi
 	# The release, from the fingerprint's Host: line.
 	sed -n 's/^Host: Linux \([^,]*\),.*/\1/p' "$tmp/$k.md" | head -n 1 >"$tmp/$k.release"
 done
@@ -48,6 +62,64 @@ why_differs() {
 		return 1
 		;;
 	esac
+}
+
+# A cell of the QEMU table: outcome, records, the last record.
+# shellcheck disable=SC2016
+QEMU_CELL='if .result == "skip" then "skipped: " + (.reason | sub("^--vmm=qemu: "; ""))
+	elif .result == "fail" then "FAIL: " + .reason
+	else (.observation | .outcome + (if .records > 0 then " x" + (.records | tostring) +
+		": MCG_STATUS " + .mcg_status + ", " + (.bank | tostring) + ": " + .status +
+		", ADDR " + .addr else "" end)) end'
+
+# "## Under a real QEMU": for each scenario, mcefwd's own row (pfn, qemu-7:
+# QEMU's encoding before 9.1) and what QEMU's guest saw on each kernel.
+qemu_section() {
+	local k v
+	v=$(jq -r '.vmm.version | capture("version (?<v>[0-9]+\\.[0-9]+)").v' "$tmp/$first.qemu.json")
+	echo
+	echo "## Under a real QEMU"
+	echo
+	echo "Debian's QEMU $v as the VMM (\`mcefwd run --vmm=qemu\`: \`-accel kvm"
+	echo "-machine microvm -cpu host\`, the scenario's own payload as a PVH kernel),"
+	echo "its guest page poisoned with debugfs \`corrupt-pfn\` by \`mcefwd-inject\`,"
+	echo "on each kernel; each run judged against what that QEMU version must"
+	echo "do, derived from its source (\`mcefwd/qemu/expect.c\`). Beside it,"
+	echo "mcefwd's own forwarding, \`--poison=pfn --encoding=qemu-7\` (the same"
+	echo "encoding): QEMU always asks for early kill (\`PR_MCE_KILL_EARLY\`), so"
+	echo "its guest gets an action-optional #MC the moment the frame is"
+	echo "poisoned, and a guest that retires the page then never touches it;"
+	echo "mcefwd kills late where a scenario is about the access. Cells:"
+	echo "outcome x records: the last record's MCG_STATUS, bank: MCi_STATUS, ADDR."
+	echo
+	echo "<!-- fingerprint: begin (not compared by the docs test) -->"
+	for k in $KERNELS; do
+		echo "QEMU on \`--kernel=$k\`: $(jq -r .vmm.version "$tmp/$k.qemu.json"), $(jq -r .vmm.path "$tmp/$k.qemu.json")."
+	done
+	echo "<!-- fingerprint: end -->"
+	echo
+	printf '| scenario | mcefwd (pfn, qemu-7) |'
+	for k in $KERNELS; do printf ' QEMU %s on %s |' "$v" "$k"; done
+	echo " why QEMU |"
+	printf '| --- | --- |'
+	for k in $KERNELS; do printf ' --- |'; done
+	echo " --- |"
+	jq -r '.tests[] | select(.kind == "scenario") | .name' "$tmp/$first.qemu.json" |
+	while read -r sc; do
+		own=$(awk -F '\t' -v s="$sc" '$1 == s && $2 == "pfn" && $3 == "qemu-7" { print $4 }' \
+			"$tmp/$first.rows" | awk -F ' [|] ' '{
+				# outcome | MCG_STATUS | bank: MCi_STATUS | ADDR ..., or outcome | note | ...
+				if ($2 ~ /^0x/) print $1 ": MCG_STATUS " $2 ", " $3 ", ADDR " $4
+				else if ($2 != "" && $2 != "|") print $1 ": " $2
+				else print $1 }' | sed 's/ (\([^)]*\))//g; s/ *|$//')
+		printf '| %s | %s |' "$sc" "${own:-not run: no pfn row}"
+		for k in $KERNELS; do
+			printf ' %s |' "$(jq -r --arg s "$sc" ".tests[] | select(.name == \$s) | $QEMU_CELL" \
+				"$tmp/$k.qemu.json" | sed 's/|/\\|/g')"
+		done
+		printf ' %s |\n' "$(jq -r --arg s "$sc" '.tests[] | select(.name == $s) | .observation.note // ""' \
+			"$tmp/$first.qemu.json" | sed 's/|/\\|/g')"
+	done
 }
 
 set -- $KERNELS
@@ -118,6 +190,7 @@ unexplained=0
 				}
 			}
 		}' "$tmp/keys" "$tmp/diff" | sort
+	qemu_section
 	for k in $KERNELS; do
 		echo
 		echo "## Linux $(cat "$tmp/$k.release") (\`--kernel=$k\`)"

@@ -10,7 +10,7 @@
 set -u
 
 # Bottom to top; "bench lab" share a rank (neither includes the other).
-ranks="util:1 inject:2 mce:3 vmm:4 scenario:5 cli:6 bench:7 lab:7 main:8"
+ranks="util:1 inject:2 mce:3 vmm:4 scenario:5 qemu:6 cli:7 bench:8 lab:8 main:9"
 
 rank() {
 	for r in $ranks; do
@@ -30,7 +30,7 @@ folder() {
 }
 
 n=0 failed=0
-for layer in util inject mce vmm scenario cli bench lab main; do
+for layer in util inject mce vmm scenario qemu cli bench lab main; do
 	n=$((n + 1))
 	mine=$(rank "$layer")
 	bad=""

@@ -124,6 +124,17 @@ static void rt_mce_retire(uint64_t addr)
 	invlpg((void *)gva);
 }
 
+/*
+ * Action optional: SRAO (UC, S, no AR: the SDM's "UCR error
+ * classification"), or no UC at all (AMD's deferred error). AMD's AR has UC
+ * without S.
+ */
+static bool rt_mce_is_ao(uint64_t status)
+{
+	return !(status & MCI_STATUS_UC) ||
+	       ((status & MCI_STATUS_S) && !(status & MCI_STATUS_AR));
+}
+
 /* Reads MCG_CAP, MCG_STATUS and every bank into r, before anything is cleared. */
 static void rt_mce_snapshot(struct mcefwd_mce_record *r)
 {
@@ -162,7 +173,8 @@ unsigned int rt_mce_poll(void)
 		if (!(r->bank[i].status & MCI_STATUS_VAL))
 			continue;
 		wrmsr(rt_msr_mc_status(i), 0);
-		if (r->bank[i].status & MCI_STATUS_ADDRV)
+		if ((r->bank[i].status & MCI_STATUS_ADDRV) &&
+		    !((rt_mce_self()->mode & RT_MCE_LOG_AO) && rt_mce_is_ao(r->bank[i].status)))
 			rt_mce_retire(r->bank[i].addr);
 	}
 	return found;
@@ -202,7 +214,8 @@ static void rt_mce_handler(struct rt_frame *f)
 		if (!(mode & RT_MCE_KEEP_BANKS))
 			wrmsr(rt_msr_mc_status(i), 0);
 		/* Even when kept: the interrupted load must not hit the page again. */
-		if (b->status & MCI_STATUS_ADDRV)
+		if ((b->status & MCI_STATUS_ADDRV) &&
+		    !((mode & RT_MCE_LOG_AO) && rt_mce_is_ao(b->status)))
 			rt_mce_retire(b->addr);
 	}
 	if (!(mode & RT_MCE_KEEP_MCIP))

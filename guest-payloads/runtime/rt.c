@@ -61,6 +61,15 @@ uint64_t rt_mcg_cap(void)
 
 void rt_exit(int code)
 {
+	/* QEMU's isa-debug-exit keeps only (code << 1) | 1: say it whole first. */
+	if (rt_qemu) {
+		struct mcefwd_ucall u;
+
+		memset(&u, 0, sizeof(u));
+		u.type = MCEFWD_UCALL_EXIT;
+		u.value[0] = (uint32_t)code;
+		rt_ucall(&u);
+	}
 	outl(MCEFWD_PORT_EXIT, (uint32_t)code);
 	/* The host should not run this vCPU again; if it does, stay put. */
 	for (;;) {
@@ -74,6 +83,10 @@ void rt_ucall(struct mcefwd_ucall *u)
 	u->magic = MCEFWD_UCALL_MAGIC;
 	u->vcpu = rt_vcpu_id();
 	u->pad = 0;
+	if (rt_qemu) {
+		rt_qemu_send(u);
+		return;
+	}
 	/* Identity mapped and below 4 GiB: the pointer is the gpa. */
 	outl(MCEFWD_PORT_UCALL, (uint32_t)(uintptr_t)u);
 }
@@ -111,6 +124,9 @@ void rt_poison(uint64_t step, uint64_t gpa, unsigned int kind,
 	u.value[2] = kind;
 	u.value[3] = count;
 	rt_ucall(&u);
+	/* mcefwd acts before the outl returns; QEMU's host answers on COM1. */
+	if (rt_qemu)
+		rt_qemu_ack();
 }
 
 void rt_ready(uint64_t step)
@@ -136,6 +152,19 @@ void rt_wait_events(uint64_t n)
 {
 	volatile struct mcefwd_mailbox *mb = rt_mailbox();
 
+	/*
+	 * Under QEMU the host answers once QEMU has finished n events, or
+	 * when it gave up waiting: then the payload's checks say what is missing.
+	 */
+	if (rt_qemu && mb->events_done < n) {
+		struct mcefwd_ucall u;
+
+		rt_ucall_init(&u, MCEFWD_UCALL_WAIT, 0);
+		u.value[0] = n;
+		rt_ucall(&u);
+		rt_qemu_ack();
+		return;
+	}
 	while (mb->events_done < n)
 		hlt();
 }
@@ -193,6 +222,17 @@ void rt_start(unsigned int id, unsigned int nr, uint64_t mcg_cap)
 	self->nr = nr;
 	self->mcg_cap = mcg_cap;
 
+	/* Under QEMU the -cpu model decides the vendor, and with it QEMU's encoding. */
+	if (rt_qemu) {
+		struct rt_cpuid v = cpuid(0, 0);
+		struct mcefwd_ucall u;
+
+		rt_ucall_init(&u, MCEFWD_UCALL_VALUE, 0);
+		u.value[0] = MCEFWD_VALUE_VENDOR;
+		u.value[1] = v.ebx | (uint64_t)v.edx << 32;
+		u.value[2] = v.ecx;
+		rt_ucall(&u);
+	}
 	rt_idt_init();
 	/* Without CR4.MCE an injected #MC is a shutdown, not an exception. */
 	write_cr4(read_cr4() | X86_CR4_MCE);

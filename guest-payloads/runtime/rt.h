@@ -36,6 +36,12 @@ __attribute__((noreturn)) void rt_exit(int code);
 
 /* ---- Ucalls ------------------------------------------------------------- */
 
+/* Nonzero when the payload booted under QEMU (pvh.S): ucalls go as text (qemu.c). */
+extern unsigned int rt_qemu;
+void rt_qemu_send(const struct mcefwd_ucall *u);
+/* Waits for the host's answer to READY or WAIT and fills the mailbox from it. */
+void rt_qemu_ack(void);
+
 void rt_ucall(struct mcefwd_ucall *u);
 void rt_hello(void);
 void rt_value(uint64_t key, uint64_t value);
@@ -183,10 +189,13 @@ uint64_t rt_mce_last_mcg_status(void);
  * avoid; the record is sent and the page retired either way. KEEP_MCIP
  * leaves MCG_STATUS.MCIP set, so the next #MC shuts the vCPU down.
  * KEEP_BANKS leaves MCi_STATUS valid, so the next error in that bank
- * overflows. 0 (the default) clears both.
+ * overflows. 0 (the default) clears both. LOG_AO retires no page for an
+ * action-optional error, as an OS without SRAO handling only logs it: the
+ * page's next access then takes the action-required one.
  */
 #define RT_MCE_KEEP_MCIP	(1U << 0)
 #define RT_MCE_KEEP_BANKS	(1U << 1)
+#define RT_MCE_LOG_AO		(1U << 2)
 void rt_mce_set_mode(unsigned int flags);
 
 /* Poison targets are taken from the bottom of the test pages, spares from the top. */
@@ -385,6 +394,14 @@ static inline void outb(uint16_t port, uint8_t val)
 static inline void outl(uint16_t port, uint32_t val)
 {
 	asm volatile("outl %0, %1" : : "a"(val), "Nd"(port) : "memory");
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t val;
+
+	asm volatile("inb %1, %0" : "=a"(val) : "Nd"(port) : "memory");
+	return val;
 }
 
 static inline uint32_t inl(uint16_t port)

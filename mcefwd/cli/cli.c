@@ -94,7 +94,7 @@ enum {
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
 	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON, OPT_GPA,
-	OPT_KERNEL, OPT_MODULES,
+	OPT_KERNEL, OPT_MODULES, OPT_VMM, OPT_QEMU_CPU,
 };
 
 static const struct option cli_options[] = {
@@ -123,6 +123,8 @@ static const struct option cli_options[] = {
 	{ "gpa", required_argument, NULL, OPT_GPA },
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "modules", required_argument, NULL, OPT_MODULES },
+	{ "vmm", required_argument, NULL, OPT_VMM },
+	{ "qemu-cpu", required_argument, NULL, OPT_QEMU_CPU },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -264,6 +266,23 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 			return cli_bad("--on", arg, "host, lab or auto");
 		c->on_set = true;
 		return 0;
+	case OPT_VMM:
+		if (!strcmp(arg, "mcefwd")) {
+			c->vmm_qemu = false;
+		} else if (!strcmp(arg, "qemu") || !strncmp(arg, "qemu=", 5)) {
+			c->vmm_qemu = true;
+			c->qemu_path = arg[4] ? arg + 5 : NULL;
+			if (c->qemu_path && !*c->qemu_path)
+				return cli_bad("--vmm", arg, "qemu=PATH names the QEMU binary");
+		} else {
+			return cli_bad("--vmm", arg, "mcefwd, qemu or qemu=PATH");
+		}
+		return 0;
+	case OPT_QEMU_CPU:
+		if (!*arg || strlen(arg) > 48 || strpbrk(arg, " \t"))
+			return cli_bad("--qemu-cpu", arg, "a QEMU -cpu model such as host or EPYC");
+		c->qemu_cpu = arg;
+		return 0;
 	case OPT_KERNEL:
 		k->kernel = arg;
 		return 0;
@@ -403,6 +422,10 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	if (c->cmd == CLI_ENCODINGS && foreign)
 		return error_set(EINVAL, "'encodings' takes no --%s (its options: --json, --encoding, --bank, --gpa, --mcg-cap, --banks)",
 				 cli_option_name(foreign));
+	if (c->vmm_qemu && c->cmd != CLI_RUN && c->cmd != CLI_HELP)
+		return error_set(EINVAL, "--vmm is an option of 'run' only");
+	if (c->qemu_cpu && !c->vmm_qemu && c->cmd != CLI_HELP)
+		return error_set(EINVAL, "--qemu-cpu needs --vmm=qemu");
 	if (gpa_set && c->cmd != CLI_ENCODINGS && c->cmd != CLI_HELP)
 		return error_set(EINVAL, "--gpa is an option of 'encodings' only");
 	if (c->json && c->markdown)

@@ -34,6 +34,9 @@ struct cli {
 	bool quiet;			/* -q: where prints one word */
 	uint64_t gpa;			/* encodings --gpa (default MCEFWD_GPA_TEST) */
 	bool encoding_set;		/* --encoding given: encodings shows that profile only */
+	bool vmm_qemu;			/* --vmm=qemu: QEMU is the VMM under test */
+	const char *qemu_path;		/* --vmm=qemu=PATH; NULL: qemu-system-x86_64 on PATH */
+	const char *qemu_cpu;		/* --qemu-cpu; NULL: host */
 	const char *help_topic;		/* "mcefwd help run" */
 	char **names;			/* positional arguments after the command */
 	int nr_names;

@@ -11,6 +11,7 @@
 #include "mcefwd/cli/cmd_run.h"
 #include "mcefwd/cli/run_json.h"
 #include "mcefwd/cli/usage.h"
+#include "mcefwd/qemu/qemu.h"
 #include "mcefwd/scenario/run.h"
 #include "mcefwd/scenario/scenario.h"
 #include "mcefwd/util/error.h"
@@ -65,7 +66,8 @@ struct run_row {
 };
 
 static void run_one(struct kvm *kvm, struct cli *c, const char *name, bool have_kvm,
-		    const char *kvm_err, struct ktap *k, struct run_row *row)
+		    const char *kvm_err, const struct qemu_vmm *qemu, struct ktap *k,
+		    struct run_row *row)
 {
 	const struct scenario *sc = strchr(name, '/') ? NULL : scenario_find(name);
 	struct run_result *res = &row->res;
@@ -79,6 +81,8 @@ static void run_one(struct kvm *kvm, struct cli *c, const char *name, bool have_
 		if (!have_kvm) {
 			res->status = KTAP_SKIP;
 			snprintf(res->reason, sizeof(res->reason), "%s", kvm_err);
+		} else if (qemu) {
+			qemu_scenario_run(qemu, sc, c->poison, &c->run, k, res);
 		} else {
 			scenario_run(kvm, sc, c->poison, &c->run, k, res);
 		}
@@ -95,6 +99,8 @@ static void run_one(struct kvm *kvm, struct cli *c, const char *name, bool have_
 	if (!have_kvm) {
 		res->status = KTAP_SKIP;
 		snprintf(res->reason, sizeof(res->reason), "%s", kvm_err);
+	} else if (qemu) {
+		qemu_payload_run(qemu, &p, &c->run, k, res);
 	} else {
 		run_payload(kvm, &p, &c->run, k, res);
 	}
@@ -160,6 +166,8 @@ int cmd_run(struct cli *c, const struct where *w)
 	char kvm_err[ERROR_MAX], why[512] = "", held[256];
 	bool have_kvm, any_scenario = false, progress = cmd_run_progress();
 	struct run_sink sink = { .json = c->json };
+	struct qemu_vmm qemu;
+	const struct qemu_vmm *vmm = NULL;
 	struct kvm kvm;
 	struct ktap k;
 	int r, r2;
@@ -173,8 +181,12 @@ int cmd_run(struct cli *c, const struct where *w)
 	}
 	for (unsigned int i = 0; i < n; i++)
 		any_scenario |= scenario_find(names[i]) != NULL;
-	if (c->poison_auto)
+	if (c->poison_auto && c->vmm_qemu) {
+		c->poison = INJECT_PFN;
+		snprintf(why, sizeof(why), "pfn: the one method that reaches QEMU's guest RAM from outside without firmware (einj is never picked unless named)");
+	} else if (c->poison_auto) {
 		c->poison = inject_auto(why, sizeof(why));
+	}
 	r = cmd_run_set_mce_kill(c->mce_kill);
 	rows = calloc(n, sizeof(*rows));
 	if (!rows) {
@@ -183,6 +195,20 @@ int cmd_run(struct cli *c, const struct where *w)
 	}
 	have_kvm = kvm_open(&kvm) == 0;
 	snprintf(kvm_err, sizeof(kvm_err), "%s", have_kvm ? "" : error_get());
+	if (have_kvm && c->vmm_qemu) {
+		if (qemu_vmm_find(c->qemu_path, c->qemu_cpu, kvm.caps.mcg_cap_supported, &qemu) == 0) {
+			vmm = &qemu;
+		} else if (c->qemu_path) {
+			fprintf(stderr, "mcefwd: %s\n%s", error_get(), usage_run);
+			kvm_close(&kvm);
+			free(rows);
+			return KSFT_USAGE;
+		} else {
+			/* QEMU is what is under test: without it there is nothing to run. */
+			have_kvm = false;
+			snprintf(kvm_err, sizeof(kvm_err), "--vmm=qemu: %s", error_get());
+		}
+	}
 
 	sink_open(&sink, &k);
 	ktap_begin(&k, sink.json ? k.out : stdout, n);
@@ -193,6 +219,10 @@ int cmd_run(struct cli *c, const struct where *w)
 	r2 = drop_caps(c->poison, held, sizeof(held));
 	ktap_diag(&k, "capabilities kept for the run: %s%s%s", held,
 		  r2 ? "; dropping the rest failed: " : "", r2 ? strerror(-r2) : "");
+	if (vmm)
+		ktap_diag(&k, "the VMM under test: %s (%s), -cpu %s on an %s host; poisoned by %s",
+			  vmm->path, vmm->version, vmm->cpu, vmm->amd ? "AMD" : "Intel",
+			  vmm->injector);
 	if (any_scenario) {
 		if (c->poison_auto)
 			ktap_diag(&k, "poison=auto picked %s", why);
@@ -205,7 +235,7 @@ int cmd_run(struct cli *c, const struct where *w)
 			.poison_auto = c->poison_auto, .poison_why = why,
 			.encoding = mce_profile_name(c->run.vm.fwd.profile),
 			.bank = c->run.vm.fwd.bank, .mce_kill = mce_kill_names[c->mce_kill],
-			.capabilities = held,
+			.capabilities = held, .vmm = vmm,
 		};
 
 		sink_close(&sink, &k);
@@ -223,7 +253,7 @@ int cmd_run(struct cli *c, const struct where *w)
 		} else {
 			if (progress)
 				fprintf(stderr, "\r[%u/%u] %-20s", i + 1, n, names[i]);
-			run_one(&kvm, c, names[i], have_kvm, kvm_err, &k, &rows[i]);
+			run_one(&kvm, c, names[i], have_kvm, kvm_err, vmm, &k, &rows[i]);
 		}
 		if (sink.json) {
 			fflush(k.out);
@@ -239,10 +269,15 @@ int cmd_run(struct cli *c, const struct where *w)
 	if (sink.json) {
 		run_json_end(stdout, k.passed, k.failed, k.skipped);
 	} else {
-		if (any_scenario) {
+		if (any_scenario && vmm) {
+			ktap_diag(&k, "what the guests saw (poison=%s, VMM %s, -cpu %s):",
+				  inject_method_name(c->poison), vmm->version, vmm->cpu);
+		} else if (any_scenario) {
 			ktap_diag(&k, "what the guests saw (poison=%s, encoding=%s, bank %u):",
 				  inject_method_name(c->poison),
 				  mce_profile_name(c->run.vm.fwd.profile), c->run.vm.fwd.bank);
+		}
+		if (any_scenario) {
 			for (unsigned int i = 0; i < n; i++)
 				if (rows[i].scenario)
 					ktap_diag(&k, "  %-14s %-4s %s", rows[i].name,

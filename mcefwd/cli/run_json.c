@@ -18,7 +18,13 @@ void run_json_begin(FILE *out, const struct run_json_head *h)
 	caps_json_string(out, h->mce_kill);
 	fputs(",\n  \"capabilities\": ", out);
 	caps_json_string(out, h->capabilities);
-	fputs(",\n  \"tests\": [", out);
+	fputs(",\n  \"vmm\": {\"name\": ", out);
+	caps_json_string(out, h->vmm ? "qemu" : "mcefwd");
+	fputs(", \"path\": ", out);
+	caps_json_string(out, h->vmm ? h->vmm->path : "");
+	fputs(", \"version\": ", out);
+	caps_json_string(out, h->vmm ? h->vmm->version : "");
+	fputs("},\n  \"tests\": [", out);
 }
 
 static const char *const verdict_names[] = {

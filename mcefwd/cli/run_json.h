@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "mcefwd/qemu/qemu.h"
 #include "mcefwd/scenario/run.h"
 #include "mcefwd/cli/where.h"
 
@@ -26,6 +27,7 @@ struct run_json_head {
 	unsigned int bank;
 	const char *mce_kill;		/* the run's PR_MCE_KILL */
 	const char *capabilities;	/* what the run kept */
+	const struct qemu_vmm *vmm;	/* --vmm=qemu: which QEMU; NULL: mcefwd's own */
 };
 
 /* An event's verdict as the JSON says it: "inject", "stop-vm", "ignore". */

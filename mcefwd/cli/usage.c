@@ -84,6 +84,19 @@ const char usage_run[] =
 "                       page it reports KVM_EXIT_MMIO, not SIGBUS: fail (default)\n"
 "                       fails the test; forward injects the AR anyway, saying so\n"
 "\n"
+"The VMM under test:\n"
+"      --vmm V          mcefwd (default): mcefwd's own forwarding, on KVM;\n"
+"                       qemu[=PATH]: a real QEMU (default qemu-system-x86_64\n"
+"                       on PATH), -accel kvm -machine microvm, the scenario's\n"
+"                       payload booted as a PVH kernel; mcefwd-inject poisons\n"
+"                       its guest page (QMP gpa2hva, then --poison=pfn or\n"
+"                       einj) and the record is judged against what that\n"
+"                       QEMU version must do, from QEMU's source\n"
+"                       (docs/guest-visible-mce.md). One vCPU: scenarios\n"
+"                       that need more skip, saying so\n"
+"      --qemu-cpu M     QEMU's -cpu (default host); the guest's vendor\n"
+"                       decides QEMU's encoding from 9.1\n"
+"\n"
 "VM options:\n"
 "  -n, --vcpus N        vCPUs per VM (default: the payload's own, else 1)\n"
 "      --ram SIZE       guest RAM, e.g. 64M, 1G (default 64M; 8M to 3G)\n"
@@ -110,7 +123,8 @@ const char usage_run[] =
 "  mcefwd run smp --vcpus 8 --kick sigmask\n"
 "  mcefwd run spin --timeout 2                 a guest that never ends: timeout\n"
 "  mcefwd run ar ao --on=lab                   real memory failure, in the lab\n"
-"  mcefwd run ar ao --kernel=6.12              the same, on Linux 6.12\n";
+"  mcefwd run ar ao --kernel=6.12              the same, on Linux 6.12\n"
+"  mcefwd run --vmm=qemu --on=lab              every scenario under Debian's QEMU\n";
 
 const char usage_caps[] =
 "usage: mcefwd caps [--json] [--on WHERE] [--kernel K [--modules DIR]]\n"

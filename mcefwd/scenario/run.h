@@ -25,7 +25,7 @@ struct run_observation {
 	uint64_t status, addr, misc;
 	char rip[48];		/* where the #MC landed, in words */
 	char vcpus[64];		/* which vCPUs saw a record */
-	char note[128];		/* e.g. why the VM stopped */
+	char note[256];		/* e.g. why the VM stopped; under QEMU, why QEMU does it */
 };
 
 #define RUN_MAX_EVENTS	32

@@ -34,6 +34,15 @@ static const struct scenario scenarios[] = {
 		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AO, 0, false } },
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO },
 	}, {
+		.kill = SCN_KILL_EARLY,
+		.name = "ao-ar", .payload = "mce-ao-ar",
+		.summary = "early notice, then the access: an AO, and the AR when the guest loads",
+		.why = "Early kill sent an action-optional error (SRAO) the moment the frame was poisoned; the guest only logged it and then loaded from the page, which took the action-required error (SRAR) for the same address. Stock QEMU always asks for early kill, so this is what its guest sees for a page it touches after the poisoning.",
+		.real_host = "memory_failure() sends the AO to the early-kill thread at once; KVM's fault on the poisoned frame sends the AR to the vCPU thread when the guest loads.",
+		.outcome = SCN_EXIT, .nr_mce = 2, .mce = { { AO, 0, false }, { AR, 0, false } },
+		.cannot = { [INJECT_UFFD] = UFFD_NO_AO, [INJECT_SOFT_OFFLINE] = SOFT_ONLY,
+			    [INJECT_SIGNAL] = "the signal method raises the one error the guest asks for; an AO and then an AR for the same page come from a real memory failure under early kill" },
+	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "ar-no-ser", .payload = "mce-ar", .mcg_cap_clear = SER_P,
 		.summary = "guest without MCG_SER_P: an AR stops the VM",

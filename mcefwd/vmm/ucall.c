@@ -14,6 +14,8 @@ static const char *const type_names[MCEFWD_UCALL_MAX] = {
 	[MCEFWD_UCALL_MCE] = "MCE",
 	[MCEFWD_UCALL_READY] = "READY",
 	[MCEFWD_UCALL_VALUE] = "VALUE",
+	[MCEFWD_UCALL_WAIT] = "WAIT",
+	[MCEFWD_UCALL_EXIT] = "EXIT",
 };
 
 const char *ucall_type_name(uint32_t type)

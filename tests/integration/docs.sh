@@ -43,7 +43,7 @@ elif [ $rc -ne 0 ]; then
 	not_ok "mcefwd matrix --on=lab ran on each kernel, every run passing its own checks, every difference explained (exit $rc)" "$tmp/out"
 	skip "$doc matches the lab's matrices" "the matrices did not run"
 else
-	ok "mcefwd matrix --on=lab ran on each kernel, every run passing its own checks, every difference explained"
+	ok "mcefwd matrix --on=lab and mcefwd run --vmm=qemu --on=lab ran on each kernel, every run passing its own checks, every difference explained"
 	tables "$tmp/new.md" >"$tmp/new.tables"
 	if tables "$doc" | diff -u - "$tmp/new.tables" >"$tmp/out"; then
 		ok "$doc matches the lab's matrices, kernel for kernel, table for table"

@@ -22,7 +22,8 @@ Runs mcefwd's scenarios with real memory failure through KVM inside the lab
 every step from mcefwd's --json record and the kernel's log. TAP output.
 
   SCENARIO...           ar ao ar-no-ser vmm-memory vmm-memory-ao soft-offline
-                        corrupt-pfn (default: all of them)
+                        corrupt-pfn qemu (default: all of them; qemu: every
+                        scenario under Debian's QEMU, mcefwd run --vmm=qemu)
   --poison=M,M          hwpoison,pfn (default: both)
   --encoding=E,E        default,amd (default: both; or qemu-7, qemu-6.2)
   --npt=N,N             1,0: kvm_amd's nested paging on, then off (a boot each)
@@ -85,10 +86,10 @@ for v in $npts; do
 done
 case $timeout in '' | *[!0-9]*) die_usage "invalid --timeout '$timeout'" ;; esac
 [ ${#scenarios[@]} -eq 0 ] &&
-	scenarios=(ar ao ar-no-ser vmm-memory vmm-memory-ao soft-offline corrupt-pfn)
+	scenarios=(ar ao ar-no-ser vmm-memory vmm-memory-ao soft-offline corrupt-pfn qemu)
 for s in "${scenarios[@]}"; do
 	case $s in
-	ar | ao | ar-no-ser | vmm-memory | vmm-memory-ao | soft-offline | corrupt-pfn) ;;
+	ar | ao | ar-no-ser | vmm-memory | vmm-memory-ao | soft-offline | corrupt-pfn | qemu) ;;
 	*) die_usage "no lab step for '$s'" ;;
 	esac
 done

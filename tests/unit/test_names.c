@@ -138,6 +138,8 @@ static void test_ucall_type_names(void **state)
 	assert_string_equal(ucall_type_name(MCEFWD_UCALL_MCE), "MCE");
 	assert_string_equal(ucall_type_name(MCEFWD_UCALL_READY), "READY");
 	assert_string_equal(ucall_type_name(MCEFWD_UCALL_VALUE), "VALUE");
+	assert_string_equal(ucall_type_name(MCEFWD_UCALL_WAIT), "WAIT");
+	assert_string_equal(ucall_type_name(MCEFWD_UCALL_EXIT), "EXIT");
 	assert_string_equal(ucall_type_name(0), "?");
 	assert_string_equal(ucall_type_name(MCEFWD_UCALL_MAX), "?");
 	assert_string_equal(ucall_type_name(UINT32_MAX), "?");

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the files of mcefwd/qemu/ share: one QEMU session, and the expectations. */
+#ifndef MCEFWD_QEMU_INT_H
+#define MCEFWD_QEMU_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "guest-payloads/abi.h"
+#include "mcefwd/qemu/qemu.h"
+
+struct ktap;
+
+/* How a QEMU run ended. */
+enum qemu_outcome {
+	QO_NONE,
+	QO_EXIT,	/* the guest exited through isa-debug-exit (code in exit_code) */
+	QO_RESET,	/* the guest was reset; -no-reboot makes that QEMU's end */
+	QO_QEMU_EXIT,	/* QEMU exited by itself, not for the guest (status) */
+	QO_SIGNAL,	/* QEMU died of a signal it was not sent by us */
+	QO_REFAULT,	/* the same AR again and again: stopped by us */
+	QO_TIMEOUT,	/* nothing of the above in time: killed by us */
+};
+
+const char *qemu_outcome_name(enum qemu_outcome o);
+
+/* One QMP MEMORY_FAILURE event. */
+struct qemu_mf {
+	bool guest;		/* recipient "guest" (else "hypervisor") */
+	char action[16];	/* "inject", "ignore", "reset", "fatal" */
+	bool ar, recursive;
+};
+
+#define QEMU_MAX_MF	32
+#define QEMU_MAX_MCE	8
+#define QEMU_MAX_PAGES	8
+/* ARs for the same page in a row with nothing else happening: a re-fault loop. */
+#define QEMU_REFAULT_LIMIT	8
+
+struct qemu_session;
+
+/* What the session does when the guest asks for poison (scenario.c). */
+typedef int (*qemu_ready_fn)(struct qemu_session *s, const struct mcefwd_ucall *u, void *priv);
+
+struct qemu_session {
+	const struct qemu_vmm *vmm;
+	struct ktap *k;
+	char dir[64];
+	char kernel[96], con_path[96], ser_path[96], qmp_path[96], inj_qmp[96];
+	int con_l, ser_l, qmp_l;	/* listening sockets: QEMU connects to us */
+	int con, ser, qmp, err;		/* connections, and QEMU's stderr */
+	pid_t pid;
+	int pidfd;
+	bool reaped;
+	int status;			/* wait status, once reaped */
+	bool killed;			/* by us */
+	enum qemu_outcome outcome;
+
+	/* The console's lines; a #MC handler's may start inside another's. */
+	char line[4][4096];
+	size_t line_len[4];
+	unsigned int depth;
+	/* QMP: a line at a time, and the answer to the one command in flight. */
+	char qbuf[16384];
+	size_t qlen;
+	bool qret_ready, qret_error;
+	char qret[512];
+	char shutdown_reason[64];
+	/* QEMU's stderr, kept for the report (the last part of it). */
+	char errbuf[8192];
+	size_t errlen;
+	unsigned int ar_lines;		/* "... of type BUS_MCEERR_AR injected" so far */
+	unsigned int ar_run;		/* of those, since the guest last said anything */
+
+	/* What the guest said. */
+	unsigned int nr_mf;
+	struct qemu_mf mf[QEMU_MAX_MF];
+	unsigned int nr_mce;
+	struct mcefwd_mce_record mce[QEMU_MAX_MCE];
+	unsigned int reports_passed, reports_failed;
+	bool vendor_known, guest_amd;	/* what the guest's CPUID said */
+	bool exited;
+	uint32_t exit_code;
+	bool exception;
+	struct mcefwd_exception exc;
+	bool request;			/* a READY or WAIT waits for its answer */
+	struct mcefwd_ucall req;
+	qemu_ready_fn ready;
+	void *priv;
+	char failure[256];		/* the first protocol failure */
+};
+
+/* Boots payload image as a PVH kernel under q with -cpu cpu. 0 or -errno (error_get()). */
+int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payload *p,
+	     const char *cpu, struct ktap *k);
+/*
+ * Runs until QEMU has gone (its outcome set) or timeout_ms passed (then it
+ * is killed: QO_TIMEOUT), answering READY through s->ready and WAIT itself.
+ */
+void qs_run(struct qemu_session *s, unsigned int timeout_ms);
+/* Kills and reaps QEMU if still there, closes everything, removes the directory. */
+void qs_end(struct qemu_session *s);
+/* The host address of guest page gpa (QMP gpa2hva). 0 or -errno. */
+int qs_gpa2hva(struct qemu_session *s, uint64_t gpa, uint64_t *hva, unsigned int timeout_ms);
+/* Waits until QEMU has sent n MEMORY_FAILURE events (or timeout, or its end). */
+void qs_wait_events(struct qemu_session *s, unsigned int n, unsigned int timeout_ms);
+/* Answers a READY or WAIT: the events so far, and those QEMU injected. */
+void qs_ack(struct qemu_session *s);
+/* QEMU's stderr as diagnostics. */
+void qs_show_stderr(struct qemu_session *s);
+void qs_fail(struct qemu_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What QEMU's console and QMP socket said, as read (exported for the tests). */
+void qs_console_input(struct qemu_session *s, const char *buf, size_t n);
+void qs_qmp_input(struct qemu_session *s, const char *buf, size_t n);
+
+/* ---- expect.c: what QEMU of this version must do ---- */
+
+struct qemu_expect {
+	const char *cannot;		/* why QEMU cannot be driven through it (skip) */
+	char cpu[80];			/* -cpu */
+	enum qemu_outcome outcome;
+	int qemu_status;		/* QO_QEMU_EXIT: its exit status */
+	unsigned int nr_mce;
+	struct scn_mce mce[SCN_MAX_MCE];
+	unsigned int nr_ready;
+	unsigned int ready_events[SCN_MAX_MCE];	/* MEMORY_FAILURE events after READY n */
+	enum mce_profile profile;	/* the encoding this QEMU uses for this guest */
+	uint64_t mcg_cap;		/* what the guest reads */
+	const char *why;		/* in words, with the source */
+};
+
+/* amd: the guest's vendor (the -cpu model's). */
+int qemu_expect(const struct qemu_vmm *q, bool amd, const struct scenario *sc,
+		enum inject_method m, struct qemu_expect *e);
+
+#endif

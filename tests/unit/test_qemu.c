@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcefwd/qemu/: the guest's lines on QEMU's console (with a #MC handler's
+ * line inside another), QMP's events, the answer on COM1, and what
+ * expect.c derives for each QEMU version from QEMU's rules.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "mcefwd/mce/encode.h"
+#include "mcefwd/qemu/qemu_int.h"
+#include "mcefwd/util/ktap.h"
+
+struct fx {
+	struct qemu_session s;
+	struct ktap k;
+	char *diag;
+	size_t len;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	ktap_begin(&f->k, open_memstream(&f->diag, &f->len), 0);
+	f->s.k = &f->k;
+	f->s.con = f->s.ser = f->s.qmp = f->s.err = f->s.pidfd = -1;
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	fclose(f->k.out);
+	free(f->diag);
+	free(f);
+	return 0;
+}
+
+/* A ucall as the runtime sends it under QEMU: "@U", hex, trailing zeros left out. */
+static size_t hex_line(const struct mcefwd_ucall *u, char *out, bool newline)
+{
+	const uint8_t *b = (const uint8_t *)u;
+	size_t n = sizeof(*u), o = 0;
+
+	while (n > 1 && !b[n - 1])
+		n--;
+	out[o++] = '@';
+	out[o++] = MCEFWD_QEMU_LINE;
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%02x", b[i]);
+	if (newline)
+		out[o++] = '\n';
+	out[o] = '\0';
+	return o;
+}
+
+static void ucall_init(struct mcefwd_ucall *u, uint32_t type)
+{
+	memset(u, 0, sizeof(*u));
+	u->magic = MCEFWD_UCALL_MAGIC;
+	u->type = type;
+}
+
+static void test_console_nested_line(void **state)
+{
+	struct fx *f = *state;
+	struct mcefwd_ucall outer, inner;
+	static char a[8192], b[8192], in[16384];
+	size_t na, half;
+
+	ucall_init(&outer, MCEFWD_UCALL_PRINT);
+	strcpy(outer.u.text, "the outer line");
+	ucall_init(&inner, MCEFWD_UCALL_MCE);
+	inner.u.mce.seq = 1;
+	inner.u.mce.mcg_status = 0x5;
+	inner.u.mce.nr_banks = 10;
+	inner.u.mce.bank[9].status = 0xbd000000000000c0ULL;
+	na = hex_line(&outer, a, true);
+	hex_line(&inner, b, true);
+	/* The #MC lands while the outer line is half written. */
+	half = na / 2;
+	snprintf(in, sizeof(in), "%.*s%s%s", (int)half, a, b, a + half);
+	/* And in pieces, as reads return them. */
+	for (size_t i = 0; in[i]; i += 7)
+		qs_console_input(&f->s, in + i, strnlen(in + i, 7));
+	assert_string_equal(f->s.failure, "");
+	assert_int_equal(f->s.nr_mce, 1);
+	assert_int_equal(f->s.mce[0].bank[9].status, 0xbd000000000000c0ULL);
+	assert_int_equal(f->s.mce[0].nr_banks, 10);
+	fflush(f->k.out);
+	assert_non_null(strstr(f->diag, "guest: the outer line"));
+}
+
+static void test_console_rejects(void **state)
+{
+	struct fx *f = *state;
+	struct mcefwd_ucall u;
+	char l[8192];
+	size_t n;
+
+	ucall_init(&u, MCEFWD_UCALL_PRINT);
+	strcpy(u.u.text, "x");
+	n = hex_line(&u, l, false);
+	/* One hex digit short. */
+	l[n - 1] = '\n';
+	qs_console_input(&f->s, l, n);
+	assert_non_null(strstr(f->s.failure, "is not a record"));
+
+	f->s.failure[0] = '\0';
+	qs_console_input(&f->s, "@Uzz\n", 5);
+	assert_non_null(strstr(f->s.failure, "other than hex"));
+
+	f->s.failure[0] = '\0';
+	u.magic = 0;
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	assert_non_null(strstr(f->s.failure, "magic"));
+
+	/* Text that is no ucall is shown, not failed. */
+	f->s.failure[0] = '\0';
+	qs_console_input(&f->s, "plain text\n", 11);
+	assert_string_equal(f->s.failure, "");
+}
+
+static void test_console_exit_and_vendor(void **state)
+{
+	struct fx *f = *state;
+	struct mcefwd_ucall u;
+	char l[8192];
+	size_t n;
+
+	ucall_init(&u, MCEFWD_UCALL_VALUE);
+	u.value[0] = MCEFWD_VALUE_VENDOR;
+	memcpy(&u.value[1], "Auth", 4);
+	memcpy((char *)&u.value[1] + 4, "enti", 4);
+	memcpy(&u.value[2], "cAMD", 4);
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	assert_true(f->s.vendor_known);
+	assert_true(f->s.guest_amd);
+
+	ucall_init(&u, MCEFWD_UCALL_EXIT);
+	u.value[0] = 0x83;
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	assert_true(f->s.exited);
+	assert_int_equal(f->s.exit_code, 0x83);
+}
+
+static void test_qmp_events(void **state)
+{
+	struct fx *f = *state;
+	const char *ev =
+		"{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"MEMORY_FAILURE\", "
+		"\"data\": {\"action\": \"inject\", \"flags\": {\"action-required\": true, "
+		"\"recursive\": false}, \"recipient\": \"guest\"}}\r\n"
+		"{\"event\": \"MEMORY_FAILURE\", \"data\": {\"action\": \"ignore\", \"flags\": "
+		"{\"action-required\": false, \"recursive\": false}, \"recipient\": \"hypervisor\"}}\r\n"
+		"{\"return\": \"Host virtual address for 0x200000 (microvm.ram) is 0x7f0000200000\\r\\n\"}\r\n";
+	size_t n = strlen(ev);
+
+	qs_qmp_input(&f->s, ev, 40);
+	qs_qmp_input(&f->s, ev + 40, n - 40);
+	assert_int_equal(f->s.nr_mf, 2);
+	assert_true(f->s.mf[0].guest);
+	assert_string_equal(f->s.mf[0].action, "inject");
+	assert_true(f->s.mf[0].ar);
+	assert_false(f->s.mf[1].guest);
+	assert_string_equal(f->s.mf[1].action, "ignore");
+	assert_false(f->s.mf[1].ar);
+	assert_true(f->s.qret_ready);
+	assert_non_null(strstr(f->s.qret, " is 0x7f0000200000"));
+}
+
+static void test_ack(void **state)
+{
+	struct fx *f = *state;
+	char buf[32] = "";
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	f->s.ser = p[1];
+	f->s.nr_mf = 2;
+	f->s.mf[0] = (struct qemu_mf){ .guest = true, .action = "inject" };
+	f->s.mf[1] = (struct qemu_mf){ .guest = false, .action = "ignore" };
+	qs_ack(&f->s);
+	assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
+	assert_string_equal(buf, "A 2 1\n");
+	close(p[0]);
+	close(p[1]);
+}
+
+static struct qemu_vmm vmm(unsigned int major, unsigned int minor, bool amd)
+{
+	struct qemu_vmm q = { .major = major, .minor = minor, .amd = amd, .cpu = "host" };
+
+	/* What kvm_amd and kvm_intel report as supported (x86.c kvm_caps). */
+	q.mcg_cap_supported = MCE_MCG_CTL_P | MCE_MCG_SER_P;
+	return q;
+}
+
+static void test_expect_by_version(void **state)
+{
+	const struct scenario *ar = scenario_find("ar"), *bd = scenario_find("bank-disabled");
+	struct qemu_vmm q;
+	struct qemu_expect e;
+
+	(void)state;
+	assert_non_null(ar);
+	assert_non_null(bd);
+	/* 7.x, any guest: the Intel encoding; the AO's #MC retires the page. */
+	q = vmm(7, 2, true);
+	assert_int_equal(qemu_expect(&q, true, ar, INJECT_PFN, &e), 0);
+	assert_null(e.cannot);
+	assert_int_equal(e.profile, MCE_PROFILE_QEMU7);
+	assert_int_equal(e.nr_mce, 1);
+	assert_int_equal(e.mce[0].kind, MCE_AO);
+	assert_int_equal(e.outcome, QO_EXIT);
+	/* kvm_amd keeps bits 8:0 of what the guest reads. */
+	assert_int_equal(e.mcg_cap, 0x10a);
+	q = vmm(7, 2, false);
+	qemu_expect(&q, false, ar, INJECT_PFN, &e);
+	assert_int_equal(e.mcg_cap, 0x100010a);
+	/* Before 7.0. */
+	q = vmm(6, 2, false);
+	qemu_expect(&q, false, ar, INJECT_PFN, &e);
+	assert_int_equal(e.profile, MCE_PROFILE_QEMU62);
+	/* 9.1 and later: the guest's vendor decides. */
+	q = vmm(9, 1, true);
+	qemu_expect(&q, true, ar, INJECT_PFN, &e);
+	assert_int_equal(e.profile, MCE_PROFILE_AMD);
+	assert_int_equal(e.nr_mce, 1);
+	assert_int_equal(e.mce[0].kind, MCE_AR);
+	assert_true(e.mce[0].over);
+	qemu_expect(&q, false, ar, INJECT_PFN, &e);
+	assert_int_equal(e.profile, MCE_PROFILE_QEMU7);
+	/* A disabled bank: the UC AO is dropped with no event, AMD's deferred one logged. */
+	q = vmm(7, 2, true);
+	qemu_expect(&q, true, bd, INJECT_PFN, &e);
+	assert_int_equal(e.nr_ready, 1);
+	assert_int_equal(e.ready_events[0], 0);
+	assert_int_equal(e.outcome, QO_REFAULT);
+	q = vmm(10, 0, true);
+	qemu_expect(&q, true, bd, INJECT_PFN, &e);
+	assert_int_equal(e.ready_events[0], 1);
+}
+
+static void test_expect_cannot(void **state)
+{
+	struct qemu_vmm q = vmm(7, 2, true);
+	struct qemu_expect e;
+
+	(void)state;
+	qemu_expect(&q, true, scenario_find("ar"), INJECT_SIGNAL, &e);
+	assert_non_null(strstr(e.cannot, "only to itself"));
+	qemu_expect(&q, true, scenario_find("ar"), INJECT_HWPOISON, &e);
+	assert_non_null(e.cannot);
+	qemu_expect(&q, true, scenario_find("broadcast"), INJECT_PFN, &e);
+	assert_non_null(strstr(e.cannot, "more than one vCPU"));
+	qemu_expect(&q, true, scenario_find("vmm-memory"), INJECT_PFN, &e);
+	assert_non_null(e.cannot);
+	qemu_expect(&q, true, scenario_find("burst"), INJECT_PFN, &e);
+	assert_non_null(e.cannot);
+	/* Without SER_P QEMU needs a guest without MCA. */
+	qemu_expect(&q, true, scenario_find("ar-no-ser"), INJECT_PFN, &e);
+	assert_null(e.cannot);
+	assert_string_equal(e.cpu, "host,mca=off");
+	assert_int_equal(e.outcome, QO_QEMU_EXIT);
+	assert_int_equal(e.qemu_status, 1);
+	/* Every scenario has an expectation or a reason. */
+	for (unsigned int i = 0; i < scenario_count(); i++) {
+		qemu_expect(&q, true, scenario_at(i), INJECT_PFN, &e);
+		assert_true(e.cannot || e.why);
+		if (e.cannot)
+			assert_null(strstr(e.cannot, "no expectation"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_console_nested_line, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_rejects, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_exit_and_vendor, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_qmp_events, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ack, fx_setup, fx_teardown),
+		cmocka_unit_test(test_expect_by_version),
+		cmocka_unit_test(test_expect_cannot),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
