@@ -88,6 +88,14 @@ int qemu_expect(const struct qemu_vmm *q, bool amd, const struct scenario *sc,
 			"this method acts on mcefwd's own memory; QEMU's guest RAM is QEMU's: use --poison=pfn (or einj)";
 		return 0;
 	}
+	/* mcefwd's own guest RAM has no frame for it; QEMU's memfd RAM does. */
+	if (!strcmp(n, "ar-untouched")) {
+		e->why = "poisoned while no process mapped the frame: no early notice; the guest's first touch takes the AR";
+		e->untouched = true;
+		ready(e, 0);
+		want(e, AR, 0, false);
+		return 0;
+	}
 	if (sc->cannot[m]) {
 		e->cannot = sc->cannot[m];
 		return 0;

@@ -93,7 +93,7 @@ struct qemu_session {
 
 /* Boots payload image as a PVH kernel under q with -cpu cpu. 0 or -errno (error_get()). */
 int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payload *p,
-	     const char *cpu, struct ktap *k);
+	     const char *cpu, bool memfd, struct ktap *k);
 /*
  * Runs until QEMU has gone (its outcome set) or timeout_ms passed (then it
  * is killed: QO_TIMEOUT), answering READY through s->ready and WAIT itself.
@@ -114,6 +114,19 @@ void qs_fail(struct qemu_session *s, const char *fmt, ...) __attribute__((format
 void qs_console_input(struct qemu_session *s, const char *buf, size_t n);
 void qs_qmp_input(struct qemu_session *s, const char *buf, size_t n);
 
+/* ---- untouched.c ---- */
+
+/* The name QEMU gives a memory-backend-memfd's memfd (backends/hostmem-memfd.c). */
+#define QEMU_MEMFD_NAME "memory-backend-memfd"
+
+/*
+ * Makes guest page gpa's frame in QEMU's memfd RAM without any process
+ * mapping it afterwards, and poisons it (debugfs corrupt-pfn), recorded in
+ * state_path first. *pfn: the frame. 0 or -errno (error_get()).
+ */
+int qemu_poison_untouched(struct qemu_session *s, uint64_t gpa, const char *state_path,
+			  uint64_t *pfn);
+
 /* ---- expect.c: what QEMU of this version must do ---- */
 
 struct qemu_expect {
@@ -126,6 +139,12 @@ struct qemu_expect {
 	unsigned int nr_ready;
 	unsigned int ready_events[SCN_MAX_MCE];	/* MEMORY_FAILURE events after READY n */
 	enum mce_profile profile;	/* the encoding this QEMU uses for this guest */
+	/*
+	 * Poison a frame no process maps (untouched.c): guest RAM in a memfd,
+	 * the page made there by us and unmapped again, so the memory failure
+	 * notifies nobody and the guest's first touch takes a pure AR.
+	 */
+	bool untouched;
 	uint64_t mcg_cap;		/* what the guest reads */
 	const char *why;		/* in words, with the source */
 };

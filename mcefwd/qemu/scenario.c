@@ -125,6 +125,37 @@ static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 	return 0;
 }
 
+/* A frame no process maps, poisoned by us: undone by us (injector pid 0). */
+static int qscn_untouched(struct qemu_session *s, struct qscn *c, uint64_t gpa)
+{
+	struct qscn_injector *ij = &c->inj[c->nr_inj];
+	int r;
+
+	if (c->nr_inj == QEMU_MAX_PAGES)
+		return error_set(E2BIG, "more than %u pages to poison", QEMU_MAX_PAGES);
+	*ij = (struct qscn_injector){ .pid = 0, .out = -1, .gpa = gpa };
+	r = qemu_poison_untouched(s, gpa, c->state_path, &ij->pfn);
+	if (ij->pfn)
+		c->nr_inj++;
+	return r;
+}
+
+static void qscn_undo_untouched(struct qemu_session *s, struct qscn *c, struct qscn_injector *ij)
+{
+	struct state *st = NULL;
+
+	if (inject_pfn_unpoison(ij->pfn) < 0) {
+		ktap_diag(s->k, "unpoison-pfn 0x%llx: %s", (unsigned long long)ij->pfn, error_get());
+		return;
+	}
+	ij->unpoisoned = true;
+	ktap_diag(s->k, "unpoisoned pfn 0x%llx", (unsigned long long)ij->pfn);
+	if (state_open(c->state_path, &st) == 0) {
+		state_record_unpoison(st, ij->pfn);
+		state_close(st);
+	}
+}
+
 /* Stops every injector: each undoes its frame and says so. */
 static void qscn_undo(struct qemu_session *s, struct qscn *c, struct run_result *res)
 {
@@ -135,6 +166,10 @@ static void qscn_undo(struct qemu_session *s, struct qscn *c, struct run_result 
 		ssize_t n;
 		int st = 0;
 
+		if (!ij->pid) {
+			qscn_undo_untouched(s, c, ij);
+			goto account;
+		}
 		kill(ij->pid, SIGTERM);
 		while (len < sizeof(buf) - 1 &&
 		       (n = read(ij->out, buf + len, sizeof(buf) - 1 - len)) > 0)
@@ -149,6 +184,7 @@ static void qscn_undo(struct qemu_session *s, struct qscn *c, struct run_result 
 		}
 		if (!ij->pfn)
 			ij->unpoisoned = true;	/* nothing was poisoned */
+account:
 		if (!ij->unpoisoned && res)
 			run_fail(res, "pfn 0x%llx of guest page 0x%llx was left poisoned",
 				 (unsigned long long)ij->pfn, (unsigned long long)ij->gpa);
@@ -172,8 +208,14 @@ static int qscn_ready(struct qemu_session *s, const struct mcefwd_ucall *u, void
 
 	if (!u->value[1])
 		return 0;
-	for (unsigned int i = 0; i < count && r == 0; i++)
-		r = qscn_inject(s, c, u->value[1] + i * MCEFWD_PAGE_SIZE);
+	for (unsigned int i = 0; i < count && r == 0; i++) {
+		uint64_t gpa = u->value[1] + i * MCEFWD_PAGE_SIZE;
+
+		if (c->e->untouched)
+			r = qscn_untouched(s, c, gpa);
+		else
+			r = qscn_inject(s, c, gpa);
+	}
 	if (r < 0) {
 		qs_fail(s, "step %u: %s", step, error_get());
 		return r;
@@ -353,7 +395,7 @@ int qemu_scenario_run(const struct qemu_vmm *q, const struct scenario *sc, enum 
 	c.state_path = o->state_path ? o->state_path : state_default_path();
 	c.hold_s = o->timeout_ms / 1000 + 60;
 	ktap_diag(k, "%s under %s: %s", sc->name, q->version, e.why);
-	r = qs_start(&s, q, &p, e.cpu, k);
+	r = qs_start(&s, q, &p, e.cpu, e.untouched, k);
 	if (r < 0) {
 		run_fail(res, "QEMU: %s", error_get());
 		qs_end(&s);
@@ -394,7 +436,7 @@ int qemu_payload_run(const struct qemu_vmm *q, const struct payload *p,
 			 p->name, p->default_vcpus);
 		return 0;
 	}
-	r = qs_start(&s, q, p, q->cpu, k);
+	r = qs_start(&s, q, p, q->cpu, false, k);
 	if (r == 0)
 		qs_run(&s, o->timeout_ms);
 	res->status = KTAP_PASS;

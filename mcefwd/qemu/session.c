@@ -523,7 +523,8 @@ static int qs_accept(struct qemu_session *s, int l, const char *what)
 			 s->reaped ? "exited" : "did not start in time", what);
 }
 
-static void qs_argv(struct qemu_session *s, const char *cpu, char **a, char *bufs, size_t blen)
+static void qs_argv(struct qemu_session *s, const char *cpu, bool memfd, char **a, char *bufs,
+		    size_t blen)
 {
 	int n = 0;
 	size_t used = 0;
@@ -531,7 +532,13 @@ static void qs_argv(struct qemu_session *s, const char *cpu, char **a, char *buf
 #define ARG(...) (a[n++] = bufs + used, used += (size_t)snprintf(bufs + used, blen - used, __VA_ARGS__) + 1)
 	a[n++] = (char *)s->vmm->path;
 	ARG("-accel"); ARG("kvm");
-	ARG("-machine"); ARG("microvm");
+	if (memfd) {
+		/* Guest RAM as a memfd of its own: it can be mapped from outside. */
+		ARG("-object"); ARG("memory-backend-memfd,id=ram,size=16M");
+		ARG("-machine"); ARG("microvm,memory-backend=ram");
+	} else {
+		ARG("-machine"); ARG("microvm");
+	}
 	ARG("-cpu"); ARG("%s", cpu);
 	ARG("-smp"); ARG("1");
 	ARG("-m"); ARG("16M");
@@ -552,12 +559,12 @@ static void qs_argv(struct qemu_session *s, const char *cpu, char **a, char *buf
 	a[n] = NULL;
 }
 
-static int qs_spawn(struct qemu_session *s, const char *cpu)
+static int qs_spawn(struct qemu_session *s, const char *cpu, bool memfd)
 {
 	char *argv[48], bufs[4096];
 	int ep[2];
 
-	qs_argv(s, cpu, argv, bufs, sizeof(bufs));
+	qs_argv(s, cpu, memfd, argv, bufs, sizeof(bufs));
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return error_set(errno, "pipe: %s", strerror(errno));
 	s->pid = fork();
@@ -570,6 +577,13 @@ static int qs_spawn(struct qemu_session *s, const char *cpu)
 		int nul = open("/dev/null", O_RDWR);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/*
+		 * No capability mcefwd gave up comes back with the exec (root's
+		 * would: security/commoncap.c caps an exec under no_new_privs at
+		 * the old permitted set). QEMU needs none for /dev/kvm, and with
+		 * no more than ours mcefwd may read its /proc files.
+		 */
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		if (nul >= 0)
 			dup2(nul, STDIN_FILENO);
 		dup2(ep[1], STDOUT_FILENO);
@@ -625,7 +639,7 @@ static int qs_qmp_handshake(struct qemu_session *s)
 }
 
 int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payload *p,
-	     const char *cpu, struct ktap *k)
+	     const char *cpu, bool memfd, struct ktap *k)
 {
 	const char *tmp = getenv("TMPDIR");
 	int r;
@@ -653,7 +667,7 @@ int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payl
 	s->qmp_l = s->ser_l < 0 ? -1 : qs_listen(s->qmp_path);
 	if (s->qmp_l < 0)
 		return -EIO;
-	r = qs_spawn(s, cpu);
+	r = qs_spawn(s, cpu, memfd);
 	if (r < 0)
 		return r;
 	/* QEMU opens its chardevs in command-line order. */

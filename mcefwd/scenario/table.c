@@ -13,6 +13,7 @@
 #define UFFD_NO_QUEUE "UFFDIO_POISON gives one SIGBUS per guest access, never several stowed before one drain"
 #define UFFD_NO_VMM "UFFDIO_POISON on mcefwd's own page gives no MCEERR SIGBUS until mcefwd touches it, and then kills it"
 #define REAL_NO_QUEUE "a real memory failure delivers one SIGBUS per access; only the signal method stows several before one drain"
+#define NO_FRAME "the page is poisoned before anything touched it, and mcefwd poisons only present pages (its safety rules): its guest RAM has none there until the first touch (under --vmm=qemu a frame is made in QEMU's memfd RAM and unmapped again)"
 #define SOFT_ONLY "soft offline is its own scenario: only --poison=soft-offline migrates a page"
 #define NOT_SOFT { [INJECT_EINJ] = SOFT_ONLY, [INJECT_HWPOISON] = SOFT_ONLY, \
 	[INJECT_PFN] = SOFT_ONLY, [INJECT_UFFD] = SOFT_ONLY, [INJECT_SIGNAL] = SOFT_ONLY }
@@ -42,6 +43,16 @@ static const struct scenario scenarios[] = {
 		.outcome = SCN_EXIT, .nr_mce = 2, .mce = { { AO, 0, false }, { AR, 0, false } },
 		.cannot = { [INJECT_UFFD] = UFFD_NO_AO, [INJECT_SOFT_OFFLINE] = SOFT_ONLY,
 			    [INJECT_SIGNAL] = "the signal method raises the one error the guest asks for; an AO and then an AR for the same page come from a real memory failure under early kill" },
+	}, {
+		.kill = SCN_KILL_LATE,
+		.name = "ar-untouched", .payload = "mce-ar-untouched",
+		.summary = "first touch of a page poisoned while no process mapped it: a pure AR",
+		.why = "The frame was poisoned while no process mapped it, so the memory failure notified nobody (an unmapped page is always a late kill, mm/memory-failure.c); the guest's first load from the page took the only error, an action-required one, even under a VMM that asks for early kill.",
+		.real_host = "The signal method raises the AR at the next guest entry, as for ar; under --vmm=qemu the frame is made in QEMU's memfd guest RAM and unmapped again before corrupt-pfn, and KVM's fault on it at the guest's first touch sends the AR.",
+		.outcome = SCN_EXIT, .nr_mce = 1, .mce = { { AR, 0, false } },
+		.cannot = { [INJECT_PFN] = NO_FRAME, [INJECT_EINJ] = NO_FRAME,
+			    [INJECT_HWPOISON] = NO_FRAME, [INJECT_UFFD] = NO_FRAME,
+			    [INJECT_SOFT_OFFLINE] = SOFT_ONLY },
 	}, {
 		.kill = SCN_KILL_LATE,
 		.name = "ar-no-ser", .payload = "mce-ar", .mcg_cap_clear = SER_P,

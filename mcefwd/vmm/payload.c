@@ -41,6 +41,7 @@ static const struct payload payload_info[] = {
 	{ .name = "mce-ar", .summary = "guest side of the ar, ar-no-ser and vmm-memory scenarios" },
 	{ .name = "mce-ao", .summary = "guest side of the ao and ao-no-ser scenarios" },
 	{ .name = "mce-ao-ar", .summary = "guest side of the ao-ar scenario" },
+	{ .name = "mce-ar-untouched", .summary = "guest side of the ar-untouched scenario" },
 	{ .name = "mce-no-cr4", .summary = "guest side of the no-cr4-mce scenario" },
 	{ .name = "mce-nested", .summary = "guest side of the nested scenario" },
 	{ .name = "mce-bank-disabled", .summary = "guest side of the bank-disabled scenario" },

@@ -272,6 +272,15 @@ static void test_expect_cannot(void **state)
 	assert_non_null(e.cannot);
 	qemu_expect(&q, true, scenario_find("burst"), INJECT_PFN, &e);
 	assert_non_null(e.cannot);
+	/* A pure AR: a frame no process maps, whatever mcefwd's own methods cannot. */
+	qemu_expect(&q, true, scenario_find("ar-untouched"), INJECT_PFN, &e);
+	assert_null(e.cannot);
+	assert_true(e.untouched);
+	assert_int_equal(e.nr_ready, 1);
+	assert_int_equal(e.ready_events[0], 0);
+	assert_int_equal(e.nr_mce, 1);
+	assert_int_equal(e.mce[0].kind, MCE_AR);
+	assert_non_null(scenario_find("ar-untouched")->cannot[INJECT_PFN]);
 	/* Without SER_P QEMU needs a guest without MCA. */
 	qemu_expect(&q, true, scenario_find("ar-no-ser"), INJECT_PFN, &e);
 	assert_null(e.cannot);
