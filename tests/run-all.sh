@@ -1,9 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Runs the test suites and adds up their TAP results:
-#   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*, and
-#                the layering of mcefwd/'s folders (tests/layers.sh)
+# Runs the test suites as one KTAP document (Documentation/dev-tools/ktap.rst
+# in Linux): "KTAP version 1", the plan (one test per section, counted
+# first), then each section as it runs, a subtest indented 4 spaces whose
+# runner's output comes through tests/lib/nest.awk line by line, closed by
+# its result ("ok N name", "not ok N name # why", "ok N name # SKIP why").
+# The sections:
+#   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*, the
+#                layering of mcefwd/'s folders (tests/layers.sh)
 #   integration  payloads on KVM (tests/integration/run.sh), the injector,
 #                the behaviour document, bench, bad input, the short stress
 #                and the in-process VM tests, build/tests/integration/test_*;
@@ -12,10 +17,12 @@
 #   lab          the real memory-failure path in Debian's kernels (6.1 and
 #                6.12) under QEMU (tests/lab/lab.sh; LAB=0 skips it)
 # then, with VALGRIND=1, both again under valgrind memcheck, where any error
-# or leak fails, and the threaded parts under helgrind. Ends with "N passed,
-# N failed, N skipped"; exits 1 on any failure, including a runner that
-# crashed or printed no result, and anything written to /dev or to the
-# source tree.
+# or leak fails, and the threaded parts under helgrind. Last, two tests of
+# its own: nothing written to /dev, nothing to the source tree. Ends with what failed and "N
+# passed, N failed, N skipped" (tests without subtests; a section that
+# failed with no failing test, such as a runner that crashed, counts once).
+# Exits 1 on any failure. On a terminal (and CI unset) a progress line
+# stands under the output while a section runs.
 #
 #   B=build VALGRIND=1 tests/run-all.sh [unit|integration|lab|kvm]...
 #   (kvm: the part of integration that needs KVM, which the lab runs)
@@ -28,7 +35,7 @@ log=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-check.XXXXXX")
 trap 'rm -rf "$log"' EXIT INT TERM
 top=$(pwd)
 
-passed=0 failed=0 skipped=0 broken=""
+passed=0 failed=0 skipped=0
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 # Every memcheck error and every leak (definite, indirect, possible) fails the
@@ -39,42 +46,116 @@ VG="valgrind -q --error-exitcode=99 --leak-check=full \
 --show-leak-kinds=definite,indirect,possible \
 --errors-for-leak-kinds=definite,indirect,possible --child-silent-after-fork=yes"
 
-# run_one NAME CMD...: runs CMD, echoes its output, counts its TAP lines.
+# The document: run-all's own lines and, through tests/lib/nest.awk, every
+# runner's, to standard output and to $log/ktap.
+put() {
+	printf '%s\n' "$1"
+	printf '%s\n' "$1" >>"$log/ktap"
+}
+
+# What failed, for the end: one line per failed test.
+: >"$log/fails"
+
+# run_one NAME CMD...: a section, a subtest of the document: CMD's output as
+# it comes (tests/lib/nest.awk), then its result, counted. In the counting
+# pass only counted.
+k=0
 run_one() {
+	k=$((k + 1))
+	[ "$pass" = count ] && return
 	name=$1
 	shift
-	out="$log/out"
-	echo "# ---- $name"
+	put "    KTAP version 1"
+	put "    # Subtest: $name"
+	status=""
+	[ -n "$tty" ] && status="[$k/$total]"
 	t0=$(date +%s.%N)
-	# As it comes: a section in the lab runs for minutes.
+	: >"$log/why"
 	{
 		"$@"
 		echo $? >"$log/rc"
-	} 2>&1 | tee "$out"
+	} 2>&1 | awk -f tests/lib/nest.awk -v doc="$log/ktap" -v counts="$log/counts" \
+		-v fails="$log/fails" -v why="$log/why" -v name="$name" -v status="$status"
 	rc=$(cat "$log/rc")
-	echo "# ---- $name: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-	# cmocka's TAP writes a skip as "not ok N # SKIP": a skip either way.
-	s=$(grep -E '^(not )?ok [0-9]+' "$out" | grep -ci '# SKIP')
-	p=$(grep -E '^ok [0-9]+' "$out" | grep -vci '# SKIP')
-	f=$(grep -E '^not ok [0-9]+' "$out" | grep -vci '# SKIP')
+	read -r p f s n plan late errs <"$log/counts"
+	put "    # $name: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 	passed=$((passed + p))
 	skipped=$((skipped + s))
 	failed=$((failed + f))
-	# A runner must report something and agree with its exit status
-	# (4 is kselftest's "skipped": fine when all it reported were skips).
+	# A runner must report something, as it planned, and agree with its
+	# exit status (4 is kselftest's "skipped": fine when all it reported
+	# were skips).
+	bad=""
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && ! { [ "$rc" -eq 4 ] && [ "$p" -eq 0 ]; }; then
-		broken="$broken $name(exit $rc)"
-	elif [ $((p + s + f)) -eq 0 ]; then
+		bad="exit status $rc without a failing test"
+	elif [ "$n" -eq 0 ]; then
 		# The lab that could not run here (no QEMU, no network for its
 		# first download) said why: a skip, not a broken runner.
-		why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$out" | head -n 1)
-		if [ "$rc" -eq 4 ] && [ -n "$why" ]; then
-			echo "ok - $name # SKIP $why"
-			skipped=$((skipped + 1))
-		else
-			broken="$broken $name(no results)"
+		if [ "$rc" -eq 4 ] && [ -s "$log/why" ]; then
+			top_result skip "$name" "$(head -n 1 "$log/why")"
+			return
 		fi
+		bad="no results (exit status $rc)"
+	elif [ "$plan" != - ] && [ "$plan" -ne "$n" ]; then
+		bad="planned $plan tests, ran $n"
+	elif [ "$late" != - ] && [ "$late" -ne "$n" ]; then
+		bad="planned $late tests (last), ran $n"
+	elif [ "$errs" -ne 0 ]; then
+		bad="$errs line(s) out of place in its KTAP"
 	fi
+	if [ -n "$bad" ]; then
+		# A failure of its own only when none of its tests failed.
+		if [ "$f" -eq 0 ]; then
+			failed=$((failed + 1))
+			echo "$name: $bad" >>"$log/fails"
+		fi
+		top_result fail "$name" "$bad"
+	elif [ "$f" -gt 0 ]; then
+		top_result fail "$name"
+	else
+		top_result pass "$name"
+	fi
+}
+
+# top_result pass|fail|skip NAME [WHY]: a result of the document's own level.
+top_n=0 top_p=0 top_f=0 top_s=0
+top_result() {
+	top_n=$((top_n + 1))
+	case $1 in
+	pass)
+		top_p=$((top_p + 1))
+		put "ok $top_n $2"
+		;;
+	fail)
+		top_f=$((top_f + 1))
+		put "not ok $top_n $2${3:+ # $3}"
+		;;
+	skip)
+		top_s=$((top_s + 1))
+		put "ok $top_n $2 # SKIP $3"
+		;;
+	esac
+}
+
+# leaf pass|fail|skip NAME [WHY]: a test of the document's own level, not a
+# runner's; counted like any.
+leaf() {
+	k=$((k + 1))
+	[ "$pass" = count ] && return
+	case $1 in
+	pass) passed=$((passed + 1)) ;;
+	fail)
+		failed=$((failed + 1))
+		echo "$2${3:+: $3}" >>"$log/fails"
+		;;
+	skip) skipped=$((skipped + 1)) ;;
+	esac
+	top_result "$@"
+}
+
+# note TEXT: a comment of the document's own level.
+note() {
+	[ "$pass" = count ] || put "# $1"
 }
 
 unit_bins() {
@@ -141,101 +222,115 @@ kvm_valgrind() {
 	done
 }
 
-for suite in $suites; do
-	case $suite in
-	unit)
-		for t in $(unit_bins); do
-			run_one "unit/$(basename "$t")" "$t"
-		done
-		run_one unit/layers tests/layers.sh
-		;;
-	integration)
-		# The injector needs no KVM: here, always.
-		run_one integration/inject env B="$B" tests/integration/inject.sh
-		if [ "$where" = lab ]; then
-			echo "# this host has no usable KVM ($("$B/bin/mcefwd" where)): the tests that need KVM run in the lab"
-			# One boot for all of them, their valgrind passes included.
-			run_one lab/integration "$B/bin/mcefwd" lab --timeout 3000 -- \
-				env B="$B" VALGRIND="$VALGRIND" RUN_ALL_INNER=1 tests/run-all.sh kvm
-		else
+# Every section, in order: walked twice, first only to count them (the
+# plan comes first), then to run them.
+walk() {
+	for suite in $suites; do
+		case $suite in
+		unit)
+			for t in $(unit_bins); do
+				run_one "unit/$(basename "$t")" "$t"
+			done
+			run_one unit/layers tests/layers.sh
+			;;
+		integration)
+			# The injector needs no KVM: here, always.
+			run_one integration/inject env B="$B" tests/integration/inject.sh
+			if [ "$where" = lab ]; then
+				note "this host has no usable KVM ($("$B/bin/mcefwd" where)): the tests that need KVM run in the lab"
+				# One boot for all of them, their valgrind passes included.
+				run_one lab/integration "$B/bin/mcefwd" lab --timeout 3000 -- \
+					env B="$B" VALGRIND="$VALGRIND" RUN_ALL_INNER=1 tests/run-all.sh kvm
+			else
+				kvm_native
+			fi
+			;;
+		kvm)
 			kvm_native
-		fi
-		;;
-	kvm)
-		kvm_native
-		;;
-	lab)
-		if [ "${LAB:-1}" = 0 ]; then
-			echo "ok 1 - real-kernel lab # SKIP LAB=0"
-			skipped=$((skipped + 1))
-		else
-			# Debian 12's two kernel series: what changed between them
-			# (docs/forwarding.md) is judged on both.
-			run_one lab/6.1 env B="$B" tests/lab/lab.sh --kernel=6.1
-			run_one lab/6.12 env B="$B" tests/lab/lab.sh --kernel=6.12
-			# The behaviour document, per kernel: it boots the lab itself.
-			run_one lab/docs env B="$B" tests/integration/docs.sh lab
-			run_one lab/command env B="$B" tests/lab/command.sh
-		fi
-		;;
-	*)
-		echo "run-all.sh: unknown suite '$suite'" >&2
-		exit 2
-		;;
-	esac
-done
+			;;
+		lab)
+			if [ "${LAB:-1}" = 0 ]; then
+				leaf skip "real-kernel lab" "LAB=0"
+			else
+				# Debian 12's two kernel series: what changed between
+				# them (docs/forwarding.md) is judged on both.
+				run_one lab/6.1 env B="$B" tests/lab/lab.sh --kernel=6.1
+				run_one lab/6.12 env B="$B" tests/lab/lab.sh --kernel=6.12
+				# The behaviour document, per kernel: it boots the lab itself.
+				run_one lab/docs env B="$B" tests/integration/docs.sh lab
+				run_one lab/command env B="$B" tests/lab/command.sh
+			fi
+			;;
+		*)
+			echo "run-all.sh: unknown suite '$suite'" >&2
+			exit 2
+			;;
+		esac
+	done
 
-if [ "$VALGRIND" = 1 ]; then
+	[ "$VALGRIND" = 1 ] || return 0
 	if ! command -v valgrind >/dev/null 2>&1; then
-		echo "not ok - valgrind is not installed (apt-get install valgrind)"
-		failed=$((failed + 1))
-	else
-		for suite in $suites; do
-			case $suite in
-			unit)
-				for t in $(unit_bins); do
-					run_one "valgrind/unit/$(basename "$t")" $VG "$t"
-				done
-				;;
-			integration)
-				run_one valgrind/integration/inject env B="$B" \
-					MCEFWD_WRAPPER="$VG" tests/integration/inject.sh
-				[ "$where" = lab ] || kvm_valgrind
-				;;
-			kvm)
-				kvm_valgrind
-				;;
-			esac
-		done
+		leaf fail "valgrind" "valgrind is not installed (apt-get install valgrind)"
+		return 0
 	fi
-fi
+	for suite in $suites; do
+		case $suite in
+		unit)
+			for t in $(unit_bins); do
+				run_one "valgrind/unit/$(basename "$t")" $VG "$t"
+			done
+			;;
+		integration)
+			run_one valgrind/integration/inject env B="$B" \
+				MCEFWD_WRAPPER="$VG" tests/integration/inject.sh
+			[ "$where" = lab ] || kvm_valgrind
+			;;
+		kvm)
+			kvm_valgrind
+			;;
+		esac
+	done
+}
 
-if [ -n "$broken" ]; then
-	echo "# runners that failed without a failing test:$broken"
-	failed=$((failed + 1))
-fi
+# After the sections: nothing written to /dev or the source tree.
+ends=2
+pass=count
+walk
+total=$((k + ends))
+k=0
+pass=run
+# The progress line, on a terminal only (CI=true: plain lines).
+tty=""
+[ -t 1 ] && [ "${CI:-}" != true ] && tty=yes
+put "KTAP version 1"
+put "1..$total"
+walk
 
 dev_list >"$log/dev.after"
 (cd "$top" && find . \( -path ./.git -o -path "./$B" -o -path './build*' \) -prune -o \
 	-newer "$log/stamp" -print) >"$log/tree"
 if ! diff -u "$log/dev.before" "$log/dev.after" >"$log/dev.diff"; then
-	echo "not ok 1 - nothing written to /dev"
-	sed 's/^/#   /' "$log/dev.diff"
-	failed=$((failed + 1))
+	sed 's/^/#   /' "$log/dev.diff" | while IFS= read -r l; do put "$l"; done
+	leaf fail "nothing written to /dev"
 else
-	echo "ok 1 - nothing written to /dev"
-	passed=$((passed + 1))
+	leaf pass "nothing written to /dev"
 fi
 if [ -s "$log/tree" ]; then
-	echo "not ok 2 - nothing written to the source tree (outside $B)"
-	head -n 20 "$log/tree" | sed 's/^/#   /'
-	failed=$((failed + 1))
+	head -n 20 "$log/tree" | sed 's/^/#   /' | while IFS= read -r l; do put "$l"; done
+	leaf fail "nothing written to the source tree (outside $B)"
 else
-	echo "ok 2 - nothing written to the source tree (outside $B)"
-	passed=$((passed + 1))
+	leaf pass "nothing written to the source tree (outside $B)"
 fi
 
-# Inside the lab, a section of the run outside: its totals are a comment.
-[ -n "${RUN_ALL_INNER:-}" ] && printf '# '
-echo "$passed passed, $failed failed, $skipped skipped"
+# The end: what failed, then the totals (inside the lab, a section of the
+# run outside: a comment there).
+if [ -s "$log/fails" ]; then
+	put "# failed:"
+	while IFS= read -r l; do put "#   $l"; done <"$log/fails"
+fi
+if [ -n "${RUN_ALL_INNER:-}" ]; then
+	put "# $passed passed, $failed failed, $skipped skipped"
+else
+	put "$passed passed, $failed failed, $skipped skipped"
+fi
 [ "$failed" -eq 0 ]
