@@ -13,8 +13,9 @@ set -eu
 build_pkgs="gcc make libc6-dev binutils pkg-config libcap-dev libnuma-dev"
 # The lab: QEMU's software emulation boots Debian's kernel (xz-compressed).
 lab_pkgs="qemu-system-x86 xz-utils"
-# jq: the tests read mcefwd's --json with it.
-check_pkgs="libcmocka-dev valgrind man-db jq"
+# jq: the tests read mcefwd's --json with it; perl: prove and TAP::Parser read
+# make check's KTAP (tests/lib/agree.sh).
+check_pkgs="libcmocka-dev valgrind man-db jq perl"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;

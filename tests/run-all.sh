@@ -8,7 +8,8 @@
 # its result ("ok N name", "not ok N name # why", "ok N name # SKIP why").
 # The sections:
 #   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*, the
-#                layering of mcefwd/'s folders (tests/layers.sh)
+#                layering of mcefwd/'s folders (tests/layers.sh) and the KTAP
+#                readers (tests/ktap.sh)
 #   integration  payloads on KVM (tests/integration/run.sh), the injector,
 #                the behaviour document, bench, bad input, the short stress
 #                and the in-process VM tests, build/tests/integration/test_*;
@@ -17,8 +18,10 @@
 #   lab          the real memory-failure path in Debian's kernels (6.1 and
 #                6.12) under QEMU (tests/lab/lab.sh; LAB=0 skips it)
 # then, with VALGRIND=1, both again under valgrind memcheck, where any error
-# or leak fails, and the threaded parts under helgrind. Last, two tests of
-# its own: nothing written to /dev, nothing to the source tree. Ends with what failed and "N
+# or leak fails, and the threaded parts under helgrind. Last, three tests of
+# its own: nothing written to /dev, nothing to the source tree, and the
+# readers (tests/lib/agree.sh: our strict KTAP reader, TAP::Parser, prove)
+# count the document as this script does. Ends with what failed and "N
 # passed, N failed, N skipped" (tests without subtests; a section that
 # failed with no failing test, such as a runner that crashed, counts once).
 # Exits 1 on any failure. On a terminal (and CI unset) a progress line
@@ -47,7 +50,8 @@ VG="valgrind -q --error-exitcode=99 --leak-check=full \
 --errors-for-leak-kinds=definite,indirect,possible --child-silent-after-fork=yes"
 
 # The document: run-all's own lines and, through tests/lib/nest.awk, every
-# runner's, to standard output and to $log/ktap.
+# runner's, to standard output and to $log/ktap, which the readers check at
+# the end (agree, below).
 put() {
 	printf '%s\n' "$1"
 	printf '%s\n' "$1" >>"$log/ktap"
@@ -232,6 +236,7 @@ walk() {
 				run_one "unit/$(basename "$t")" "$t"
 			done
 			run_one unit/layers tests/layers.sh
+			run_one unit/ktap tests/ktap.sh
 			;;
 		integration)
 			# The injector needs no KVM: here, always.
@@ -292,8 +297,10 @@ walk() {
 	done
 }
 
-# After the sections: nothing written to /dev or the source tree.
-ends=2
+# After the sections: nothing written to /dev or the source tree, and,
+# outside the lab, the readers' count (agree).
+ends=3
+[ -n "${RUN_ALL_INNER:-}" ] && ends=2
 pass=count
 walk
 total=$((k + ends))
@@ -320,6 +327,21 @@ if [ -s "$log/tree" ]; then
 	leaf fail "nothing written to the source tree (outside $B)"
 else
 	leaf pass "nothing written to the source tree (outside $B)"
+fi
+
+# The readers must count what this script counted: tests/lib/ktap-check.awk
+# (strict KTAP, every level), and Perl's TAP::Parser and prove, the TAP13
+# readers (the document's own level, and the tests flattened), each reading
+# the document as it stands, this last test in it as a pass.
+if [ -z "${RUN_ALL_INNER:-}" ]; then
+	agree_name="the KTAP reader, TAP::Parser and prove count what run-all counts"
+	if tests/lib/agree.sh "$log" "$log/ktap" "ok $total $agree_name" \
+		"$((passed + 1)) $failed $skipped" "$((top_p + 1)) $top_f $top_s" >"$log/agree" 2>&1; then
+		leaf pass "$agree_name"
+	else
+		while IFS= read -r l; do put "#   $l"; done <"$log/agree"
+		leaf fail "$agree_name"
+	fi
 fi
 
 # The end: what failed, then the totals (inside the lab, a section of the
