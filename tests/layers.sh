@@ -29,8 +29,11 @@ folder() {
 	esac
 }
 
+layers="util inject mce vmm scenario qemu cli bench lab main"
+# shellcheck disable=SC2086
+echo "1..$(set -- $layers; echo $#)"
 n=0 failed=0
-for layer in util inject mce vmm scenario qemu cli bench lab main; do
+for layer in $layers; do
 	n=$((n + 1))
 	mine=$(rank "$layer")
 	bad=""
@@ -60,5 +63,4 @@ for layer in util inject mce vmm scenario qemu cli bench lab main; do
 		failed=$((failed + 1))
 	fi
 done
-echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -13,6 +13,9 @@
 #
 # The capability and leak checks preload tests/integration/badinput-shim.c
 # (built here with $CC); under a wrapper they are skipped.
+# The plan comes last: how many tests run depends on what the host has
+# (KVM, setpriv, huge pages, the poison methods) and on valgrind; make
+# check's KTAP leaves it out, as KTAP allows (tests/lib/nest.awk).
 set -u
 
 B=${B:-build}

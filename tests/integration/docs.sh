@@ -30,6 +30,11 @@ tables() {
 	sed '/^<!-- fingerprint: begin/,/^<!-- fingerprint: end/d' "$1"
 }
 
+planned=0
+case " $parts " in *" lab "*) planned=$((planned + 2)) ;; esac
+case " $parts " in *" host "*) planned=$((planned + 1)) ;; esac
+tap_plan $planned
+
 case " $parts " in *" lab "*)
 # Both kernel series, one lab boot each (scripts/guest-visible-mce.sh).
 B="$B" timeout -k 5 1200 scripts/guest-visible-mce.sh >"$tmp/new.md" 2>"$tmp/err"

@@ -7,6 +7,9 @@
 # --json` against `mcefwd encodings --json`; the text is tested where it is
 # what a person reads (help, errors, the table of make run). Without a
 # usable /dev/kvm the KVM tests skip and say why.
+# The plan comes last: how many tests run depends on what the host has
+# (KVM, the poison methods, huge pages) and on valgrind; make check's KTAP
+# leaves it out, as KTAP allows (tests/lib/nest.awk).
 #
 #   B=build MCEFWD_WRAPPER="valgrind ..." tests/integration/run.sh
 # shellcheck disable=SC2016 # the $names in single quotes are jq's

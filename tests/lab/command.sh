@@ -17,6 +17,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-labcmd.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 . tests/integration/lib.sh
 
+# 30 without the lab, 16 in it (a skip each where it cannot run).
+tap_plan 46
+
 # lab ARGS...: the lab command; stdout in $tmp/out, stderr in $tmp/err, status in rc.
 # Its temporary files go under $tmp/t, so a QEMU it left is found by its path.
 lab() {
@@ -228,9 +231,11 @@ expect_json "--list-kernels --json when apt-cache fails: each series not ok, wit
 lab "$MCEFWD" lab -q -- true
 lab_why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err")
 if [ "$rc" = 4 ] && [ -n "$lab_why" ]; then
-	for t in "output, status, directory, environment" "writes thrown away" "command not found" \
-		"timeout" "kernel panic" "SIGINT" "SIGKILL" "--kernel=6.1" "--list-kernels lists it" \
-		"run --kernel=6.12" "caps --json" "bench --json" "run --json" "installed"; do
+	for t in "output, status, directory, environment: stdout" \
+		"output, status, directory, environment: stderr" "writes thrown away" "command not found" \
+		"timeout" "kernel panic" "SIGINT" "SIGINT to a command that ignores it" "SIGKILL" \
+		"--kernel=6.1" "--list-kernels lists it" "run --kernel=6.12" "caps --json" "bench --json" \
+		"run --json" "installed"; do
 		skip "the lab: $t" "$lab_why"
 	done
 	tap_done

@@ -6,7 +6,8 @@
 # through KVM, inside the lab (mcefwd lab: Debian's kernel under QEMU's TCG,
 # kvm_amd on the emulated SVM), once per kvm_amd nested-paging setting: one
 # boot each. tests/lab/steps.sh runs inside and judges every step from
-# mcefwd's --json record and the kernel's log. TAP output.
+# mcefwd's --json record and the kernel's log. TAP output, each boot a
+# subtest (KTAP's nesting) whose steps come as the lab prints them.
 #
 #   tests/lab/lab.sh [OPTIONS] [SCENARIO...]
 #
@@ -98,40 +99,52 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-lab.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
+# One subtest per boot, its steps as they come out of the lab (numbered by
+# tests/lab/steps.sh, which plans them first), then the boot's own result.
+# shellcheck disable=SC2086
+tap_plan $(set -- $npts; echo $#)
 for v in $npts; do
+	tap_subtest "kvm_amd npt=$v"
 	t0=$(date +%s.%N)
-	"$MCEFWD" lab "${lab_opts[@]}" --npt "$v" --timeout "$timeout" -- \
-		tests/lab/steps.sh "$v" "$methods" "$encodings" "${scenarios[@]}" \
-		>"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-	grep '^# lab: ' "$tmp/err" | tap_comment
-	if [ $rc -eq 4 ] && ! grep -qE '^(not )?ok' "$tmp/out"; then
-		why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err" | head -n 1)
-		skip "the lab with kvm_amd npt=$v" "${why:-the lab cannot run here}"
-		continue
-	fi
-	# The steps of each boot are numbered from 1 (tests/lib/tap.sh, with
-	# their plan last): numbered again here, across boots, under one plan.
+	: >"$tmp/err"
 	while IFS= read -r line; do
 		case $line in
+		1..[0-9]*)
+			# The steps', and this boot's own result after them.
+			[ -z "$tap_planned" ] && tap_plan $((${line#1..} + 1))
+			;;
 		"ok "[0-9]*" - "*" # SKIP "*)
 			line=${line#ok * - }
 			skip "${line% # SKIP *}" "${line##* # SKIP }"
 			;;
 		"ok "[0-9]*" - "*) ok "${line#ok * - }" ;;
 		"not ok "[0-9]*" - "*) not_ok "${line#not ok * - }" ;;
-		1..[0-9]*) ;;
-		*) tap_line "$line" ;;
+		"#"*) tap_line "$line" ;;
+		*)
+			# mcefwd lab's errors, the steps' standard error.
+			printf '%s\n' "$line" >>"$tmp/err"
+			tap_line "# $line"
+			;;
 		esac
-	done <"$tmp/out"
-	grep -v '^# lab: ' "$tmp/err" | sed 's/^/# stderr: /' | tap_comment
-	if [ $rc -eq 0 ]; then
+	done < <(
+		"$MCEFWD" lab "${lab_opts[@]}" --npt "$v" --timeout "$timeout" -- \
+			tests/lab/steps.sh "$v" "$methods" "$encodings" "${scenarios[@]}" 2>&1
+		echo $? >"$tmp/rc"
+	)
+	rc=$(cat "$tmp/rc")
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	if [ "$rc" -eq 4 ] && [ "$tap_n" -eq 0 ]; then
+		why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err" | head -n 1)
+		tap_subtest_end "${why:-the lab cannot run here}"
+		continue
+	fi
+	if [ "$rc" -eq 0 ]; then
 		ok "the lab with kvm_amd npt=$v booted, ran every step and powered off ($secs s)"
 	else
 		sed -n 's/^mcefwd lab: //p' "$tmp/err" >"$tmp/why"
 		not_ok "the lab with kvm_amd npt=$v: exit status $rc ($secs s)" "$tmp/why"
 	fi
+	tap_subtest_end
 done
 tap_done || exit 1
 [ "$tap_skipped" -eq "$tap_n" ] && exit 4

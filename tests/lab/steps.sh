@@ -6,9 +6,9 @@
 # failure (--poison=hwpoison and pfn, soft offline) and the injector's
 # corrupt-pfn, each judged here from mcefwd's --json record and from what
 # the kernel logged while it ran; UFFDIO_POISON where the kernel has it
-# (6.6 and later). TAP (tests/lib/tap.sh): the caller
-# numbers the tests again across boots. Exit status 0 once every step ran,
-# whatever its result (the results are in the TAP).
+# (6.6 and later). TAP (tests/lib/tap.sh), the plan first: the caller
+# prints the steps as they come, a subtest per boot. Exit status 0 once
+# every step ran, whatever its result (the results are in the TAP).
 #
 #   tests/lab/steps.sh NPT METHODS ENCODINGS SCENARIO...
 #   (NPT 0 or 1: what kvm_amd must have; METHODS "hwpoison pfn uffd";
@@ -38,6 +38,21 @@ fail() {
 }
 
 # ---- the lab itself --------------------------------------------------------
+
+# The plan, first: the lab itself, then each step.
+planned=1
+for s in "$@"; do
+	case $s in
+	soft-offline) planned=$((planned + 1)) ;;
+	corrupt-pfn) [ "$npt" = 1 ] && planned=$((planned + 1)) ;;
+	*)
+		# shellcheck disable=SC2086
+		planned=$((planned + $(set -- $encodings; echo $#) * $(set -- $methods; echo $#)))
+		;;
+	esac
+done
+command -v jq >/dev/null || planned=2
+tap_plan $planned
 
 want=$([ "$npt" = 1 ] && echo Y || echo N)
 have=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)

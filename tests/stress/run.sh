@@ -26,6 +26,9 @@ full) events=100000 kicks=100000 secs=900 ;;
 *) echo "usage: $0 [short|full]" >&2; exit 2 ;;
 esac
 
+# Five storms, then the kick race: spinning and halted guests, each kick.
+tap_plan 9
+
 # stress PROG ARGS...: one run; its "ok 1 - ..." line becomes the next test,
 # the rest of what it said comments before it.
 stress() {
