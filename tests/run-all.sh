@@ -190,7 +190,7 @@ where=host
 # the lab (suite "kvm" is what runs there).
 kvm_native() {
 	run_one integration/payloads env B="$B" tests/integration/run.sh
-	run_one integration/docs env B="$B" tests/integration/docs.sh host
+	run_one integration/docs env B="$B" tests/integration/docs.sh host json
 	run_one integration/bench env B="$B" tests/integration/bench.sh
 	run_one integration/badinput env B="$B" tests/integration/badinput.sh
 	run_one integration/stress env B="$B" tests/stress/run.sh short

@@ -44,7 +44,7 @@ bench_json() {
 	mcefwd_json bench "$name" "$@" --json
 	case $want in
 	0) expect_json "$desc" 0 '
-		.mcefwd_bench == 1 and (.host.kernel | type) == "string" and (.benchmarks | length) == 1 and
+		.version == 1 and .mcefwd_bench == 1 and (.host.kernel | type) == "string" and (.benchmarks | length) == 1 and
 		(.benchmarks[0] | .name == $name and .status == "ok" and .reason == "" and
 			(.seconds | type) == "number" and (.metrics | length) > 0 and
 			all(.metrics[]; (.name | type) == "string" and
@@ -52,7 +52,7 @@ bench_json() {
 				all(.n, .median, .p99, .min, .max, .mean, .spread; type == "number")))' \
 		--arg name "$name" ;;
 	*) expect_json "$desc" "$want" '
-		.mcefwd_bench == 1 and (.benchmarks[0] | .name == $name and .status == "skip" and
+		.version == 1 and .mcefwd_bench == 1 and (.benchmarks[0] | .name == $name and .status == "skip" and
 			(.reason | length) > 0)' --arg name "$name" ;;
 	esac
 }

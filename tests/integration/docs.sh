@@ -8,12 +8,14 @@
 # if the committed page disagrees, its fingerprints aside. Where this host
 # has KVM of its own, its matrix must run clean too.
 #
-#   tests/integration/docs.sh [lab|host]   (default: both)
+#   tests/integration/docs.sh [lab|host|json]...   (default: all three)
 #   lab: the page against the lab's matrices; it boots the lab itself, so
 #        run-all runs it on the host side, in its lab suite. host: the
 #        matrix of the KVM the command runs on (in the lab, the lab's).
+#   json: every --json document has a numeric "version", and each field of
+#        its own level is in its section of docs/json.md.
 set -u
-parts=${1:-lab host}
+parts=${*:-lab host json}
 
 B=${B:-build}
 doc=docs/guest-visible-mce.md
@@ -33,6 +35,7 @@ tables() {
 planned=0
 case " $parts " in *" lab "*) planned=$((planned + 2)) ;; esac
 case " $parts " in *" host "*) planned=$((planned + 1)) ;; esac
+case " $parts " in *" json "*) planned=$((planned + 8)) ;; esac
 tap_plan $planned
 
 case " $parts " in *" lab "*)
@@ -81,6 +84,61 @@ else
 		not_ok "mcefwd matrix --on=host ran on this host's KVM, every run passing its own checks (exit $rc)" "$tmp/out"
 	fi
 fi
+;;
+esac
+case " $parts " in *" json "*)
+# json_doc SECTION CMD...: CMD prints one JSON document (its exit status
+# aside: a skip is 4) with a numeric "version", and every field of its own
+# level is in a table row of the section of docs/json.md whose heading
+# begins "## `SECTION".
+json_doc() {
+	sec=$1
+	shift
+	desc="$sec: a \"version\", and every field of its own level in docs/json.md"
+	timeout -k 5 300 "$@" >"$tmp/doc.json" 2>"$tmp/out"
+	rc=$?
+	awk -v h="## \`$sec" 'index($0, h) == 1 { on = 1; next } /^## / { on = 0 } on' \
+		docs/json.md >"$tmp/section"
+	if [ ! -s "$tmp/section" ]; then
+		not_ok "$desc: docs/json.md has no section '## \`$sec'"
+		return
+	fi
+	if ! json_one "$tmp/doc.json" ||
+		! jq -e '.version | type == "number"' "$tmp/doc.json" >/dev/null 2>>"$tmp/out"; then
+		{
+			echo "exit status $rc, no numeric version in:"
+			head -c 1000 "$tmp/doc.json"
+		} >>"$tmp/out"
+		not_ok "$desc" "$tmp/out"
+		return
+	fi
+	missing=""
+	for key in $(jq -r 'keys[]' "$tmp/doc.json"); do
+		grep -qE "^\|.*\`$key[\`.[]" "$tmp/section" || missing="$missing $key"
+	done
+	if [ -n "$missing" ]; then
+		echo "fields not in a table of its section:$missing" >"$tmp/out"
+		not_ok "$desc" "$tmp/out"
+	else
+		ok "$desc"
+	fi
+}
+
+M=$B/bin/mcefwd
+json_doc where "$M" where --json
+json_doc "mcefwd run --json" "$M" run hello --on=host --json
+json_doc "mcefwd encodings --json" "$M" encodings --json
+json_doc "mcefwd caps --json" "$M" caps --json
+why=$(kvm_reason)
+if [ -n "$why" ]; then
+	skip "mcefwd matrix --json: a \"version\", and every field of its own level in docs/json.md" "$why"
+else
+	json_doc "mcefwd matrix --json" "$M" matrix --on=host --json
+fi
+json_doc "mcefwd bench --json" "$M" bench exit --quick --on=host --json
+json_doc "mcefwd-inject --probe --json" "$B/bin/mcefwd-inject" --probe --json
+# Nothing boots: the cache and what apt offers.
+json_doc "mcefwd lab --list-kernels --json" "$M" lab --list-kernels --json
 ;;
 esac
 tap_done

@@ -91,6 +91,13 @@ enc_json() {
 	printf '%s\n' "$enc_json_cache"
 }
 
+# json_one FILE: FILE holds one JSON document, no more, no less. Check it
+# before `jq -e`: jq 1.6 exits 0 on an empty file, so a command that printed
+# nothing would pass whatever the expression.
+json_one() {
+	[ "$(jq -s length "$1" 2>/dev/null)" = 1 ]
+}
+
 # expect_json DESC STATUS EXPR [JQ-OPTIONS...]: the last mcefwd_json exited
 # STATUS, printed one JSON document, and the jq expression EXPR holds for
 # it, with $enc (`mcefwd encodings --json`) and JQ_LIB at hand; EXPR may
@@ -101,8 +108,8 @@ expect_json() {
 	shift 3
 	if [ "$rc" -ne "$want" ]; then
 		echo "exit status $rc, expected $want" >"$tmp/why"
-	elif [ "$(jq -s length "$tmp/json" 2>"$tmp/why")" != 1 ]; then
-		echo "not one JSON document" >>"$tmp/why"
+	elif ! json_one "$tmp/json"; then
+		echo "not one JSON document" >"$tmp/why"
 	elif ! jq -e --argjson enc "$(enc_json)" "$@" "$JQ_LIB ($expr)" "$tmp/json" \
 		>/dev/null 2>"$tmp/why"; then
 		echo "does not hold: $expr" >>"$tmp/why"

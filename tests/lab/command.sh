@@ -357,7 +357,7 @@ expect_json "caps --on=lab --json: one document, in the lab, hwpoison available,
 	 (.kernel.release as $r | .where.lab.kernel | startswith($r + " ("))'
 lab_json "$MCEFWD" bench exit --quick --json --on=lab
 expect_json "bench exit --quick --json --on=lab: one document, measured in the lab" 0 \
-	'.mcefwd_bench == 1 and (.host.where | test("^lab: kernel ")) and .benchmarks[0].status == "ok"'
+	'.version == 1 and .mcefwd_bench == 1 and (.host.where | test("^lab: kernel ")) and .benchmarks[0].status == "ok"'
 lab_json "$MCEFWD" run ar ao --on=lab --json
 expect_json "run ar ao --on=lab --json: one document, hwpoison picked, both pass" 0 \
 	'.version == 1 and .where.in_lab and .poison.method == "hwpoison" and .poison.auto and

@@ -213,7 +213,7 @@ static void test_json_report(void **state)
 	}
 	assert_int_equal(depth, 0);
 	assert_false(in_str);
-	assert_non_null(strstr(s, "\"mcefwd_bench\": 1"));
+	assert_non_null(strstr(s, "{\n  \"version\": 1,\n  \"mcefwd_bench\": 1,"));
 	assert_non_null(strstr(s, "\"tsc_khz\": 2.59615e+06"));
 	assert_non_null(strstr(s, "\"quick\": true"));
 	assert_non_null(strstr(s, "\"seconds\": 3.25"));
