@@ -189,6 +189,8 @@ where=host
 # The parts of the integration suite that need KVM: on this host's, or in
 # the lab (suite "kvm" is what runs there).
 kvm_native() {
+	[ -n "$(integ_bins)" ] || leaf fail "integration" \
+		"no test binaries in $B/tests/integration (make check-integration builds them)"
 	run_one integration/payloads env B="$B" tests/integration/run.sh
 	run_one integration/docs env B="$B" tests/integration/docs.sh host json
 	run_one integration/bench env B="$B" tests/integration/bench.sh
@@ -232,6 +234,9 @@ walk() {
 	for suite in $suites; do
 		case $suite in
 		unit)
+			# No binaries would be no sections, and no failure.
+			[ -n "$(unit_bins)" ] ||
+				leaf fail "unit" "no test binaries in $B/tests (make check-unit builds them)"
 			for t in $(unit_bins); do
 				run_one "unit/$(basename "$t")" "$t"
 			done

@@ -378,14 +378,16 @@ if [ -z "$WRAP" ] && [ -n "$shim" ]; then
 		hello smp spin spin
 	# A method that really poisons guest pages, whichever this host has
 	# (uffd from Linux 6.6; hwpoison where memory failure is built in).
-	pm=$("$MCEFWD" caps --json | jq -r '[.poison_methods[] | select(.available and
-		(.name == "uffd" or .name == "hwpoison")) | .name] | first // empty')
+	pm=""
+	for m in hwpoison uffd; do
+		method_available $m && pm=$m && break
+	done
 	if [ -n "$pm" ]; then
 		interrupted INT 0.1 "SIGINT amid $pm-poisoned scenarios: every page unpoisoned, nothing left open" \
 			ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar ar \
 			--poison="$pm" --emulated-access=forward
 	else
-		skip "SIGINT amid poisoned scenarios" "neither uffd (Linux 6.6) nor hwpoison (CONFIG_MEMORY_FAILURE) is available here"
+		skip "SIGINT amid poisoned scenarios" "neither uffd (Linux 6.6) nor hwpoison (CONFIG_MEMORY_FAILURE) is available here: $(method_why uffd)"
 	fi
 	interrupted TERM 0.1 "SIGTERM amid signal-method scenarios: nothing left open" \
 		burst ao ar overflow broadcast reset burst ao ar overflow broadcast reset burst ao ar \

@@ -142,14 +142,22 @@ kvm_reason() {
 
 # method_available M / method_why M: what `mcefwd caps --json` says of poison
 # method M (needs $MCEFWD or $B; the caps JSON is read once per script).
+# Without a document (mcefwd missing or broken) no method is available, and
+# method_why says so: a test that branches on it then runs and fails, or
+# skips naming that, instead of taking an empty answer for a yes.
 caps_json() {
 	[ -n "${caps_json_cache:-}" ] ||
-		caps_json_cache=$("${MCEFWD:-${B:-build}/bin/mcefwd}" caps --json)
+		caps_json_cache=$("${MCEFWD:-${B:-build}/bin/mcefwd}" caps --json 2>/dev/null)
 	printf '%s\n' "$caps_json_cache"
 }
 method_available() {
-	caps_json | jq -e --arg m "$1" '.poison_methods[] | select(.name == $m) | .available' >/dev/null
+	[ -n "$(caps_json)" ] &&
+		caps_json | jq -e --arg m "$1" '.poison_methods[] | select(.name == $m) | .available' >/dev/null
 }
 method_why() {
+	if [ -z "$(caps_json)" ]; then
+		echo "mcefwd caps --json printed nothing (is ${MCEFWD:-${B:-build}/bin/mcefwd} built?)"
+		return
+	fi
 	caps_json | jq -r --arg m "$1" '.poison_methods[] | select(.name == $m) | .why'
 }

@@ -306,13 +306,20 @@ expect2 "SIGINT to a command that ignores it: exit 1 after the grace, interrupte
 
 # Killed outright, mcefwd cannot stop QEMU itself: QEMU dies with it.
 sleeping_lab
+# Only a lab that was up, its QEMU running, proves anything by its end.
+up=no
+grep -q '^ready$' "$tmp/out" && qemu_left && up=yes
 kill -KILL $pid
 wait $pid 2>/dev/null
 for _ in $(seq 20); do
 	qemu_left || break
 	sleep 0.1
 done
-if qemu_left; then
+if [ $up = no ]; then
+	echo "# the lab never said ready with its QEMU running: nothing was killed" >>"$tmp/out"
+	cat "$tmp/err" >>"$tmp/out"
+	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it" "$tmp/out"
+elif qemu_left; then
 	pkill -9 -f "qemu-system.*$tmp/t"
 	not_ok "SIGKILL to mcefwd lab: its QEMU dies with it" "$tmp/out"
 else
