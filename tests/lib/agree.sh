@@ -26,14 +26,17 @@ disagree() {
 	bad=1
 }
 
+# same READER WHAT GOT WANT: READER counts WHAT as run-all does.
+same() {
+	[ "$3" = "$4" ] || disagree "$1 counts $2 '$3', run-all '$4'"
+}
+
 if ! got=$(awk -f "$here/ktap-check.awk" "$full" 2>"$dir/agree.err"); then
 	disagree "tests/lib/ktap-check.awk finds the document wrong:"
 	head -n 20 "$dir/agree.err"
 fi
-[ "$(echo "$got" | sed -n 1p)" = "$want" ] ||
-	disagree "tests/lib/ktap-check.awk counts $(echo "$got" | sed -n 1p) (passed failed skipped), run-all $want"
-[ "$(echo "$got" | sed -n 2p)" = "top $want_top" ] ||
-	disagree "tests/lib/ktap-check.awk counts its own level $(echo "$got" | sed -n 2p), run-all top $want_top"
+same tests/lib/ktap-check.awk "the tests (passed failed skipped)" "$(echo "$got" | sed -n 1p)" "$want"
+same tests/lib/ktap-check.awk "the document's own level" "$(echo "$got" | sed -n 2p)" "top $want_top"
 
 if ! command -v perl >/dev/null 2>&1 || ! command -v prove >/dev/null 2>&1; then
 	disagree "prove and TAP::Parser are not installed (apt-get install perl)"
@@ -43,10 +46,8 @@ if ! got=$(perl "$here/tap-count.pl" "$full" "$dir/agree.flat" 2>"$dir/agree.err
 	disagree "TAP::Parser finds the TAP wrong:"
 	head -n 20 "$dir/agree.err"
 fi
-[ "$(echo "$got" | sed -n 1p)" = "top $want_top" ] ||
-	disagree "TAP::Parser counts the document's own level $(echo "$got" | sed -n 1p), run-all top $want_top"
-[ "$(echo "$got" | sed -n 2p)" = "leaves $want" ] ||
-	disagree "TAP::Parser counts the tests flattened $(echo "$got" | sed -n 2p), run-all $want"
+same TAP::Parser "the document's own level" "$(echo "$got" | sed -n 1p)" "top $want_top"
+same TAP::Parser "the tests flattened" "$(echo "$got" | sed -n 2p)" "leaves $want"
 
 # prove's verdict: PASS exactly when nothing failed.
 set -- $want
