@@ -44,7 +44,7 @@ planned=1
 for s in "$@"; do
 	case $s in
 	soft-offline) planned=$((planned + 1)) ;;
-	corrupt-pfn) [ "$npt" = 1 ] && planned=$((planned + 1)) ;;
+	corrupt-pfn | qemu) [ "$npt" = 1 ] && planned=$((planned + 1)) ;;
 	*)
 		# shellcheck disable=SC2086
 		planned=$((planned + $(set -- $encodings; echo $#) * $(set -- $methods; echo $#)))
