@@ -19,28 +19,11 @@
 #include "mcefwd/bench/bench.h"
 #include "mcefwd/bench/bench_payload.h"
 #include "mcefwd/bench/bench_proc.h"
+#include "mcefwd/qemu/qemu.h"
 #include "mcefwd/vmm/pvh.h"
 
 #define QEMU_ITERS		256
 #define QEMU_ITERS_QUICK	64
-
-/* qemu-system-x86_64 on PATH, into path; false if there is none. */
-static bool bench_qemu_find(char *path, size_t len)
-{
-	const char *env = getenv("PATH");
-	char *dirs, *save = NULL;
-	bool found = false;
-
-	dirs = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
-	if (!dirs)
-		return false;
-	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		snprintf(path, len, "%s/qemu-system-x86_64", *d ? d : ".");
-		found = access(path, X_OK) == 0;
-	}
-	free(dirs);
-	return found;
-}
 
 /*
  * bench-exit as a PVH kernel: the header QEMU's entry is found by is the
@@ -194,7 +177,7 @@ int bench_qemu_run(struct bench_ctx *c, struct bench_result *res)
 	os = qk + starts;
 	ok = os + starts;
 	zs = ok + starts;
-	if (!bench_qemu_find(q->qemu, sizeof(q->qemu))) {
+	if (!qemu_on_path(q->qemu, sizeof(q->qemu))) {
 		res->status = BENCH_SKIP;
 		snprintf(res->reason, sizeof(res->reason),
 			 "qemu-system-x86_64 is not on PATH (Debian: apt-get install qemu-system-x86)");

@@ -29,6 +29,9 @@ struct qemu_vmm {
 	char injector[PATH_MAX];	/* mcefwd-inject, beside this binary */
 };
 
+/* qemu-system-x86_64 on PATH, into path; false if there is none. */
+bool qemu_on_path(char *path, size_t len);
+
 /*
  * Finds QEMU (want: a path, or NULL for qemu-system-x86_64 on PATH) and
  * reads its version; mcg_cap_supported as the caller's KVM says. 0, or

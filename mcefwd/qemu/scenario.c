@@ -366,7 +366,6 @@ int qemu_scenario_run(const struct qemu_vmm *q, const struct scenario *sc, enum 
 {
 	struct qemu_session s = { 0 };
 	struct qemu_expect e;
-	struct inject_probe probe;
 	struct qscn c = { .sc = sc, .e = &e, .method = m };
 	struct timespec t0, t1;
 	struct payload p;
@@ -379,13 +378,8 @@ int qemu_scenario_run(const struct qemu_vmm *q, const struct scenario *sc, enum 
 		snprintf(res->reason, sizeof(res->reason), "--vmm=qemu: %s", e.cannot);
 		return 0;
 	}
-	inject_probe(m, &probe);
-	if (!probe.available) {
-		res->status = KTAP_SKIP;
-		snprintf(res->reason, sizeof(res->reason), "%s: %.480s", inject_method_name(m),
-			 probe.why);
+	if (scenario_skip_unavailable(m, res))
 		return 0;
-	}
 	r = payload_get(sc->payload, &p);
 	if (r < 0) {
 		run_fail(res, "%s", error_get());

@@ -12,7 +12,7 @@
 #include "mcefwd/qemu/qemu.h"
 #include "mcefwd/util/error.h"
 
-static bool qemu_on_path(char *path, size_t len)
+bool qemu_on_path(char *path, size_t len)
 {
 	const char *env = getenv("PATH");
 	char *dirs, *save = NULL;

@@ -16,11 +16,22 @@
 #include "mcefwd/vmm/vcpu.h"
 #include "mcefwd/vmm/vm.h"
 
+bool scenario_skip_unavailable(enum inject_method m, struct run_result *res)
+{
+	struct inject_probe probe;
+
+	inject_probe(m, &probe);
+	if (probe.available)
+		return false;
+	res->status = KTAP_SKIP;
+	snprintf(res->reason, sizeof(res->reason), "%s: %.480s", inject_method_name(m), probe.why);
+	return true;
+}
+
 int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method m,
 		 const struct run_opts *o, struct ktap *k, struct run_result *res)
 {
 	const struct inject_method_ops *method = inject_method(m);
-	struct inject_probe probe;
 	struct vm_config cfg = o->vm;
 	struct vm_ops ops = poison_ops;
 	struct run_hooks hooks = { .ops = &ops, .judge = judge_scenario };
@@ -61,13 +72,8 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 			 ": LMCE needs Intel VMX, only kvm_intel adds MCG_LMCE_P to what KVM supports (arch/x86/kvm/vmx/vmx.c); the lab's TCG emulates AMD SVM" : "");
 		return 0;
 	}
-	inject_probe(m, &probe);
-	if (!probe.available) {
-		res->status = KTAP_SKIP;
-		snprintf(res->reason, sizeof(res->reason), "%s: %.480s", inject_method_name(m),
-			 probe.why);
+	if (scenario_skip_unavailable(m, res))
 		return 0;
-	}
 	r = payload_get(sc->payload, &p);
 	if (r < 0) {
 		run_fail(res, "%s", error_get());

@@ -77,6 +77,9 @@ const struct scenario *scenario_find(const char *name);
 /* The methods scenarios can use in this build (issue 4 adds the rest). */
 bool scenario_method_supported(enum inject_method m);
 
+/* Whether this host lacks method m: then res is a skip saying why. */
+bool scenario_skip_unavailable(enum inject_method m, struct run_result *res);
+
 /*
  * Runs sc with method m. res says pass, fail or skip (with the reason);
  * returns like run_payload.
