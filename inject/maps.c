@@ -142,6 +142,13 @@ static enum maps_kind maps_classify(const char *path, size_t len, unsigned int d
 		if (span_is(path, len, "[vdso]") || span_is(path, len, "[vvar]") ||
 		    span_is(path, len, "[vsyscall]") || span_is(path, len, "[vvar_vclock]"))
 			return MAPS_VDSO;
+		/*
+		 * prctl(PR_SET_VMA_ANON_NAME) names private anonymous memory
+		 * and changes nothing else: mcefwd names its guest RAM so.
+		 * Shared anonymous memory ("[anon_shmem:NAME]") stays special.
+		 */
+		if (span_starts(path, len, "[anon:") && !inode)
+			return MAPS_ANON;
 		return MAPS_SPECIAL;
 	}
 	if (dev_major == 0 && span_starts(path, len, "/memfd:") && len > strlen("/memfd:"))

@@ -22,11 +22,11 @@
 #define MAPS_PATH_MAX 256
 
 enum maps_kind {
-	MAPS_ANON,		/* no path, inode 0 */
+	MAPS_ANON,		/* no path, inode 0; or named "[anon:NAME]" (PR_SET_VMA_ANON_NAME) */
 	MAPS_HEAP,		/* [heap] */
 	MAPS_STACK,		/* [stack] and [stack:tid] */
 	MAPS_VDSO,		/* [vdso] [vvar] [vsyscall] [vvar_vclock] */
-	MAPS_SPECIAL,		/* any other [..], e.g. [anon:NAME], [uprobes] */
+	MAPS_SPECIAL,		/* any other [..], e.g. [anon_shmem:NAME], [uprobes] */
 	MAPS_MEMFD,		/* "/memfd:NAME (deleted)" or "/memfd:NAME", device major 0 */
 	MAPS_HUGETLB_ANON,	/* "/anon_hugepage (deleted)", device major 0 */
 	MAPS_FILE,		/* any other path, incl. "/dev/zero (deleted)" (shared anon) */

@@ -113,7 +113,10 @@ static void test_parse_line_kinds(void **state)
 	assert_int_equal(kind_of("1000-2000 r--p 00000000 00:00 0 [vvar]"), MAPS_VDSO);
 	assert_int_equal(kind_of("1000-2000 r--p 00000000 00:00 0 [vvar_vclock]"), MAPS_VDSO);
 	assert_int_equal(kind_of("1000-2000 --xp 00000000 00:00 0 [vsyscall]"), MAPS_VDSO);
-	assert_int_equal(kind_of("1000-2000 rw-p 00000000 00:00 0 [anon:guest ram]"), MAPS_SPECIAL);
+	/* Named anonymous memory (PR_SET_VMA_ANON_NAME) is anonymous memory. */
+	assert_int_equal(kind_of("1000-2000 rw-p 00000000 00:00 0 [anon:guest ram]"), MAPS_ANON);
+	assert_int_equal(kind_of("1000-2000 rw-s 00000000 00:01 7 [anon_shmem:guest ram]"),
+			 MAPS_SPECIAL);
 	assert_int_equal(kind_of("1000-2000 r-xp 00000000 00:00 0 [uprobes]"), MAPS_SPECIAL);
 	assert_int_equal(kind_of("1000-2000 rw-p 00000000 00:00 0 [heap"), MAPS_FILE);
 	assert_int_equal(kind_of("1000-2000 rw-s 00000000 00:01 1053 /memfd:guest-ram (deleted)"),

@@ -37,6 +37,7 @@ static const char victim_maps[] =
 	"7f0000602000-7f0000603000 rw-p 00000000 00:00 0 \n"
 	"7f0000700000-7f0000701000 rw-s 00000000 fe:00 99 /tmp/a b (deleted)\n"
 	"7f0000800000-7f0000801000 rw-p 00000000 00:00 0  [anon:guest ram]\n"
+	"7f0000900000-7f0000901000 r-xp 00000000 00:00 0  [uprobes]\n"
 	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0  [stack]\n"
 	"7ffd00100000-7ffd00102000 r-xp 00000000 00:00 0  [vdso]\n"
 	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n";
@@ -54,6 +55,7 @@ static const char victim_mounts[] =
 #define LAST_ANON	0x7f0000602000ULL	/* unmapped after it */
 #define SPACED_FILE	0x7f0000700000ULL
 #define NAMED_ANON	0x7f0000800000ULL
+#define UPROBES		0x7f0000900000ULL
 #define STACK		0x7ffd00010000ULL
 #define VDSO		0x7ffd00100000ULL
 #define VSYSCALL	0xffffffffff600000ULL
@@ -357,8 +359,11 @@ static void test_refuse_special(void **state)
 	struct fixture *f = *state;
 	struct maps_entry *m;
 
+	/* Named anonymous memory is anonymous memory: mcefwd names its RAM so. */
 	aim(f, NAMED_ANON, PS);
-	expect_refused(f, SAFETY_RULE_SPECIAL, "0x7f0000800000 is in [anon:guest ram]",
+	expect_allowed(f);
+	aim(f, UPROBES, PS);
+	expect_refused(f, SAFETY_RULE_SPECIAL, "0x7f0000900000 is in [uprobes]",
 		       "special kernel mapping", NULL);
 	/* A kind this file does not know is refused, not waved through. */
 	m = (struct maps_entry *)maps_find(f->maps, f->nr_maps, ANON);
