@@ -11,6 +11,7 @@
 #include <numaif.h>
 #include <linux/kvm.h>
 
+#include "inject/vmm.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/kvm.h"
 #include "mcefwd/vmm/mem.h"
@@ -96,6 +97,21 @@ bool mem_hva_to_gpa(const struct guest_mem *m, const void *hva, uint64_t *gpa)
 	return false;
 }
 
+/*
+ * Names anonymous guest RAM "[anon:mcefwd-guest-ram]" in /proc/PID/maps,
+ * as memfd RAM is named by its file, so that mcefwd-inject can tell guest
+ * RAM from the rest of this process (inject/vmm.h). Needs Linux 5.17 with
+ * CONFIG_ANON_VMA_NAME; without it the RAM stays unnamed and the injector
+ * refuses it unless told --any-process. Hugetlb RAM cannot be named: the
+ * kernel names only anonymous mappings, and MAP_HUGETLB memory has a
+ * hugetlbfs file behind it.
+ */
+static void mem_name(void *hva, uint64_t size)
+{
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)hva, (unsigned long)size,
+	      (unsigned long)VMM_RAM_NAME);
+}
+
 static void *mem_map(struct guest_mem *m, uint64_t size)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
@@ -112,7 +128,7 @@ static void *mem_map(struct guest_mem *m, uint64_t size)
 		return mmap(NULL, size, PROT_READ | PROT_WRITE,
 			    (flags & ~MAP_NORESERVE) | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
 	case MEM_MEMFD:
-		m->memfd = memfd_create("mcefwd-guest-ram", MFD_CLOEXEC);
+		m->memfd = memfd_create(VMM_RAM_NAME, MFD_CLOEXEC);
 		if (m->memfd < 0)
 			return MAP_FAILED;
 		if (ftruncate(m->memfd, (off_t)size) < 0)
@@ -157,6 +173,8 @@ int mem_create(struct guest_mem *m, uint64_t size, enum mem_kind kind, int numa_
 	}
 	if (!m->map)
 		m->map = ram;
+	if (kind == MEM_ANON || kind == MEM_THP)
+		mem_name(ram, size);
 
 	/*
 	 * Guest pages must stay distinct frames: a KSM-merged page would make
@@ -279,6 +297,9 @@ static int mem_remap(struct guest_mem *m, uint8_t *hva, uint64_t size)
 		madvise(hva, size, MADV_NOHUGEPAGE);
 	else if (m->kind == MEM_THP)
 		madvise(hva, size, MADV_HUGEPAGE);
+	/* A new mapping has no name: the replaced page is guest RAM still. */
+	if (m->kind == MEM_ANON || m->kind == MEM_THP)
+		mem_name(hva, size);
 	return 0;
 }
 
