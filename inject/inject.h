@@ -291,8 +291,16 @@ int inject_einj_memory(uint64_t phys_addr);
 struct safety_range;
 
 /*
- * Reads pid's maps and pagemap for [addr, addr + size) and applies every
- * rule of inject/safety.h. allowed[] is the guest RAM the caller owns, for
+ * Pure: the stack pointer in a /proc/PID/task/TID/syscall line ("NR ARG1
+ * .. ARG6 SP PC" for a thread in a system call, "-1 SP PC" for one blocked
+ * otherwise). 0, -EAGAIN for "running" (on a CPU: it cannot be asked),
+ * -EINVAL if malformed.
+ */
+int inject_parse_task_syscall(const char *text, uint64_t *sp);
+
+/*
+ * Reads pid's maps, its pagemap for [addr, addr + size) and its threads'
+ * stack pointers, and applies every rule of inject/safety.h. allowed[] is the guest RAM the caller owns, for
  * pid == getpid(). 0 if the range may be poisoned, else -EPERM (or the
  * error reading /proc) with error_get() saying "refused: <rule's reason>".
  */

@@ -19,6 +19,8 @@ void pagemap_decode(uint64_t raw, struct pagemap_info *out)
 		.soft_dirty = raw & PAGEMAP_SOFT_DIRTY,
 	};
 	/* When swapped, bits 0-54 are the swap type and offset, not a frame. */
+	if (out->swapped && !out->present)
+		out->swap_offset = (raw & PAGEMAP_PFN_MASK) >> PAGEMAP_SWAP_TYPE_BITS;
 	if (out->present) {
 		out->pfn = raw & PAGEMAP_PFN_MASK;
 		/* PFN 0 is never a user page on x86: it is the hidden value. */

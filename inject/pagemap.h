@@ -8,7 +8,9 @@
  *   61     page is a file page or shared anonymous (since 3.5)
  *   56     page exclusively mapped (since 4.2)
  *   55     pte is soft-dirty
- *   0-54   page frame number, if present
+ *   0-54   page frame number, if present; if swapped, the swap entry:
+ *          its type in bits 0-4, its offset above (a hwpoison or
+ *          migration entry's offset is the frame it stands for)
  *
  * Without CAP_SYS_ADMIN the kernel reports the PFN as 0 (since 4.2).
  */
@@ -28,11 +30,13 @@
 #define PAGEMAP_EXCLUSIVE	(1ULL << 56)
 #define PAGEMAP_SOFT_DIRTY	(1ULL << 55)
 #define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
+#define PAGEMAP_SWAP_TYPE_BITS	5	/* the kernel's MAX_SWAPFILES_SHIFT */
 
 struct pagemap_info {
 	bool present, swapped, exclusive, file_or_shared, soft_dirty;
 	bool pfn_hidden;	/* present but PFN 0: the reader lacks CAP_SYS_ADMIN */
 	uint64_t pfn;		/* 0 unless present */
+	uint64_t swap_offset;	/* 0 unless swapped: the frame of a hwpoison or migration entry */
 };
 
 /* Pure. */

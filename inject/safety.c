@@ -72,6 +72,14 @@ static enum safety_rule safety_judge_kind(const struct safety_target *t,
 	case MAPS_MEMFD:
 	case MAPS_HUGETLB_ANON:
 	case MAPS_HUGETLB_FILE:
+		for (size_t i = 0; t->stacks && i < t->nr_stacks; i++)
+			if (t->stacks[i].sp >= m->start && t->stacks[i].sp < m->end)
+				return refuse(SAFETY_RULE_STACK, why, len,
+					      "0x%" PRIx64 " is in the stack of thread %d (its "
+					      "stack pointer 0x%" PRIx64 " is in 0x%" PRIx64
+					      "-0x%" PRIx64 "): refusing to poison a stack",
+					      t->addr, (int)t->stacks[i].tid, t->stacks[i].sp,
+					      m->start, m->end);
 		return SAFETY_OK;
 	case MAPS_FILE:
 		return refuse(SAFETY_RULE_FILE, why, len,

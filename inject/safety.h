@@ -16,7 +16,12 @@
  *   7. SAFETY_RULE_UNMAPPED     addr in no mapping of pid
  *   8. SAFETY_RULE_CROSSES      [addr, addr + size) runs past its mapping's end
  *   9. SAFETY_RULE_FILE         MAPS_FILE (page cache other processes share)
- *  10. SAFETY_RULE_STACK        MAPS_STACK
+ *  10. SAFETY_RULE_STACK        MAPS_STACK, or any mapping that holds a
+ *                               thread's stack pointer (stacks[]): since
+ *                               Linux 4.5 maps names only the main thread's
+ *                               stack, and a thread's is plain anonymous
+ *                               memory (a thread running on a CPU at that
+ *                               moment cannot be asked where its stack is)
  *  11. SAFETY_RULE_VDSO         MAPS_VDSO
  *  12. SAFETY_RULE_HEAP         MAPS_HEAP
  *  13. SAFETY_RULE_SPECIAL      MAPS_SPECIAL or any kind not allowed below
@@ -73,6 +78,12 @@ struct safety_range {
 	uint64_t start, end;
 };
 
+/* Where a thread of the target had its stack pointer (/proc/PID/task/TID/syscall). */
+struct safety_stack {
+	pid_t tid;
+	uint64_t sp;
+};
+
 struct safety_target {
 	pid_t pid;			/* the process to poison */
 	pid_t self_pid;			/* getpid() of the injector */
@@ -84,6 +95,8 @@ struct safety_target {
 	size_t nr_pages;
 	const struct safety_range *allowed;	/* guest RAM, for pid == self_pid */
 	size_t nr_allowed;
+	const struct safety_stack *stacks;	/* pid's threads' stack pointers, as known */
+	size_t nr_stacks;
 };
 
 /*

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Gathers what the safety rules need about a target range, and asks them. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +35,89 @@ static pid_t target_tgid(pid_t pid)
 	return tgid;
 }
 
+int inject_parse_task_syscall(const char *text, uint64_t *sp)
+{
+	const char *tok[9];
+	char buf[256], *save, *t;
+	unsigned long long v;
+	char *end;
+	int n = 0;
+
+	if (!text || strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	for (t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+		if (n == 9)
+			return -EINVAL;
+		tok[n++] = t;
+	}
+	if (n == 1 && !strcmp(tok[0], "running"))
+		return -EAGAIN;
+	/* "NR A1..A6 SP PC" in a system call, "-1 SP PC" blocked elsewhere. */
+	if (n != 9 && !(n == 3 && !strcmp(tok[0], "-1")))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(tok[n - 2], &end, 16);
+	if (errno || *end || strncmp(tok[n - 2], "0x", 2))
+		return -EINVAL;
+	*sp = v;
+	return 0;
+}
+
+/*
+ * The stack pointers of pid's threads that can say (*n of them, in a
+ * malloc'd array, NULL if none). A thread that ends meanwhile is skipped.
+ */
+static struct safety_stack *target_stacks(pid_t pid, size_t *n)
+{
+	struct safety_stack *s = NULL, *bigger;
+	char path[64 + 256], text[256];
+	size_t cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		uint64_t sp;
+		ssize_t len;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", (int)pid, e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		text[len] = '\0';
+		if (inject_parse_task_syscall(text, &sp))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			bigger = realloc(s, cap * sizeof(*s));
+			if (!bigger)
+				break;
+			s = bigger;
+		}
+		s[(*n)++] = (struct safety_stack){ .tid = atoi(e->d_name), .sp = sp };
+	}
+	if (d)
+		closedir(d);
+	return s;
+}
+
 int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 			const struct safety_range *allowed, size_t nr_allowed)
 {
 	struct maps_entry *maps = NULL;
 	struct pagemap_info *pages = NULL;
-	size_t nr_maps = 0, nr_pages = (size + 4095) / 4096;
+	struct safety_stack *stacks = NULL;
+	size_t nr_stacks = 0, nr_maps = 0, nr_pages = (size + 4095) / 4096;
 	char why[256];
 	int r, maps_err;
 
@@ -63,11 +142,14 @@ int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 	/* A range past its mapping's end has no pagemap: let the rules say so. */
 	if (pagemap_read_range(pid, addr, nr_pages, pages) < 0)
 		memset(pages, 0, nr_pages * sizeof(*pages));
+	if (pid > 0)
+		stacks = target_stacks(pid, &nr_stacks);
 	r = safety_judge(&(struct safety_target){
 				 .pid = pid, .self_pid = getpid(), .addr = addr, .size = size,
 				 .maps = maps, .nr_maps = nr_maps, .pages = pages,
 				 .nr_pages = nr_pages, .allowed = allowed,
-				 .nr_allowed = nr_allowed,
+				 .nr_allowed = nr_allowed, .stacks = stacks,
+				 .nr_stacks = nr_stacks,
 			 }, why, sizeof(why));
 	if (r == SAFETY_RULE_UNMAPPED && maps_err < 0)
 		r = error_set(-maps_err, "cannot read /proc/%d/maps: %s", (int)pid,
@@ -75,6 +157,7 @@ int inject_target_check(pid_t pid, uint64_t addr, size_t size,
 	else if (r != SAFETY_OK)
 		r = error_set(EPERM, "refused: %s", why);
 out:
+	free(stacks);
 	free(pages);
 	maps_free(maps);
 	return r;

@@ -491,11 +491,14 @@ static void test_pagemap_decode(void **state)
 	assert_true(p.swapped);
 	assert_false(p.present || p.pfn_hidden);
 	assert_int_equal(p.pfn, 0);
+	/* A hwpoison entry's offset is the frame it stands for. */
+	assert_int_equal(p.swap_offset, 0xabc);
 
 	pagemap_decode(UINT64_MAX, &p);
 	assert_true(p.present && p.swapped && p.exclusive && p.file_or_shared && p.soft_dirty);
 	assert_false(p.pfn_hidden);
 	assert_int_equal(p.pfn, PAGEMAP_PFN_MASK);
+	assert_int_equal(p.swap_offset, 0);
 }
 
 /* ---- the readers, on this process ---- */

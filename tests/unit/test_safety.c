@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "inject/inject.h"
 #include "inject/maps.h"
 #include "inject/pagemap.h"
 #include "inject/safety.h"
@@ -334,6 +335,49 @@ static void test_refuse_stack(void **state)
 		       "0x7ffd00010000 is in [stack]: refusing to poison a stack", NULL);
 }
 
+/* A thread's stack is plain anonymous memory: its stack pointer tells it. */
+static void test_refuse_thread_stack(void **state)
+{
+	struct fixture *f = *state;
+	struct safety_stack stacks[] = {
+		{ .tid = 77, .sp = 0x7ffd00010ff8ULL },	/* the main thread's, in [stack] */
+		{ .tid = 78, .sp = ANON + 9 * PS + 0x123 },
+	};
+
+	aim(f, ANON, PS);
+	f->t.stacks = stacks;
+	f->t.nr_stacks = 2;
+	expect_refused(f, SAFETY_RULE_STACK,
+		       "0x7f0000000000 is in the stack of thread 78 (its stack pointer "
+		       "0x7f0000009123 is in 0x7f0000000000-0x7f0000010000): refusing to poison a stack",
+		       NULL);
+	/* Other mappings are not that thread's stack. */
+	aim(f, MEMFD, PS);
+	f->t.stacks = stacks;
+	f->t.nr_stacks = 2;
+	expect_allowed(f);
+	f->t.nr_stacks = 0;
+	aim(f, ANON, PS);
+	expect_allowed(f);
+}
+
+static void test_parse_task_syscall(void **state)
+{
+	uint64_t sp = 0;
+
+	(void)state;
+	assert_int_equal(inject_parse_task_syscall("230 0x0 0x0 0x7ffe488e9030 0x7ffe488e9070 0x0 0x0 "
+						   "0x7ffe488e9018 0x7fe43678e503\n", &sp), 0);
+	assert_int_equal(sp, 0x7ffe488e9018ULL);
+	assert_int_equal(inject_parse_task_syscall("-1 0x7ffe00001000 0x401000\n", &sp), 0);
+	assert_int_equal(sp, 0x7ffe00001000ULL);
+	assert_int_equal(inject_parse_task_syscall("running\n", &sp), -EAGAIN);
+	assert_int_equal(inject_parse_task_syscall("", &sp), -EINVAL);
+	assert_int_equal(inject_parse_task_syscall("1 2 3", &sp), -EINVAL);
+	assert_int_equal(inject_parse_task_syscall("-1 zz 0x1", &sp), -EINVAL);
+	assert_int_equal(inject_parse_task_syscall("1 0 0 0 0 0 0 0x10 0x20 0x30", &sp), -EINVAL);
+}
+
 static void test_refuse_vdso(void **state)
 {
 	struct fixture *f = *state;
@@ -590,6 +634,8 @@ int main(void)
 		T(test_refuse_crossing_into_unmapped),
 		T(test_refuse_file),
 		T(test_refuse_stack),
+		T(test_refuse_thread_stack),
+		T(test_parse_task_syscall),
 		T(test_refuse_vdso),
 		T(test_refuse_heap),
 		T(test_refuse_special),
