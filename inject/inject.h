@@ -238,6 +238,16 @@ int inject_pfn_lookup(pid_t pid, uint64_t vaddr, uint64_t *pfn);
  * inject_pfn_unpoison(): record it (state.h) before returning to anyone.
  */
 int inject_pfn_poison(uint64_t pfn);
+/*
+ * Makes sure hwpoison/corrupt-pfn is there (modprobe as above), so that
+ * the filter knobs beside it are too. 0/-errno.
+ */
+int inject_pfn_ready(void);
+/*
+ * Whether the kernel marks pfn poisoned (KPF_HWPOISON in /proc/kpageflags,
+ * under the procfs root): 1 or 0, or -errno if that cannot be read.
+ */
+int inject_pfn_poisoned(uint64_t pfn);
 /* The same with hwpoison/unpoison-pfn; no module loading. 0/-errno. */
 int inject_pfn_unpoison(uint64_t pfn);
 /* Whether hwpoison/unpoison-pfn is there to be written, as things are now. */

@@ -27,6 +27,7 @@
 #define PFN_DEBUGFS_DEFAULT "/sys/kernel/debug"
 #define PFN_PROC_DEFAULT "/proc"
 #define PFN_MODULE "hwpoison_inject"
+#define PFN_KPF_HWPOISON 19	/* /proc/kpageflags: Documentation/admin-guide/mm/pagemap.rst */
 
 extern char **environ;
 
@@ -256,6 +257,41 @@ int inject_pfn_poison(uint64_t pfn)
 				 "modprobe " PFN_MODULE,
 				 pfn_debugfs);
 	return ret;
+}
+
+int inject_pfn_ready(void)
+{
+	char path[PATH_MAX + 32];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/hwpoison/corrupt-pfn", pfn_debugfs);
+	if (!access(path, W_OK))
+		return 0;
+	if (!pfn_debugfs_mounted())
+		return pfn_missing("corrupt-pfn");
+	ret = pfn_modprobe(PFN_MODULE);
+	if (ret)
+		return ret;
+	return access(path, W_OK) ? pfn_missing("corrupt-pfn") : 0;
+}
+
+int inject_pfn_poisoned(uint64_t pfn)
+{
+	char path[PATH_MAX + 16];
+	uint64_t flags;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/kpageflags", pfn_proc);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(errno, "%s: %s", path, strerror(errno));
+	n = pread(fd, &flags, sizeof(flags), (off_t)(pfn * sizeof(flags)));
+	close(fd);
+	if (n != (ssize_t)sizeof(flags))
+		return error_set(n < 0 ? errno : EIO, "%s at pfn 0x%" PRIx64 ": %s", path, pfn,
+				 n < 0 ? strerror(errno) : "short read");
+	return !!(flags & (1ULL << PFN_KPF_HWPOISON));
 }
 
 int inject_pfn_unpoison(uint64_t pfn)
