@@ -160,7 +160,7 @@ static int verify(const struct pin *pin, const struct page_ref *ref, bool *unsee
 		return error_wrap(EIO, "the mapping is gone");
 	if (now.kind != was->kind || now.inode != was->inode || now.dev_major != was->dev_major ||
 	    now.dev_minor != was->dev_minor || strcmp(now.path, was->path))
-		return error_set(EIO, "0x%" PRIx64 " is now in a %s mapping%s%s, not the %s mapping%s%s",
+		return error_set(EIO, "0x%" PRIx64 " is now in a mapping of kind %s%s%s, not the %s mapping%s%s",
 				 ref->va, maps_kind_name(now.kind), now.path[0] ? " " : "", now.path,
 				 maps_kind_name(was->kind), was->path[0] ? " " : "", was->path);
 	if (pi.present && pi.pfn == ref->pfn)

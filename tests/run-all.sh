@@ -10,7 +10,8 @@
 #   unit         cmocka tests (no /dev/kvm needed), build/tests/test_*, the
 #                layering of mcefwd/'s folders (tests/layers.sh) and the KTAP
 #                readers (tests/ktap.sh)
-#   integration  payloads on KVM (tests/integration/run.sh), the injector,
+#   integration  payloads on KVM (tests/integration/run.sh), the injector
+#                (inject.sh, inject-vmm.sh),
 #                the behaviour document, bench, bad input, the short stress
 #                and the in-process VM tests, build/tests/integration/test_*;
 #                on this host's /dev/kvm, or, where it has none that is
@@ -244,8 +245,10 @@ walk() {
 			run_one unit/ktap tests/ktap.sh
 			;;
 		integration)
-			# The injector needs no KVM: here, always.
+			# The injector needs no KVM: here, always (the VMM half of it
+			# uses this host's /dev/kvm to make a VM holder, or says why not).
 			run_one integration/inject env B="$B" tests/integration/inject.sh
+			run_one integration/inject-vmm env B="$B" tests/integration/inject-vmm.sh
 			if [ "$where" = lab ]; then
 				note "this host has no usable KVM ($("$B/bin/mcefwd" where)): the tests that need KVM run in the lab"
 				# One boot for all of them, their valgrind passes included.
@@ -293,6 +296,8 @@ walk() {
 		integration)
 			run_one valgrind/integration/inject env B="$B" \
 				MCEFWD_WRAPPER="$VG" tests/integration/inject.sh
+			run_one valgrind/integration/inject-vmm env B="$B" \
+				MCEFWD_WRAPPER="$VG" tests/integration/inject-vmm.sh
 			[ "$where" = lab ] || kvm_valgrind
 			;;
 		kvm)

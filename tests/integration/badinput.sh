@@ -24,9 +24,9 @@ INJ="$B/bin/mcefwd-inject"
 WRAP=${MCEFWD_WRAPPER:-}
 CC=${CC:-cc}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-bad.XXXXXX")
-target_pid=""
+targets=""
 cleanup() {
-	[ -n "$target_pid" ] && kill "$target_pid" 2>/dev/null
+	stop_targets
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -164,6 +164,12 @@ usage_error mcefwd-inject "invalid --hold '-5'" --pid 1 --addr 0x1000 --hold -5
 usage_error mcefwd-inject "unexpected argument 'extra'" --pid 1 --addr 0x1000 extra
 usage_error mcefwd-inject "--probe takes no target" --probe --pid 1
 usage_error mcefwd-inject "--method=uffd acts on the caller" --pid 1 --addr 0x1000 --method uffd
+usage_error mcefwd-inject "--qmp needs --gpa" --pid 1 --qmp /tmp/q.sock
+usage_error mcefwd-inject "--gpa needs --qmp" --pid 1 --gpa 0x1000
+usage_error mcefwd-inject "--addr or --qmp with --gpa, not both" --pid 1 --addr 0x1000 --qmp q --gpa 0
+usage_error mcefwd-inject "invalid --gpa 'zz'" --pid 1 --qmp q --gpa zz
+usage_error mcefwd-inject "invalid --qmp ''" --pid 1 --qmp "" --gpa 0
+usage_error mcefwd-inject "--unpoison-all takes no target" --unpoison-all --qmp q --gpa 0
 
 # ---- guests that are not to be trusted ----------------------------------------
 if [ -n "$kvm_reason" ]; then
@@ -399,16 +405,9 @@ fi
 # mcefwd-inject with fake debugfs files (nothing is really poisoned): SIGINT
 # or SIGTERM at several points; the state file must then list exactly the
 # frames the run said it left poisoned, and --unpoison-all must read it.
-"$B/tests/integration/poison-target" >"$tmp/target" &
-target_pid=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	[ -s "$tmp/target" ] && break
-	sleep 0.1
-done
-eval "$(tr ' ' '\n' <"$tmp/target" | sed 's/^/T_/')"
-mkdir -p "$tmp/fake/debug/hwpoison" "$tmp/fake/proc/sys/vm"
-: >"$tmp/fake/debug/hwpoison/corrupt-pfn"
-: >"$tmp/fake/proc/sys/vm/memory_failure_recovery"
+start_target T
+target_pid=$T_pid
+fake_trees "$tmp/fake"
 for point in "INT 0" "TERM 0.02" "INT hold" "TERM hold"; do
 	set -- $point
 	sig=$1 when=$2
@@ -417,7 +416,7 @@ for point in "INT 0" "TERM 0.02" "INT hold" "TERM hold"; do
 	rm -f "$tmp/fake/debug/hwpoison/unpoison-pfn" "$tmp/audit"
 	env MCEFWD_DEBUGFS="$tmp/fake/debug" MCEFWD_PROCFS="$tmp/fake/proc" \
 		${shim:+LD_PRELOAD="$shim" MCEFWD_SHIM_AUDIT="$tmp/audit"} \
-		"$INJ" --pid "$target_pid" --addr "$T_anon" --state "$st" >"$tmp/out" 2>&1 &
+		"$INJ" --pid "$target_pid" --any-process --addr "$T_anon" --state "$st" >"$tmp/out" 2>&1 &
 	pid=$!
 	wait_caught $pid "$sig"
 	if [ "$when" = hold ]; then
@@ -467,7 +466,5 @@ for point in "INT 0" "TERM 0.02" "INT hold" "TERM hold"; do
 			"$(echo "$recorded" | grep -c .) frame\\(s\\) still poisoned"
 	fi
 done
-kill "$target_pid" 2>/dev/null
-wait "$target_pid" 2>/dev/null
-target_pid=""
+stop_targets
 tap_done

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # mcefwd-inject against a live process (build/tests/integration/poison-target):
-# its help, its probe, every safety refusal, and, with fake debugfs files
-# (nothing is poisoned), the state file through SIGINT and --unpoison-all.
+# its help, its probe, every safety refusal (with --any-process: the target
+# is no KVM VMM), and, with fake debugfs files (nothing is poisoned), the
+# state file through SIGINT and --unpoison-all. What makes a target a VMM and
+# its guest RAM, and the proof held until the write: inject-vmm.sh.
 # TAP output.
 #
 #   B=build MCEFWD_WRAPPER="valgrind ..." tests/integration/inject.sh
@@ -13,9 +15,9 @@ B=${B:-build}
 INJ="$B/bin/mcefwd-inject"
 WRAP=${MCEFWD_WRAPPER:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-inj.XXXXXX")
-target_pid=""
+targets=""
 cleanup() {
-	[ -n "$target_pid" ] && kill "$target_pid" 2>/dev/null
+	stop_targets
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -78,37 +80,48 @@ expect_json "--probe --json is one object" 0 '
 	.default == "pfn" and
 	.default_available == (.methods[] | select(.name == "pfn") | .available)'
 
-"$B/tests/integration/poison-target" >"$tmp/target" &
-target_pid=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	[ -s "$tmp/target" ] && break
-	sleep 0.1
-done
-eval "$(tr ' ' '\n' <"$tmp/target" | sed 's/^/T_/')"
+start_target T
+target_pid=$T_pid
 
-inj --pid 1 --addr 0x1000
-expect "PID 1 is refused" 1 'refused: .*PID 1 \(init\) is never a target'
-inj --pid "$target_pid" --addr 0x1000
+inj --pid 1 --addr 0x1000 --any-process
+expect "PID 1 is refused, --any-process or not" 1 'refused: .*PID 1 \(init\) is never a target'
+inj --pid "$target_pid" --any-process --addr 0x1000
 expect "an unmapped address is refused" 1 "refused: 0x1000 is not mapped in PID $target_pid"
-inj --pid "$target_pid" --addr "$T_untouched"
+inj --pid "$target_pid" --any-process --addr "$T_untouched"
 expect "a page not present is refused" 1 'refused: .* is not present in memory: touch it first'
-inj --pid "$target_pid" --addr "$T_guard"
+inj --pid "$target_pid" --any-process --addr "$T_guard"
 expect "a guard page is refused" 1 'refused: .* is in a ---p guard page'
-inj --pid "$target_pid" --addr "$T_file"
+inj --pid "$target_pid" --any-process --addr "$T_file"
 expect "a file-backed mapping is refused" 1 'refused: .* is in a file-backed mapping of .*poison-target: poisoning it would poison the page cache'
-inj --pid "$target_pid" --addr "$T_heap"
+inj --pid "$target_pid" --any-process --addr "$T_heap"
 expect "the heap is refused" 1 'refused: .* is in \[heap\]'
-inj --pid "$target_pid" --addr "$T_stack"
+inj --pid "$target_pid" --any-process --addr "$T_stack"
 expect "the stack is refused" 1 'refused: .* is in \[stack\]: refusing to poison a stack'
-inj --pid "$target_pid" --addr "$T_memfd" --size 8192
+inj --pid "$target_pid" --any-process --addr "$T_memfd" --size 8192
 expect "a range running past its mapping's end is refused" 1 'refused: 0x[0-9a-f]+-0x[0-9a-f]+ crosses the end of /memfd:poison-target'
-inj --pid "$target_pid" --addr "$T_anon" --dry-run
+inj --pid "$target_pid" --any-process --addr "$T_anon" --dry-run
 expect "an anonymous present page is allowed (dry run)" 0 'allowed by every safety rule'
-inj --pid "$target_pid" --addr "$T_memfd" --dry-run
+inj --pid "$target_pid" --any-process --addr "$T_memfd" --dry-run
 expect "a memfd page is allowed (dry run)" 0 'allowed by every safety rule'
+inj --pid "$target_pid" --addr "$T_anon" --dry-run
+expect "a process that is no KVM VMM is refused without --any-process" 1 \
+	"refused: pid $target_pid holds no KVM VM \\(no anon_inode:kvm-vm among /proc/$target_pid/fd\\)" \
+	'--any-process poisons a process that is not one'
+inj --pid "$target_pid" --any-process --addr "$T_tstack" --dry-run
+expect "a thread's stack (plain anonymous memory) is refused by its stack pointer" 1 \
+	"refused: $T_tstack is in the stack of thread [0-9]+ \\(its stack pointer 0x[0-9a-f]+ is in"
+inj --pid "$target_pid" --any-process --addr "$T_mchunk" --dry-run
+expect "a malloc'd chunk is anonymous memory no rule tells from guest RAM: --any-process allows it" 0 \
+	"pid $target_pid $T_mchunk\\+0x1000: allowed by every safety rule"
+inj --pid "$target_pid" --any-process --addr "$(printf '0x%x' $((T_anon + 0x10)))" --dry-run
+expect "an unaligned address is its page, one page" 0 \
+	"pid $target_pid $T_anon\\+0x1000: allowed by every safety rule"
+inj --pid "$target_pid" --any-process --addr "$(printf '0x%x' $((T_ram + 0xfff)))" --size 4097 --dry-run
+expect "--size counts whole pages from the page holding the address: 4097 bytes are two" 0 \
+	"pid $target_pid $T_ram\\+0x2000: allowed by every safety rule"
 
 if [ $mf = no ]; then
-	inj --pid "$target_pid" --addr "$T_anon" --state "$tmp/state"
+	inj --pid "$target_pid" --any-process --addr "$T_anon" --state "$tmp/state"
 	expect "pfn without memory-failure support: exit 4 with the reason, nothing recorded" 4 \
 		'--method=pfn is not available here: kernel without memory-failure support'
 	if [ -e "$tmp/state" ]; then
@@ -125,14 +138,12 @@ fi
 
 # The plumbing with fake debugfs files: nothing is poisoned, every write is
 # to a file in $tmp/fake.
-mkdir -p "$tmp/fake/debug/hwpoison" "$tmp/fake/proc/sys/vm"
-: >"$tmp/fake/debug/hwpoison/corrupt-pfn"
-: >"$tmp/fake/proc/sys/vm/memory_failure_recovery"
+fake_trees "$tmp/fake"
 export MCEFWD_DEBUGFS="$tmp/fake/debug" MCEFWD_PROCFS="$tmp/fake/proc"
 st="$tmp/fake/state"
 
 # shellcheck disable=SC2086
-$WRAP "$INJ" --pid "$target_pid" --addr "$T_anon" --state "$st" >"$tmp/held" 2>&1 &
+$WRAP "$INJ" --pid "$target_pid" --any-process --addr "$T_anon" --state "$st" >"$tmp/held" 2>&1 &
 inj_pid=$!
 for _ in $(seq 1 100); do
 	grep -q '^holding until SIGINT' "$tmp/held" && break
@@ -170,12 +181,20 @@ fi
 inj --unpoison-all --state "$st"
 expect "a second --unpoison-all finds nothing to do" 0 '0 frame\(s\) still poisoned'
 
-inj --pid "$target_pid" --addr "$T_memfd" --ao --state "$st"
+inj --pid "$target_pid" --any-process --addr "$T_memfd" --ao --state "$st"
 expect "--ao: poisoned, then undone at once, both recorded" 0 \
 	'^poisoned pfn 0x' '^unpoisoned pfn 0x'
-inj --pid "$target_pid" --addr "$T_anon" --keep --state "$st"
+before=$(grep -c '^poisoned ' "$st")
+inj --pid "$target_pid" --any-process --addr "$(printf '0x%x' $((T_anon + 0x10)))" --keep --state "$st"
 expect "--keep leaves it poisoned and says how to undo it" 0 \
 	'^--keep: left poisoned; undo with mcefwd-inject --unpoison-all'
+if [ "$(grep '^poisoned ' "$st" | tail -n +$((before + 1)) | grep -c "addr=$T_anon ")" = 1 ] &&
+   [ "$(grep -c '^poisoned ' "$st")" = $((before + 1)) ]; then
+	ok "an unaligned address with the default size poisons its page, one frame"
+else
+	cp "$st" "$tmp/out"
+	not_ok "an unaligned address with the default size poisons its page, one frame" "$tmp/out"
+fi
 inj --unpoison-all --state "$st"
 expect "--unpoison-all undoes what --keep left" 0 '1 frame\(s\) still poisoned, 1 undone'
 if [ "$(stat -c %a "$st")" = 600 ]; then

@@ -161,3 +161,49 @@ method_why() {
 	fi
 	caps_json | jq -r --arg m "$1" '.poison_methods[] | select(.name == $m) | .why'
 }
+
+# start_target NAME [ARGS...]: tests/integration/poison-target ARGS in the
+# background, its pid in $NAME_pid and the addresses of its first line as
+# $NAME_anon, $NAME_ram, ... (its later lines, in $tmp/target.NAME, say what
+# it did when signalled). Status 1 when it printed nothing (exit 3: no KVM
+# VM here). Every target started is in $targets, for stop_targets.
+start_target() {
+	st_name=$1
+	shift
+	# Gone first: a background job truncates its output only once it runs.
+	rm -f "$tmp/target.$st_name"
+	"${B:-build}/tests/integration/poison-target" "$@" >"$tmp/target.$st_name" 2>&1 &
+	st_pid=$!
+	targets="${targets:-} $st_pid"
+	eval "${st_name}_pid=$st_pid"
+	for _ in $(seq 1 100); do
+		[ -s "$tmp/target.$st_name" ] && break
+		kill -0 "$st_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q '^anon=' "$tmp/target.$st_name" || return 1
+	eval "$(head -n 1 "$tmp/target.$st_name" | tr ' ' '\n' | sed "s/^/${st_name}_/")"
+}
+
+# stop_target PID: kills and reaps one; stop_targets: all of them.
+stop_target() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+stop_targets() {
+	for st_pid in ${targets:-}; do
+		stop_target "$st_pid"
+	done
+	targets=""
+}
+
+# fake_trees DIR: fake debugfs ($DIR/debug, with hwpoison/corrupt-pfn) and
+# procfs ($DIR/proc, with sys/vm/memory_failure_recovery) for
+# MCEFWD_DEBUGFS and MCEFWD_PROCFS: nothing is poisoned, every write is to a
+# file there.
+fake_trees() {
+	mkdir -p "$1/debug/hwpoison" "$1/proc/sys/vm"
+	: >"$1/debug/hwpoison/corrupt-pfn"
+	: >"$1/proc/sys/vm/memory_failure_recovery"
+}

@@ -193,6 +193,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	sigaction(SIGUSR1, &act, NULL);
 	sigaction(SIGUSR2, &act, NULL);
+	/* A client that hangs up early is no reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	printf("anon=%p untouched=%p guard=%p memfd=%p file=%p heap=%p stack=%p ram=%p tstack=%s mchunk=%p\n",
 	       (void *)anon, (void *)untouched, (void *)guard, (void *)memfd,
 	       (void *)file, (void *)((uintptr_t)heap & ~(uintptr_t)(pg - 1)),
