@@ -24,11 +24,6 @@ trap cleanup EXIT INT TERM
 
 . "$(dirname "$0")/lib.sh"
 
-inj() {
-	# shellcheck disable=SC2086
-	timeout -k 5 60 $WRAP "$INJ" "$@" >"$tmp/out" 2>&1
-	rc=$?
-}
 
 tap_plan 34
 
@@ -205,10 +200,5 @@ else
 fi
 unset MCEFWD_DEBUGFS MCEFWD_PROCFS
 
-if pgrep -f "$INJ --pid" >/dev/null; then
-	echo "# still running: $(pgrep -af "$INJ --pid")" >"$tmp/out"
-	not_ok "no mcefwd-inject left running" "$tmp/out"
-else
-	ok "no mcefwd-inject left running"
-fi
+no_injector_left
 tap_done

@@ -207,3 +207,23 @@ fake_trees() {
 	: >"$1/debug/hwpoison/corrupt-pfn"
 	: >"$1/proc/sys/vm/memory_failure_recovery"
 }
+
+# inj ARGS...: mcefwd-inject ($INJ, under $WRAP) ARGS, bounded in time; its
+# output in $tmp/out, its status in $rc.
+inj() {
+	# shellcheck disable=SC2086
+	timeout -k 5 60 ${WRAP:-} "$INJ" "$@" >"$tmp/out" 2>&1
+	rc=$?
+}
+
+# no_injector_left: a test that no mcefwd-inject this script started still
+# runs (those of its process group: another tree's tests are not its own).
+no_injector_left() {
+	nil_left=$(pgrep -g "$(ps -o pgid= $$ | tr -d ' ')" -af "$INJ --pid")
+	if [ -n "$nil_left" ]; then
+		echo "# still running: $nil_left" >"$tmp/out"
+		not_ok "no mcefwd-inject left running" "$tmp/out"
+	else
+		ok "no mcefwd-inject left running"
+	fi
+}
