@@ -82,7 +82,7 @@ static bool qscn_injector_wait(struct qemu_session *s, struct qscn_injector *ij)
 static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 {
 	struct qscn_injector *ij = &c->inj[c->nr_inj];
-	char pid[16], addr[32], hold[16];
+	char pid[16], gpa_text[32], hold[16];
 	uint64_t hva;
 	int op[2], r;
 
@@ -94,7 +94,7 @@ static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 	ktap_diag(s->k, "guest page 0x%llx is QEMU's 0x%llx (QMP gpa2hva)", (unsigned long long)gpa,
 		  (unsigned long long)hva);
 	snprintf(pid, sizeof(pid), "%d", (int)s->pid);
-	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)hva);
+	snprintf(gpa_text, sizeof(gpa_text), "0x%llx", (unsigned long long)gpa);
 	snprintf(hold, sizeof(hold), "%u", c->hold_s);
 	if (pipe2(op, O_CLOEXEC) < 0)
 		return error_set(errno, "pipe: %s", strerror(errno));
@@ -106,7 +106,13 @@ static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 		return error_set(errno, "fork: %s", strerror(errno));
 	}
 	if (ij->pid == 0) {
-		char *argv[] = { (char *)s->vmm->injector, "--pid", pid, "--addr", addr, "--method",
+		/*
+		 * The guest page as QEMU names it, on the monitor QEMU serves for
+		 * the injector: mcefwd-inject asks gpa2hva itself and checks that
+		 * QEMU (pid) is who answers, its proof that the page is guest RAM.
+		 */
+		char *argv[] = { (char *)s->vmm->injector, "--pid", pid, "--qmp", s->inj_qmp,
+				 "--gpa", gpa_text, "--method",
 				 (char *)inject_method_name(c->method), "--ar", "--hold", hold,
 				 "--state", (char *)c->state_path, NULL };
 
