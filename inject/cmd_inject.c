@@ -217,8 +217,10 @@ static int poison_one(const struct inject_opts *o, const struct pin *pin, struct
 	bool unseen;
 	int r;
 
-	if (lookup(o->pid, va, &ref))
-		return fail(NULL), -1;
+	if (lookup(o->pid, va, &ref)) {
+		fail(NULL);
+		return -1;
+	}
 	if (o->hook)
 		hook_wait(o->hook, &ref);
 	if (pin_check(pin)) {
@@ -226,8 +228,10 @@ static int poison_one(const struct inject_opts *o, const struct pin *pin, struct
 			error_get());
 		return -1;
 	}
-	if (o->method == INJECT_PFN && filter_arm(ref.pfn, &fs, why, sizeof(why)))
-		return fail("not writing"), -1;
+	if (o->method == INJECT_PFN && filter_arm(ref.pfn, &fs, why, sizeof(why))) {
+		fail("not writing");
+		return -1;
+	}
 	if (why[0])
 		printf("hwpoison filter: %s%s\n", fs.armed ? "" : "not narrowed: ", why);
 	r = ops->poison(&(struct inject_page){ .pid = o->pid, .hva = (void *)(uintptr_t)va,

@@ -296,7 +296,9 @@ for s in "$@"; do
 		hc() { sed -n 's/^HardwareCorrupted: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 		before=$(hc)
 		dmesg -C
-		"$INJECT" --pid "$pid" --addr "$addr" --method pfn --keep --state "$tmp/corrupt-state" \
+		# The helper is no KVM VMM: --any-process (every safety rule still applies).
+		"$INJECT" --pid "$pid" --addr "$addr" --any-process --method pfn --keep \
+			--state "$tmp/corrupt-state" \
 			>"$tmp/inject.out" 2>&1 </dev/null || whys+=("mcefwd-inject --keep failed: $(tail -n 3 "$tmp/inject.out")")
 		during=$(hc)
 		"$INJECT" --unpoison-all --state "$tmp/corrupt-state" >>"$tmp/inject.out" 2>&1 </dev/null ||
