@@ -279,7 +279,7 @@ int cmd_inject(struct inject_opts *o, const atomic_int *stop)
 	struct inject_undo *undos = NULL;
 	struct inject_probe probe;
 	struct state *st = NULL;
-	struct pin pin = { .pidfd = -1 };
+	struct pin pin = { .pid = -1, .pidfd = -1 };
 	size_t done = 0;
 	int r, status;
 
@@ -291,6 +291,9 @@ int cmd_inject(struct inject_opts *o, const atomic_int *stop)
 	/* The proofs and the rules first: a refusal is the same on every host. */
 	if (pin_open(o->pid, &pin))
 		return fail(NULL);
+	if (pin.pidfd < 0)
+		printf("pid %d is pinned by its start time only: pidfd_open is not implemented here (Linux before 5.3, or valgrind)\n",
+		       (int)o->pid);
 	status = prove(o, &pin);
 	if (status || o->dry_run)
 		goto out;

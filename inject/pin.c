@@ -78,12 +78,13 @@ int pin_open(pid_t pid, struct pin *p)
 
 	p->pid = pid;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p->pidfd < 0) {
+	if (p->pidfd < 0 && errno != ENOSYS) {
 		r = errno;
+		p->pid = -1;
 		if (r == ESRCH)
 			return error_set(ESRCH, "no process %d", (int)pid);
 		return error_set(r, "pidfd_open(%d): %s%s", (int)pid, strerror(r),
-				 r == ENOSYS ? ": needs Linux 5.3 to pin the target" : "");
+				 r == EINVAL ? " (a thread's id? give the process's)" : "");
 	}
 	r = pin_read_stat(pid, &state, &p->start_time);
 	if (r < 0) {
@@ -99,9 +100,10 @@ int pin_check(const struct pin *p)
 	char state;
 	int r;
 
-	if (p->pidfd < 0)
-		return error_set(EBADF, "pid %d is not pinned", (int)p->pid);
-	if (syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) < 0) {
+	if (p->pid <= 0)
+		return error_set(EBADF, "no process is pinned");
+	if (p->pidfd >= 0 ? syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) < 0 :
+			    kill(p->pid, 0) < 0) {
 		r = errno;
 		return error_set(r == ESRCH ? ESRCH : r, "pid %d %s", (int)p->pid,
 				 r == ESRCH ? "has exited" : strerror(r));
@@ -122,4 +124,5 @@ void pin_close(struct pin *p)
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	p->pidfd = -1;
+	p->pid = -1;
 }

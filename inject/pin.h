@@ -4,7 +4,9 @@
  * (which never comes to mean another process, unlike a PID that is reused)
  * and the start time /proc/PID/stat gave when it was opened. Every /proc
  * read by PID between two pin_check()s that both succeed was of the same
- * process.
+ * process. Where pidfd_open() is not implemented (Linux before 5.3, or
+ * valgrind, which does not know it before 3.20) the start time alone pins
+ * it: a PID reused within the same clock tick (10 ms) would pass.
  */
 #ifndef MCEFWD_INJECT_PIN_H
 #define MCEFWD_INJECT_PIN_H
@@ -13,8 +15,8 @@
 #include <sys/types.h>
 
 struct pin {
-	pid_t pid;
-	int pidfd;			/* -1 when not open */
+	pid_t pid;			/* -1 once closed */
+	int pidfd;			/* -1 when closed or not implemented */
 	uint64_t start_time;		/* /proc/PID/stat field 22, clock ticks after boot */
 };
 
@@ -26,15 +28,16 @@ struct pin {
 int pin_parse_stat(const char *text, char *state, uint64_t *start_time);
 
 /*
- * pidfd_open(pid) and the start time; -ESRCH when there is no such
- * process (or it is a zombie), else -errno; error_get() says why.
+ * pidfd_open(pid) (-1 if ENOSYS: see above) and the start time; -ESRCH
+ * when there is no such process (or it is a zombie), else -errno;
+ * error_get() says why.
  */
 int pin_open(pid_t pid, struct pin *p);
 
 /*
  * 0 if p still names the live process it was opened on:
- * pidfd_send_signal(pidfd, 0) succeeds, /proc/PID/stat is not a zombie's
- * and gives the same start time. Else -ESRCH with error_get() saying what
+ * pidfd_send_signal(pidfd, 0) (without a pidfd, kill(pid, 0)) succeeds,
+ * /proc/PID/stat is not a zombie's and gives the same start time. Else -ESRCH with error_get() saying what
  * changed (exited, PID now another process).
  */
 int pin_check(const struct pin *p);

@@ -127,6 +127,13 @@ static void test_pin_self(void **state)
 	p.start_time++;
 	assert_int_equal(pin_check(&p), -ESRCH);
 	assert_non_null(strstr(error_get(), "PID was reused"));
+	p.start_time--;
+	/* Without a pidfd (pidfd_open not implemented): kill(pid, 0) and the start time. */
+	close(p.pidfd);
+	p.pidfd = -1;
+	assert_int_equal(pin_check(&p), 0);
+	p.start_time++;
+	assert_int_equal(pin_check(&p), -ESRCH);
 	pin_close(&p);
 	assert_int_equal(p.pidfd, -1);
 	assert_int_equal(pin_check(&p), -EBADF);
