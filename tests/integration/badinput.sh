@@ -82,7 +82,10 @@ wait_caught() {
 	case $2 in INT) bit=1 ;; TERM) bit=14 ;; *) return 1 ;; esac
 	for _ in $(seq 1 500); do
 		cgt=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
-		[ -n "$cgt" ] && [ $((0x$cgt >> bit & 1)) = 1 ] && return 0
+		# Not while it is still this shell, forked and not yet exec'd: it
+		# then shows the script's own trap, and a signal sent then is lost.
+		[ -n "$cgt" ] && [ $((0x$cgt >> bit & 1)) = 1 ] &&
+			[ "$(readlink "/proc/$1/exe")" != "$(readlink "/proc/$$/exe")" ] && return 0
 		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.01
 	done
