@@ -480,7 +480,7 @@ void qs_run(struct qemu_session *s, unsigned int timeout_ms)
 		return;
 	if (WIFSIGNALED(s->status))
 		s->outcome = QO_SIGNAL;
-	else if (s->exited && WEXITSTATUS(s->status) == ((s->exit_code << 1 | 1) & 0xff))
+	else if (s->exited && (uint32_t)WEXITSTATUS(s->status) == ((s->exit_code << 1 | 1) & 0xff))
 		s->outcome = QO_EXIT;
 	else if (!s->exited && WEXITSTATUS(s->status) == 0 && !strcmp(s->shutdown_reason, "guest-reset"))
 		s->outcome = QO_RESET;
