@@ -99,6 +99,13 @@ int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payl
  * is killed: QO_TIMEOUT), answering READY through s->ready and WAIT itself.
  */
 void qs_run(struct qemu_session *s, unsigned int timeout_ms);
+/*
+ * Starts argv[0] with stdin on /dev/null and stdout and stderr on a pipe
+ * (*out, its reading end). confined: it dies with us and gains no
+ * capability on exec (QEMU); else it outlives us (an injector, which must
+ * undo what it did). 0 or -errno (error_get()).
+ */
+int qs_exec(char *const argv[], bool confined, pid_t *pid, int *out);
 /* Kills and reaps QEMU if still there, closes everything, removes the directory. */
 void qs_end(struct qemu_session *s);
 /* The host address of guest page gpa (QMP gpa2hva). 0 or -errno. */

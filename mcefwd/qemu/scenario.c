@@ -84,7 +84,7 @@ static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 	struct qscn_injector *ij = &c->inj[c->nr_inj];
 	char pid[16], gpa_text[32], hold[16];
 	uint64_t hva;
-	int op[2], r;
+	int r;
 
 	if (c->nr_inj == QEMU_MAX_PAGES)
 		return error_set(E2BIG, "more than %u pages to poison", QEMU_MAX_PAGES);
@@ -96,16 +96,8 @@ static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 	snprintf(pid, sizeof(pid), "%d", (int)s->pid);
 	snprintf(gpa_text, sizeof(gpa_text), "0x%llx", (unsigned long long)gpa);
 	snprintf(hold, sizeof(hold), "%u", c->hold_s);
-	if (pipe2(op, O_CLOEXEC) < 0)
-		return error_set(errno, "pipe: %s", strerror(errno));
 	ij->gpa = gpa;
-	ij->pid = fork();
-	if (ij->pid < 0) {
-		close(op[0]);
-		close(op[1]);
-		return error_set(errno, "fork: %s", strerror(errno));
-	}
-	if (ij->pid == 0) {
+	{
 		/*
 		 * The guest page as QEMU names it, on the monitor QEMU serves for
 		 * the injector: mcefwd-inject asks gpa2hva itself and checks that
@@ -116,14 +108,10 @@ static int qscn_inject(struct qemu_session *s, struct qscn *c, uint64_t gpa)
 				 (char *)inject_method_name(c->method), "--ar", "--hold", hold,
 				 "--state", (char *)c->state_path, NULL };
 
-		dup2(op[1], STDOUT_FILENO);
-		dup2(op[1], STDERR_FILENO);
-		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		r = qs_exec(argv, false, &ij->pid, &ij->out);
+		if (r < 0)
+			return r;
 	}
-	close(op[1]);
-	ij->out = op[0];
 	c->nr_inj++;
 	if (!qscn_injector_wait(s, ij))
 		return error_set(EIO, "mcefwd-inject did not poison guest page 0x%llx (QEMU's 0x%llx)",

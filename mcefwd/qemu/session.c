@@ -559,51 +559,60 @@ static void qs_argv(struct qemu_session *s, const char *cpu, bool memfd, char **
 	a[n] = NULL;
 }
 
-static int qs_spawn(struct qemu_session *s, const char *cpu, bool memfd)
+int qs_exec(char *const argv[], bool confined, pid_t *pid, int *out)
 {
-	char *argv[48], bufs[4096];
-	int ep[2];
+	int p[2];
 
-	qs_argv(s, cpu, memfd, argv, bufs, sizeof(bufs));
-	if (pipe2(ep, O_CLOEXEC) < 0)
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return error_set(errno, "pipe: %s", strerror(errno));
-	s->pid = fork();
-	if (s->pid < 0) {
-		close(ep[0]);
-		close(ep[1]);
+	*pid = fork();
+	if (*pid < 0) {
+		close(p[0]);
+		close(p[1]);
 		return error_set(errno, "fork: %s", strerror(errno));
 	}
-	if (s->pid == 0) {
+	if (*pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/*
-		 * No capability mcefwd gave up comes back with the exec (root's
-		 * would: security/commoncap.c caps an exec under no_new_privs at
-		 * the old permitted set). QEMU needs none for /dev/kvm, and with
-		 * no more than ours mcefwd may read its /proc files.
-		 */
-		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (confined) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			/*
+			 * No capability mcefwd gave up comes back with the exec
+			 * (root's would: security/commoncap.c caps an exec under
+			 * no_new_privs at the old permitted set). QEMU needs none
+			 * for /dev/kvm, and with no more than ours mcefwd may
+			 * read its /proc files.
+			 */
+			prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		}
 		if (nul >= 0)
 			dup2(nul, STDIN_FILENO);
-		dup2(ep[1], STDOUT_FILENO);
-		dup2(ep[1], STDERR_FILENO);
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	close(ep[1]);
-	s->err = ep[0];
-	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	{
-		char line[1200];
-		size_t used = 0;
+	close(p[1]);
+	*out = p[0];
+	return 0;
+}
 
-		for (int i = 0; argv[i] && used < sizeof(line) - 1; i++)
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s",
-						 i ? " " : "", argv[i]);
-		ktap_diag(s->k, "%s", line);
-	}
+static int qs_spawn(struct qemu_session *s, const char *cpu, bool memfd)
+{
+	char *argv[48], bufs[4096], line[1200];
+	size_t used = 0;
+	int r;
+
+	qs_argv(s, cpu, memfd, argv, bufs, sizeof(bufs));
+	r = qs_exec(argv, true, &s->pid, &s->err);
+	if (r < 0)
+		return r;
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	for (int i = 0; argv[i] && used < sizeof(line) - 1; i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : "",
+					 argv[i]);
+	ktap_diag(s->k, "%s", line);
 	return 0;
 }
 
