@@ -25,7 +25,7 @@ trap cleanup EXIT INT TERM
 . "$(dirname "$0")/lib.sh"
 
 
-tap_plan 34
+tap_plan 40
 
 inj --help
 expect "--help teaches targets, methods, safety, exit status and examples" 0 \

@@ -176,8 +176,9 @@ start_target() {
 	st_pid=$!
 	targets="${targets:-} $st_pid"
 	eval "${st_name}_pid=$st_pid"
+	# Its first line whole: a line read half written lacks the names at its end.
 	for _ in $(seq 1 100); do
-		[ -s "$tmp/target.$st_name" ] && break
+		[ "$(wc -l <"$tmp/target.$st_name")" -ge 1 ] && break
 		kill -0 "$st_pid" 2>/dev/null || break
 		sleep 0.05
 	done
