@@ -72,6 +72,27 @@ static unsigned int paused_count(struct vm *vm)
 }
 
 /* Every round, every vCPU must be parked when vm_pause_all returns. */
+/*
+ * TSan runs a signal handler only when the interrupted libc call returns:
+ * SIG_IPI between the last look at the requests and KVM_RUN then sets
+ * immediate_exit after KVM_RUN, not before, and a spinning guest keeps the
+ * vCPU for ever (seen: test_pause_stress_64_immediate hung on a loaded
+ * host). TSan's doing, not mcefwd's, as tests/stress/run.sh says of the
+ * kick race: that one case is skipped there.
+ */
+static void skip_tsan_spin_immediate(const char *payload, enum kick_mode kick)
+{
+#if defined(__SANITIZE_THREAD__)
+	if (kick == KICK_IMMEDIATE && !strcmp(payload, "spin")) {
+		print_message("# SKIP TSan defers signal handlers past KVM_RUN entry\n");
+		skip();
+	}
+#else
+	(void)payload;
+	(void)kick;
+#endif
+}
+
 static void pause_rounds(const char *payload, unsigned int nr, enum kick_mode kick)
 {
 	int fds = count_fds(), threads = procself_vcpu_threads();
@@ -81,6 +102,7 @@ static void pause_rounds(const char *payload, unsigned int nr, enum kick_mode ki
 		print_message("# SKIP %s\n", kvm_why);
 		skip();
 	}
+	skip_tsan_spin_immediate(payload, kick);
 	start_vm(&vm, payload, nr, kick);
 	for (unsigned int round = 1; round <= 20; round++) {
 		vm_pause_all(&vm);
@@ -143,6 +165,7 @@ static void pause_stress(enum kick_mode kick)
 		print_message("# SKIP %s\n", kvm_why);
 		skip();
 	}
+	skip_tsan_spin_immediate("spin", kick);
 	alarm(900);
 	start_vm(&vm, "spin", 64, kick);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
