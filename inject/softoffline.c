@@ -68,6 +68,28 @@ static int softoffline_check_present(void *page, size_t nr, const struct pagemap
 	return 0;
 }
 
+/*
+ * EBUSY can be a moment's reference to the page elsewhere (seen once in
+ * about 220 lab runs of the soft-offline scenario, never twice in a row):
+ * a few more tries, 10 ms apart, before it is a failure.
+ */
+static int softoffline_madvise(void *page, size_t size)
+{
+	int err = 0;
+
+	for (int tries = 0; tries < 5; tries++) {
+		if (tries)
+			usleep(10000);
+		if (!madvise(page, size, MADV_SOFT_OFFLINE))
+			return 0;
+		err = errno;	/* the hint looks at files */
+		if (err != EBUSY)
+			break;
+	}
+	return error_set(err, "madvise(%p, %zu, MADV_SOFT_OFFLINE): %s%s", page, size,
+			 strerror(err), softoffline_hint(err));
+}
+
 int inject_soft_offline(void *page, size_t size, struct inject_soft_offline_result *out)
 {
 	struct pagemap_info *before, *after;
@@ -98,13 +120,9 @@ int inject_soft_offline(void *page, size_t size, struct inject_soft_offline_resu
 		goto out_free;
 	memcpy(copy, page, size);
 
-	if (madvise(page, size, MADV_SOFT_OFFLINE)) {
-		int err = errno; /* the hint looks at files */
-
-		ret = error_set(err, "madvise(%p, %zu, MADV_SOFT_OFFLINE): %s%s", page, size,
-				strerror(err), softoffline_hint(err));
+	ret = softoffline_madvise(page, size);
+	if (ret)
 		goto out_free;
-	}
 
 	/* The offline happened: from here on, report, do not fail. */
 	if (softoffline_frames(page, nr, after))
