@@ -638,10 +638,16 @@ static int qs_qmp_handshake(struct qemu_session *s)
 		while (p > s->errbuf && p[-1] != '\n')
 			p--;
 		snprintf(last, sizeof(last), "%.*s", (int)strcspn(p, "\r\n"), p);
-		return error_set(ECHILD, "QEMU ended as it started (%s %d)%s%s",
+		/*
+		 * Seen on a nested host: -cpu host and max abort setting
+		 * MSR_IA32_ARCH_CAPABILITIES (0x10a), a model such as qemu64 runs.
+		 */
+		return error_set(ECHILD, "QEMU ended as it started (%s %d)%s%s%s",
 				 WIFSIGNALED(s->status) ? "signal" : "exit status",
 				 WIFSIGNALED(s->status) ? WTERMSIG(s->status) : WEXITSTATUS(s->status),
-				 last[0] ? ": " : "", last);
+				 last[0] ? ": " : "", last,
+				 strstr(s->errbuf, "failed to set MSR") ?
+				 " (this host's KVM cannot run that -cpu model: try --qemu-cpu=qemu64)" : "");
 	}
 	return error_set(EPROTO, "QMP: no answer to qmp_capabilities%s%s",
 			 s->qret_error ? ": " : "", s->qret_error ? s->qret : "");
