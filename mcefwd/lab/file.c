@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "mcefwd/lab/file.h"
+#include "mcefwd/util/io.h"
 
 int file_read(const char *path, char **data, size_t *len)
 {
@@ -47,23 +48,14 @@ int file_read(const char *path, char **data, size_t *len)
 
 int file_write(const char *path, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), saved;
-	const char *p = data;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r;
 
 	if (fd < 0)
 		return -errno;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			saved = n < 0 ? errno : EIO;
-			close(fd);
-			return -saved;
-		}
-		p += n;
-		len -= (size_t)n;
+	r = io_write_all(fd, data, len);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	return close(fd) ? -errno : 0;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "mcefwd/lab/proto.h"
+#include "mcefwd/util/io.h"
 
 void proto_buf_free(struct proto_buf *b)
 {
@@ -122,15 +123,6 @@ void proto_parse_line(const char *line, struct proto_line *out)
 
 void proto_write_all(int fd, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		/* A reader that went away (EPIPE): the rest is dropped. */
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
+	/* A reader that went away (EPIPE): the rest is dropped. */
+	(void)io_write_all(fd, buf, len);
 }

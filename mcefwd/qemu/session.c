@@ -25,6 +25,7 @@
 
 #include "mcefwd/qemu/qemu_int.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 #include "mcefwd/util/ktap.h"
 #include "mcefwd/vmm/pvh.h"
 
@@ -72,21 +73,6 @@ static int qs_listen(const char *path)
 		return error_set(e, "%s: %s", path, strerror(e));
 	}
 	return fd;
-}
-
-static int qs_write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -(errno ? errno : EIO);
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* ---- QEMU's stderr ---- */
@@ -412,7 +398,7 @@ int qs_gpa2hva(struct qemu_session *s, uint64_t gpa, uint64_t *hva, unsigned int
 		 "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"gpa2hva 0x%llx\"}}\n",
 		 (unsigned long long)gpa);
 	s->qret_ready = false;
-	if (qs_write_all(s->qmp, cmd, strlen(cmd)) < 0)
+	if (io_write_all(s->qmp, cmd, strlen(cmd)) < 0)
 		return error_set(EPIPE, "QMP: QEMU is gone");
 	while (!s->qret_ready && !qs_gone(s) && qs_now_ms() < end)
 		qs_poll(s, 100);
@@ -432,8 +418,9 @@ void qs_wait_events(struct qemu_session *s, unsigned int n, unsigned int timeout
 	while (s->nr_mf < n && !qs_gone(s) && qs_now_ms() < end)
 		qs_poll(s, 100);
 	/* What came with the event (the #MC's record) may still be on its way. */
-	for (int i = 0; i < 3 && qs_poll(s, 20);)
-		i++;
+	for (int i = 0; i < 3; i++)
+		if (!qs_poll(s, 20))
+			break;
 }
 
 void qs_ack(struct qemu_session *s)
@@ -444,7 +431,7 @@ void qs_ack(struct qemu_session *s)
 	for (unsigned int i = 0; i < s->nr_mf && i < QEMU_MAX_MF; i++)
 		delivered += s->mf[i].guest && !strcmp(s->mf[i].action, "inject");
 	snprintf(a, sizeof(a), "A %u %u\n", s->nr_mf, delivered);
-	if (!qs_gone(s) && qs_write_all(s->ser, a, strlen(a)) < 0)
+	if (!qs_gone(s) && io_write_all(s->ser, a, strlen(a)) < 0)
 		qs_fail(s, "could not answer the guest on COM1: %s", strerror(errno));
 }
 
@@ -622,7 +609,7 @@ static int qs_qmp_handshake(struct qemu_session *s)
 	uint64_t end = qs_now_ms() + QS_CONNECT_MS;
 
 	s->qret_ready = false;
-	if (qs_write_all(s->qmp, caps, strlen(caps)) < 0)
+	if (io_write_all(s->qmp, caps, strlen(caps)) < 0)
 		return error_set(EPIPE, "QMP: QEMU is gone");
 	while (!s->qret_ready && !qs_gone(s) && qs_now_ms() < end)
 		qs_poll(s, 100);

@@ -7,23 +7,13 @@
 #include <unistd.h>
 
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 #include "mcefwd/vmm/pvh.h"
 
-static int pvh_write_all(int fd, const void *buf, size_t len)
+/* The write's error, said with the file it was for. */
+static int pvh_write_error(int r, const char *path)
 {
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return error_set(errno ? errno : EIO, "write: %s", strerror(errno ? errno : EIO));
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return r < 0 ? error_set(-r, "writing %s: %s", path, strerror(-r)) : 0;
 }
 
 int pvh_write(const uint8_t *image, size_t len, uint64_t magic, const char *path)
@@ -84,19 +74,19 @@ int pvh_write(const uint8_t *image, size_t len, uint64_t magic, const char *path
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return error_set(errno, "%s: %s", path, strerror(errno));
-	r = pvh_write_all(fd, &oh, sizeof(oh));
+	r = io_write_all(fd, &oh, sizeof(oh));
 	if (r == 0)
-		r = pvh_write_all(fd, out, (nl + 1) * sizeof(out[0]));
+		r = io_write_all(fd, out, (nl + 1) * sizeof(out[0]));
 	if (r == 0)
-		r = pvh_write_all(fd, &note, sizeof(note));
+		r = io_write_all(fd, &note, sizeof(note));
 	for (unsigned int i = 0; i < nl && r == 0; i++) {
 		if (lseek(fd, (off_t)out[i].p_offset, SEEK_SET) < 0)
-			r = error_set(errno, "lseek: %s", strerror(errno));
+			r = -errno;
 		else
-			r = pvh_write_all(fd, image + src[i]->p_offset, src[i]->p_filesz);
+			r = io_write_all(fd, image + src[i]->p_offset, src[i]->p_filesz);
 	}
 	close(fd);
-	return r;
+	return pvh_write_error(r, path);
 }
 
 
@@ -106,7 +96,7 @@ int pvh_write_image(const uint8_t *image, size_t len, const char *path)
 
 	if (fd < 0)
 		return error_set(errno, "%s: %s", path, strerror(errno));
-	r = pvh_write_all(fd, image, len);
+	r = io_write_all(fd, image, len);
 	close(fd);
-	return r;
+	return pvh_write_error(r, path);
 }

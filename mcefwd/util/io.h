@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Whole writes: the one loop over short writes and EINTR. */
+#ifndef MCEFWD_IO_H
+#define MCEFWD_IO_H
+
+#include <stddef.h>
+
+/*
+ * Writes all of buf[0..len) to fd, again after EINTR and short writes.
+ * 0, or -errno (-EIO for a write of nothing); sets no error message, so the
+ * lab's static /init can use it too.
+ */
+int io_write_all(int fd, const void *buf, size_t len);
+
+#endif
