@@ -16,6 +16,7 @@
 #include "mcefwd/cli/caps.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/cli/matrix.h"
+#include "mcefwd/cli/run_json.h"
 #include "mcefwd/mce/encode.h"
 #include "mcefwd/scenario/scenario.h"
 
@@ -124,22 +125,8 @@ static void matrix_json_cell(FILE *out, const struct matrix_cell *c, bool last)
 		caps_json_string(out, c->res.reason);
 	}
 	if (o->valid) {
-		fputs(", \"outcome\": ", out);
-		caps_json_string(out, o->outcome);
-		fprintf(out, ", \"records\": %u, ", o->nr_mce);
-		caps_json_hex(out, "mcg_status", o->mcg_status);
-		fprintf(out, ", \"bank\": %u, ", o->bank);
-		caps_json_hex(out, "status", o->status);
 		fputs(", ", out);
-		caps_json_hex(out, "addr", o->addr);
-		fputs(", ", out);
-		caps_json_hex(out, "misc", o->misc);
-		fputs(", \"rip\": ", out);
-		caps_json_string(out, o->rip);
-		fputs(", \"vcpus\": ", out);
-		caps_json_string(out, o->vcpus);
-		fputs(", \"note\": ", out);
-		caps_json_string(out, o->note);
+		run_json_observation_fields(out, o);
 	}
 	fprintf(out, "}%s\n", last ? "" : ",");
 }

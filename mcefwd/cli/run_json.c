@@ -75,9 +75,9 @@ static void run_json_pages(FILE *out, const struct run_result *res)
 	fputc(']', out);
 }
 
-static void run_json_observation(FILE *out, const struct run_observation *o)
+void run_json_observation_fields(FILE *out, const struct run_observation *o)
 {
-	fputs(",\n     \"observation\": {\"outcome\": ", out);
+	fputs("\"outcome\": ", out);
 	caps_json_string(out, o->outcome);
 	fprintf(out, ", \"records\": %u, ", o->nr_mce);
 	caps_json_hex(out, "mcg_status", o->mcg_status);
@@ -93,6 +93,12 @@ static void run_json_observation(FILE *out, const struct run_observation *o)
 	caps_json_string(out, o->vcpus);
 	fputs(", \"note\": ", out);
 	caps_json_string(out, o->note);
+}
+
+static void run_json_observation(FILE *out, const struct run_observation *o)
+{
+	fputs(",\n     \"observation\": {", out);
+	run_json_observation_fields(out, o);
 	fputc('}', out);
 }
 

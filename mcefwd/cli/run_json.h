@@ -34,6 +34,8 @@ struct run_json_head {
 const char *run_json_verdict(enum mce_verdict v);
 
 void run_json_begin(FILE *out, const struct run_json_head *h);
+/* What the guest saw, as the fields "outcome" ... "note" (no braces): run's and matrix's. */
+void run_json_observation_fields(FILE *out, const struct run_observation *o);
 /*
  * One test: its name, whether it is a scenario, its result, and its
  * diagnostics (the KTAP comment lines, "# " stripped) from diag[0..len).
