@@ -53,43 +53,40 @@ static bool kconfig_has(const char *config, size_t i, char *v, size_t len)
 	return !strcmp(v, "y") || (kconfig_needs[i].module_ok && !strcmp(v, "m"));
 }
 
-int kconfig_check(const char *config, const char *sep, char *why, size_t len)
+/* The options the lab needs that config lacks, into out: with why, or by name. */
+static int kconfig_list(const char *config, const char *sep, bool why, char *out, size_t len)
 {
 	size_t pos = 0;
 	int missing = 0;
 
-	why[0] = '\0';
+	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(kconfig_needs) / sizeof(kconfig_needs[0]); i++) {
 		char v[64];
 
 		if (kconfig_has(config, i, v, sizeof(v)))
 			continue;
 		missing++;
-		if (pos < len)
-			pos += (size_t)snprintf(why + pos, len - pos, "%s%s is %s, the lab needs %s (%s)",
+		if (pos >= len)
+			continue;
+		if (why)
+			pos += (size_t)snprintf(out + pos, len - pos, "%s%s is %s, the lab needs %s (%s)",
 						pos ? sep : "", kconfig_needs[i].option,
 						*v ? v : "not set",
 						kconfig_needs[i].module_ok ? "y or m" : "y",
 						kconfig_needs[i].why);
+		else
+			pos += (size_t)snprintf(out + pos, len - pos, "%s%s", pos ? sep : "",
+						kconfig_needs[i].option);
 	}
 	return missing;
 }
 
+int kconfig_check(const char *config, const char *sep, char *why, size_t len)
+{
+	return kconfig_list(config, sep, true, why, len);
+}
+
 int kconfig_missing_names(const char *config, char *names, size_t len)
 {
-	size_t pos = 0;
-	int missing = 0;
-
-	names[0] = '\0';
-	for (size_t i = 0; i < sizeof(kconfig_needs) / sizeof(kconfig_needs[0]); i++) {
-		char v[64];
-
-		if (kconfig_has(config, i, v, sizeof(v)))
-			continue;
-		missing++;
-		if (pos < len)
-			pos += (size_t)snprintf(names + pos, len - pos, "%s%s", pos ? ", " : "",
-						kconfig_needs[i].option);
-	}
-	return missing;
+	return kconfig_list(config, ", ", false, names, len);
 }
