@@ -398,7 +398,7 @@ int qs_gpa2hva(struct qemu_session *s, uint64_t gpa, uint64_t *hva, unsigned int
 		 "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"gpa2hva 0x%llx\"}}\n",
 		 (unsigned long long)gpa);
 	s->qret_ready = false;
-	if (io_write_all(s->qmp, cmd, strlen(cmd)) < 0)
+	if (io_send_all(s->qmp, cmd, strlen(cmd)) < 0)
 		return error_set(EPIPE, "QMP: QEMU is gone");
 	while (!s->qret_ready && !qs_gone(s) && qs_now_ms() < end)
 		qs_poll(s, 100);
@@ -431,8 +431,11 @@ void qs_ack(struct qemu_session *s)
 	for (unsigned int i = 0; i < s->nr_mf && i < QEMU_MAX_MF; i++)
 		delivered += s->mf[i].guest && !strcmp(s->mf[i].action, "inject");
 	snprintf(a, sizeof(a), "A %u %u\n", s->nr_mf, delivered);
-	if (!qs_gone(s) && io_write_all(s->ser, a, strlen(a)) < 0)
-		qs_fail(s, "could not answer the guest on COM1: %s", strerror(errno));
+	int r = qs_gone(s) ? 0 : io_send_all(s->ser, a, strlen(a));
+
+	/* A QEMU that ended meanwhile (a reset, exit(1)) is judged by its outcome. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		qs_fail(s, "could not answer the guest on COM1: %s", strerror(-r));
 }
 
 void qs_run(struct qemu_session *s, unsigned int timeout_ms)
@@ -609,7 +612,7 @@ static int qs_qmp_handshake(struct qemu_session *s)
 	uint64_t end = qs_now_ms() + QS_CONNECT_MS;
 
 	s->qret_ready = false;
-	if (io_write_all(s->qmp, caps, strlen(caps)) < 0)
+	if (io_send_all(s->qmp, caps, strlen(caps)) < 0)
 		return error_set(EPIPE, "QMP: QEMU is gone");
 	while (!s->qret_ready && !qs_gone(s) && qs_now_ms() < end)
 		qs_poll(s, 100);

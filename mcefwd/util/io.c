@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mcefwd/util/io.h"
 
-int io_write_all(int fd, const void *buf, size_t len)
+static int io_all(int fd, const void *buf, size_t len, bool sock)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -19,4 +21,14 @@ int io_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int io_write_all(int fd, const void *buf, size_t len)
+{
+	return io_all(fd, buf, len, false);
+}
+
+int io_send_all(int fd, const void *buf, size_t len)
+{
+	return io_all(fd, buf, len, true);
 }

@@ -11,5 +11,10 @@
  * lab's static /init can use it too.
  */
 int io_write_all(int fd, const void *buf, size_t len);
+/*
+ * The same on a socket, with send(MSG_NOSIGNAL): a peer that has gone is
+ * -EPIPE, not a SIGPIPE that ends the writer.
+ */
+int io_send_all(int fd, const void *buf, size_t len);
 
 #endif

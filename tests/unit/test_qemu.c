@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "mcefwd/mce/encode.h"
@@ -189,16 +190,32 @@ static void test_ack(void **state)
 	char buf[32] = "";
 	int p[2];
 
-	assert_int_equal(pipe(p), 0);
+	/* COM1's chardev is a socket QEMU connected to us. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
 	f->s.ser = p[1];
 	f->s.nr_mf = 2;
 	f->s.mf[0] = (struct qemu_mf){ .guest = true, .action = "inject" };
 	f->s.mf[1] = (struct qemu_mf){ .guest = false, .action = "ignore" };
 	qs_ack(&f->s);
+	assert_string_equal(f->s.failure, "");
 	assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
 	assert_string_equal(buf, "A 2 1\n");
 	close(p[0]);
 	close(p[1]);
+}
+
+/* QEMU gone before it is reaped (a reset under -no-reboot): no SIGPIPE, no failure. */
+static void test_ack_to_gone_qemu(void **state)
+{
+	struct fx *f = *state;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	f->s.ser = sv[0];
+	qs_ack(&f->s);
+	assert_string_equal(f->s.failure, "");
+	close(sv[0]);
 }
 
 static struct qemu_vmm vmm(unsigned int major, unsigned int minor, bool amd)
@@ -304,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_console_exit_and_vendor, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_events, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ack, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_to_gone_qemu, fx_setup, fx_teardown),
 		cmocka_unit_test(test_expect_by_version),
 		cmocka_unit_test(test_expect_cannot),
 	};
