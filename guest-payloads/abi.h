@@ -120,7 +120,10 @@ enum mcefwd_ucall_type {
 
 /* MCEFWD_UCALL_VALUE keys. */
 #define MCEFWD_VALUE_TOUCH	1	/* value[1] = gpa of a page this vCPU uses */
-/* Under QEMU, first thing: value[1] = CPUID 0's EBX | EDX << 32, value[2] = its ECX. */
+/*
+ * Under QEMU, first thing on every vCPU: value[1] = CPUID 0's EBX | EDX << 32,
+ * value[2] = its ECX, value[3] = CPUID 1's EAX (family and model).
+ */
 #define MCEFWD_VALUE_VENDOR	2
 
 #ifndef __ASSEMBLER__
@@ -193,15 +196,27 @@ struct mcefwd_ucall {
  *     (the host zero-fills), then '\n'. A #MC handler's line may come in the
  *     middle of another line: the host finishes the innermost first.
  *   host to guest, on COM1 (a 16550 at 0x3f8) after READY and WAIT:
- *     "A DONE DELIVERED\n": the MCE events QEMU has finished for the guest so
- *     far and how many of them it injected (from its QMP MEMORY_FAILURE
- *     events). The runtime writes them into its own mailbox.
+ *     "A VCPU DONE DELIVERED\n": for the vCPU that asked, the MCE events QEMU
+ *     has finished for the whole guest so far and how many of them it
+ *     injected (from its QMP MEMORY_FAILURE events, which name no CPU). The
+ *     runtime writes them into that vCPU's mailbox.
+ *
+ * More than one vCPU: the host passes "mcefwd.vcpus=N" on the kernel command
+ * line (PVH start info) and -smp N. vCPU 0 copies the real-mode trampoline to
+ * MCEFWD_GPA_TRAMPOLINE and starts the others with INIT and SIPI (x2APIC);
+ * each enters _start on the stack of its initial APIC ID. Lines and answers
+ * are serialized by the runtime (one line at a time on the console, one
+ * reader of COM1), so several requests may be outstanding. Every vCPU sends
+ * UCALL_EXIT; vCPU 0 writes the exit port last, once the others have.
  *
  * The header is how the host finds the entry: 8-aligned in the loaded image.
  */
 #define MCEFWD_PVH_MAGIC	MCEFWD_UL(0x6876702d6665636d)	/* "mcef-pvh" little endian */
 #define MCEFWD_PORT_COM1	0x3f8
 #define MCEFWD_QEMU_LINE	'U'
+#define MCEFWD_QEMU_VCPUS	"mcefwd.vcpus="
+/* A free page below 1 MiB (SIPI vectors name one), unused by mcefwd's own map. */
+#define MCEFWD_GPA_TRAMPOLINE	MCEFWD_UL(0x7000)
 
 /* ---- Architectural constants both sides use ----------------------------- */
 

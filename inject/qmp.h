@@ -17,7 +17,12 @@
 #include <sys/types.h>
 
 #define QMP_TEXT_MAX 512
-#define QMP_TIMEOUT_S 5		/* per read or write on the socket */
+/*
+ * Per read or write on the socket. Generous: a QEMU whose vCPUs keep taking
+ * its big lock (several spinning on emulated ports in the lab, under TCG)
+ * was measured to leave its monitor unanswered for more than 5 s.
+ */
+#define QMP_TIMEOUT_S 30
 
 enum qmp_kind {
 	QMP_GREETING,		/* {"QMP": {...}} */

@@ -70,7 +70,8 @@ QEMU_CELL='if .result == "skip" then "skipped: " + (.reason | sub("^--vmm=qemu: 
 	elif .result == "fail" then "FAIL: " + .reason
 	else (.observation | .outcome + (if .records > 0 then " x" + (.records | tostring) +
 		": MCG_STATUS " + .mcg_status + ", " + (.bank | tostring) + ": " + .status +
-		", ADDR " + .addr else "" end)) end'
+		", ADDR " + .addr else "" end) +
+		(if .vcpus != "0" and .vcpus != "none" then " (#MC on vCPUs " + .vcpus + ")" else "" end)) end'
 
 # "## Under a real QEMU": for each scenario, mcefwd's own row (pfn, qemu-7:
 # QEMU's encoding before 9.1) and what QEMU's guest saw on each kernel.
@@ -90,7 +91,9 @@ qemu_section() {
 	echo "its guest gets an action-optional #MC the moment the frame is"
 	echo "poisoned, and a guest that retires the page then never touches it;"
 	echo "mcefwd kills late where a scenario is about the access. Cells:"
-	echo "outcome x records: the last record's MCG_STATUS, bank: MCi_STATUS, ADDR."
+	echo "outcome x vCPU 0's records: its last record's MCG_STATUS, bank: MCi_STATUS,"
+	echo "ADDR; and which vCPUs took a #MC where others did too (QEMU's bank-1"
+	echo "broadcast: \`mcefwd/qemu/expect.c\`)."
 	echo
 	echo "<!-- fingerprint: begin (not compared by the docs test) -->"
 	for k in $KERNELS; do

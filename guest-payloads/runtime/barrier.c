@@ -3,7 +3,8 @@
  * A rendezvous of every vCPU, reusable: a shared arrival count and a
  * generation the last arrival bumps. Nothing but the host can wake a
  * halted vCPU (no IPIs, interrupts off), so the others spin, with pause
- * so a host with pause-loop exiting can run the latecomers instead.
+ * so a host with pause-loop exiting can run the latecomers instead; under
+ * QEMU they nap on their APIC timer (qemu.c).
  */
 #include "rt.h"
 
@@ -23,5 +24,8 @@ void rt_barrier(void)
 		return;
 	}
 	while (__atomic_load_n(&rt_barrier_gen, __ATOMIC_ACQUIRE) == gen)
-		pause();
+		if (rt_qemu)
+			rt_qemu_nap();
+		else
+			pause();
 }

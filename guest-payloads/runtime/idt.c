@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The IDT for vectors 0-31 and the dispatch of exceptions to C handlers.
- * There are no interrupt controllers and interrupts stay off, so vectors
- * 32 and up are left out of the IDT: raising one is a #GP.
+ * The IDT for vectors 0-31 and the dispatch of exceptions to C handlers,
+ * and the gate of the APIC timer's tick, which a vCPU under QEMU naps on
+ * (qemu.c). Interrupts are off everywhere else, so vectors above it are
+ * left out of the IDT: raising one is a #GP.
  */
 #include "rt.h"
 
@@ -30,12 +31,15 @@ _Static_assert(offsetof(struct rt_frame, rip) == 17 * 8, "vectors.S frame layout
 _Static_assert(sizeof(struct rt_frame) == 22 * 8, "vectors.S frame layout");
 
 extern const uint64_t rt_vector_stubs[RT_NR_VECTORS];
+extern const char rt_qemu_tick[];
+
+_Static_assert(RT_VEC_TICK == RT_NR_VECTORS, "the tick's gate follows the exceptions'");
 
 /*
  * One IDT for all vCPUs. Every vCPU fills it at start with the same bytes,
  * so a vCPU already using it never sees a gate change.
  */
-static struct rt_idt_gate rt_idt[RT_NR_VECTORS] __attribute__((aligned(16)));
+static struct rt_idt_gate rt_idt[RT_VEC_TICK + 1] __attribute__((aligned(16)));
 static rt_handler_t rt_handlers[RT_NR_VECTORS];
 
 void rt_idt_init(void)
@@ -46,8 +50,8 @@ void rt_idt_init(void)
 	};
 	unsigned int v;
 
-	for (v = 0; v < RT_NR_VECTORS; v++) {
-		uint64_t stub = rt_vector_stubs[v];
+	for (v = 0; v <= RT_VEC_TICK; v++) {
+		uint64_t stub = v == RT_VEC_TICK ? (uintptr_t)rt_qemu_tick : rt_vector_stubs[v];
 
 		rt_idt[v] = (struct rt_idt_gate){
 			.offset0 = stub & 0xffff,

@@ -7,9 +7,15 @@
  * which nothing here needs. This builds what mcefwd's host builds
  * (mcefwd/vmm/boot.c): the GDT, the identity map of the first GiB with the
  * first 4 MiB in 4 KiB pages at the ABI's addresses (the #MC handler
- * retires test pages by rewriting PT1), then enters _start in long mode on
- * vCPU 0's stack with RDI = 0, RSI = 1 and RDX = MCG_CAP as the guest reads
- * it, and marks the runtime as under QEMU (rt_qemu).
+ * retires test pages by rewriting PT1), marks the runtime as under QEMU
+ * (rt_qemu), starts the other vCPUs (rt_qemu_smp_boot, qemu.c) and enters
+ * _start in long mode on vCPU 0's stack with RDI = 0, RSI = the number of
+ * vCPUs and RDX = MCG_CAP as the guest reads it.
+ *
+ * The other vCPUs wake at MCEFWD_GPA_TRAMPOLINE in real mode (SIPI), where
+ * vCPU 0 copied rt_ap_trampoline: they take the page tables vCPU 0 built
+ * and go straight to long mode (CR0.PE and PG together, EFER.LME already
+ * set), then enter _start on the stack of their initial APIC ID.
  */
 #include "abi.h"
 
@@ -38,6 +44,7 @@ rt_pvh_gdtr:
 rt_pvh_entry:
 	cli
 	cld
+	movl	%ebx, rt_pvh_start_info
 	/* Zero the GDT, PML4, PDPT, PT0 and PT1 pages, and the first PD. */
 	xorl	%eax, %eax
 	movl	$MCEFWD_GPA_GDT, %edi
@@ -109,13 +116,101 @@ rt_pvh_64:
 	movl	%eax, %gs
 	movl	$1, rt_qemu(%rip)
 	movq	$(MCEFWD_GPA_STACKS + MCEFWD_STACK_SIZE), %rsp
+	/* The others started: how many vCPUs there are, kept in EBX. */
+	call	rt_qemu_smp_boot
+	movl	%eax, %ebx
 	/* MCG_CAP as the guest reads it, as the host passes it (rt.h). */
 	movl	$MCEFWD_MSR_IA32_MCG_CAP, %ecx
 	rdmsr
 	shlq	$32, %rdx
 	orq	%rax, %rdx
 	xorl	%edi, %edi
-	movl	$1, %esi
+	movl	%ebx, %esi
 	jmp	_start
+
+/*
+ * Another vCPU, in long mode on the GDT and page tables of vCPU 0: its
+ * initial APIC ID (CPUID 1, EBX[31:24]) is its id and picks its stack. One
+ * out of range stays parked; the host names every vCPU that never spoke.
+ */
+rt_ap_64:
+	movl	$MCEFWD_SEL_DATA, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %ss
+	movl	%eax, %fs
+	movl	%eax, %gs
+	movl	$1, %eax
+	cpuid
+	shrl	$24, %ebx
+	cmpl	rt_qemu_nr(%rip), %ebx
+	jae	2f
+	leal	1(%ebx), %eax
+	imull	$MCEFWD_STACK_SIZE, %eax
+	addq	$MCEFWD_GPA_STACKS, %rax
+	movq	%rax, %rsp
+	movl	$MCEFWD_MSR_IA32_MCG_CAP, %ecx
+	rdmsr
+	shlq	$32, %rdx
+	orq	%rax, %rdx
+	movl	%ebx, %edi
+	movl	rt_qemu_nr(%rip), %esi
+	jmp	_start
+2:	cli
+	hlt
+	jmp	2b
+
+/*
+ * The APIC timer's tick (RT_VEC_TICK): it only wakes a napping vCPU
+ * (qemu.c rt_qemu_nap), so all it does is end the interrupt (x2APIC EOI).
+ */
+	.globl	rt_qemu_tick
+rt_qemu_tick:
+	pushq	%rax
+	pushq	%rcx
+	pushq	%rdx
+	movl	$0x80b, %ecx
+	xorl	%eax, %eax
+	xorl	%edx, %edx
+	wrmsr
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
+	iretq
+
+/*
+ * Real mode at MCEFWD_GPA_TRAMPOLINE (CS = its page, IP = 0), copied there
+ * by vCPU 0: only offsets from rt_ap_trampoline and absolute addresses.
+ */
+	.code16
+	.globl	rt_ap_trampoline, rt_ap_trampoline_end
+rt_ap_trampoline:
+	cli
+	xorw	%ax, %ax
+	movw	%ax, %ds
+	lgdtl	MCEFWD_GPA_TRAMPOLINE + (rt_ap_gdtr - rt_ap_trampoline)
+	movl	%cr4, %eax
+	orl	$CR4_PAE, %eax
+	movl	%eax, %cr4
+	movl	$MCEFWD_GPA_PML4, %eax
+	movl	%eax, %cr3
+	movl	$MSR_EFER, %ecx
+	rdmsr
+	orl	$EFER_LME, %eax
+	wrmsr
+	movl	$CR0_LONG, %eax
+	movl	%eax, %cr0
+	ljmpl	$MCEFWD_SEL_CODE, $rt_ap_64
+	.balign	4
+rt_ap_gdtr:
+	.word	3 * 8 - 1
+	.long	MCEFWD_GPA_GDT
+rt_ap_trampoline_end:
+
+	.data
+	.balign	4
+	.globl	rt_pvh_start_info
+rt_pvh_start_info:
+	.long	0
 
 	.section .note.GNU-stack, "", @progbits

@@ -69,6 +69,7 @@ void rt_exit(int code)
 		u.type = MCEFWD_UCALL_EXIT;
 		u.value[0] = (uint32_t)code;
 		rt_ucall(&u);
+		rt_qemu_exit(code);
 	}
 	outl(MCEFWD_PORT_EXIT, (uint32_t)code);
 	/* The host should not run this vCPU again; if it does, stay put. */
@@ -231,9 +232,12 @@ void rt_start(unsigned int id, unsigned int nr, uint64_t mcg_cap)
 		u.value[0] = MCEFWD_VALUE_VENDOR;
 		u.value[1] = v.ebx | (uint64_t)v.edx << 32;
 		u.value[2] = v.ecx;
+		u.value[3] = cpuid(1, 0).eax;
 		rt_ucall(&u);
 	}
 	rt_idt_init();
+	if (rt_qemu)
+		rt_qemu_cpu_init();
 	/* Without CR4.MCE an injected #MC is a shutdown, not an exception. */
 	write_cr4(read_cr4() | X86_CR4_MCE);
 

@@ -38,9 +38,27 @@ __attribute__((noreturn)) void rt_exit(int code);
 
 /* Nonzero when the payload booted under QEMU (pvh.S): ucalls go as text (qemu.c). */
 extern unsigned int rt_qemu;
+/* The vCPUs QEMU runs (1 until vCPU 0 has read the command line). */
+extern unsigned int rt_qemu_nr;
+/* The PVH start info QEMU passed in EBX (pvh.S). */
+extern uint32_t rt_pvh_start_info;
 void rt_qemu_send(const struct mcefwd_ucall *u);
-/* Waits for the host's answer to READY or WAIT and fills the mailbox from it. */
+/* Waits for the host's answer to this vCPU's READY or WAIT and fills its mailbox from it. */
 void rt_qemu_ack(void);
+/* vCPU 0, from the PVH entry: starts the others; returns how many vCPUs there are. */
+unsigned int rt_qemu_smp_boot(void);
+/* After UCALL_EXIT: the others park, vCPU 0 returns (to write the exit port) once they have. */
+void rt_qemu_exit(int code);
+/* Each vCPU under QEMU, at start: its x2APIC timer, so that it can nap. */
+void rt_qemu_cpu_init(void);
+/*
+ * Under QEMU, instead of spinning: halts until the APIC timer's next tick
+ * (10 ms) or a #MC, so a waiting vCPU leaves the CPU to the others
+ * and to QEMU. Interrupts are on only inside.
+ */
+void rt_qemu_nap(void);
+/* The APIC timer's vector under QEMU; its gate only ends the interrupt (pvh.S rt_qemu_tick). */
+#define RT_VEC_TICK		32
 
 void rt_ucall(struct mcefwd_ucall *u);
 void rt_hello(void);

@@ -36,6 +36,9 @@ int guest_main(unsigned int vcpu, unsigned int nr_vcpus)
 	/* The broadcast has no ADDRV: the handler has nothing to retire. */
 	rt_wait_events(1);
 	mb = rt_mailbox();
+	/* Under QEMU the counts are the whole guest's: the host judges each vCPU's records. */
+	if (rt_qemu)
+		return 0;
 	report(rt_mce_count() == mb->events_delivered,
 	       "%lu #MCs taken, the host injected %lu", rt_mce_count(),
 	       mb->events_delivered);

@@ -29,6 +29,17 @@
  *   QEMU sets none, and the guest reads KVM's default, KVM_MAX_MCE_BANKS
  *   (kvm_arch_vcpu_create).
  *
+ * - target/i386/helper.c cpu_x86_inject_mce: with MCE_INJECT_BROADCAST
+ *   (kvm_mce_inject sets it when cpu_x86_support_mca_broadcast, unless the
+ *   guest enabled LMCE) every other vCPU then gets bank 1 = VAL|UC with
+ *   MCG_STATUS MCIP|RIPV through the same do_inject_x86_mce, one event
+ *   each. cpu_x86_support_mca_broadcast: (family == 6 && model >= 14) ||
+ *   family > 6, where cpu_x86_version takes the family from CPUID 1
+ *   EAX[11:8] only and the model with EAX[19:16] above it; from 9.1 never
+ *   for an AMD guest.
+ * - accel/kvm/kvm-all.c kvm_on_sigbus: an AO on QEMU's main thread goes to
+ *   first_cpu, vCPU 0, whichever vCPU's page it is.
+ *
  * The scenarios' guests retire a page on any #MC that names it (runtime
  * mce.c), so under early kill the AO's #MC retires the page before the
  * access it was poisoned for: that access then never faults.
@@ -46,8 +57,26 @@
 
 static void want(struct qemu_expect *e, enum mce_kind kind, unsigned int page, bool over)
 {
-	if (e->nr_mce < SCN_MAX_MCE)
-		e->mce[e->nr_mce++] = (struct scn_mce){ kind, page, over };
+	if (e->nr_mce < QEMU_MAX_MCE)
+		e->mce[e->nr_mce++] = (struct qemu_mce){ .kind = kind, .page = page, .over = over };
+}
+
+/* The bank-1 copy every vCPU but 0 gets of an error QEMU injects into vCPU 0. */
+static void want_broadcast(struct qemu_expect *e)
+{
+	for (unsigned int v = 1; v < e->nr_vcpus && e->nr_mce < QEMU_MAX_MCE; v++)
+		e->mce[e->nr_mce++] = (struct qemu_mce){ .vcpu = v, .broadcast = true };
+}
+
+bool qemu_broadcasts(const struct qemu_vmm *q, const struct qemu_guest *g)
+{
+	unsigned int family = (g->cpuid_version >> 8) & 0xf;
+	unsigned int model = ((g->cpuid_version >> 12) & 0xf0) + ((g->cpuid_version >> 4) & 0xf);
+	bool since_9_1 = q->major > 9 || (q->major == 9 && q->minor >= 1);
+
+	if (g->amd && since_9_1)
+		return false;
+	return (family == 6 && model >= 14) || family > 6;
 }
 
 static void ready(struct qemu_expect *e, unsigned int events)
@@ -73,16 +102,17 @@ static enum mce_profile qemu_profile(const struct qemu_vmm *q, bool amd)
 	return MCE_PROFILE_QEMU7;
 }
 
-int qemu_expect(const struct qemu_vmm *q, bool amd, const struct scenario *sc,
+int qemu_expect(const struct qemu_vmm *q, const struct qemu_guest *g, const struct scenario *sc,
 		enum inject_method m, struct qemu_expect *e)
 {
 	const char *n = sc->name;
-	bool ao_uc;
+	bool ao_uc, bcast = qemu_broadcasts(q, g);
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->cpu, sizeof(e->cpu), "%s", q->cpu);
+	e->nr_vcpus = sc->nr_vcpus ? sc->nr_vcpus : 1;
 	e->outcome = QO_EXIT;
-	e->profile = qemu_profile(q, amd);
+	e->profile = qemu_profile(q, g->amd);
 	e->mcg_cap = QEMU_MCG_CAP_DEF & (q->mcg_cap_supported | MCE_MCG_CAP_COUNT_MASK);
 	/* kvm_amd's svm_setup_mce: the host's KVM, whatever the guest's vendor. */
 	if (q->amd)
@@ -108,8 +138,8 @@ int qemu_expect(const struct qemu_vmm *q, bool amd, const struct scenario *sc,
 		e->cannot = sc->cannot[m];
 		return 0;
 	}
-	if (sc->nr_vcpus > 1 || sc->reset) {
-		e->cannot = "the scenario needs more than one vCPU; under QEMU only vCPU 0 boots (PVH starts the first CPU and the runtime has no INIT/SIPI bring-up)";
+	if (sc->reset) {
+		e->cannot = "its reset step (READY_RESET) asks the VMM to reset the VM; for QEMU that is a system_reset and a reboot, which -no-reboot (what makes a guest reset an outcome here) turns into QEMU's end: not driven yet";
 		return 0;
 	}
 	if (sc->vmm_memory) {
@@ -164,6 +194,37 @@ int qemu_expect(const struct qemu_vmm *q, bool amd, const struct scenario *sc,
 		ready(e, 1);
 		want(e, ao_uc ? AO : AR, 0, !ao_uc);
 		want(e, ao_uc ? AO : AR, 1, true);
+	} else if (!strcmp(n, "broadcast")) {
+		e->why = !ao_uc ? "the AMD AO is only logged in bank 9; the load's AR finds it there (OVER); an AMD guest gets no broadcast from 9.1" :
+			bcast ? "early kill: the AO's #MC retires the page on vCPU 0, and every other vCPU gets the bank-1 broadcast (cpu_x86_support_mca_broadcast)" :
+			"early kill: the AO's #MC retires the page on vCPU 0; this CPU's family and model get no broadcast (cpu_x86_support_mca_broadcast)";
+		ready(e, ao_uc && bcast ? e->nr_vcpus : 1);
+		want(e, ao_uc ? AO : AR, 0, !ao_uc);
+		if (ao_uc && bcast)
+			want_broadcast(e);
+	} else if (!strcmp(n, "ao-route")) {
+		/* vCPU n owns test page 1 + n (mce-ao-route.c); the last one's is poisoned. */
+		unsigned int page = e->nr_vcpus;
+
+		e->why = !ao_uc ? "kvm_on_sigbus hands the AO to vCPU 0 whoever owns the page; the AMD AO is only logged there, and found by polling" :
+			bcast ? "kvm_on_sigbus hands the AO to vCPU 0 whoever owns the page, and every other vCPU gets the bank-1 broadcast" :
+			"kvm_on_sigbus hands the AO to vCPU 0 whoever owns the page; no broadcast for this CPU's family and model";
+		ready(e, ao_uc && bcast ? e->nr_vcpus : 1);
+		want(e, AO, page, false);
+		if (ao_uc && bcast)
+			want_broadcast(e);
+	} else if (!strcmp(n, "lmce")) {
+		/* kvm_arch_init_vcpu: lmce=on without MCG_LMCE_P from KVM is an error. */
+		if (!(q->mcg_cap_supported & MCE_MCG_LMCE_P)) {
+			e->cannot = "LMCE needs MCG_LMCE_P, which KVM offers only on Intel (VMX): this host's KVM does not";
+			return 0;
+		}
+		snprintf(e->cpu, sizeof(e->cpu), "%s,lmce=on", q->cpu);
+		e->mcg_cap |= MCE_MCG_LMCE_P;
+		e->why = "every vCPU enabled LMCE: kvm_mce_inject adds MCG_STATUS.LMCE and broadcasts nothing; early kill's AO retires the page on vCPU 0";
+		ready(e, 1);
+		want(e, AO, 0, false);
+		e->mce[e->nr_mce - 1].lmce = true;
 	} else {
 		e->cannot = "no expectation for this scenario under QEMU yet";
 	}

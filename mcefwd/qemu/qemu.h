@@ -25,6 +25,7 @@ struct qemu_vmm {
 	unsigned int major, minor;
 	char cpu[64];			/* -cpu (default host) */
 	bool amd;			/* this host's vendor: the guest's with -cpu host */
+	uint32_t cpuid_version;		/* this host's CPUID 1 EAX, likewise */
 	uint64_t mcg_cap_supported;	/* KVM_X86_GET_MCE_CAP_SUPPORTED of this host */
 	char injector[PATH_MAX];	/* mcefwd-inject, beside this binary */
 };

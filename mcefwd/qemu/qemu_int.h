@@ -21,6 +21,7 @@ enum qemu_outcome {
 	QO_SIGNAL,	/* QEMU died of a signal it was not sent by us */
 	QO_REFAULT,	/* the same AR again and again: stopped by us */
 	QO_TIMEOUT,	/* nothing of the above in time: killed by us */
+	QO_STOPPED,	/* killed by us because a step failed (said before) */
 };
 
 const char *qemu_outcome_name(enum qemu_outcome o);
@@ -35,6 +36,8 @@ struct qemu_mf {
 #define QEMU_MAX_MF	32
 #define QEMU_MAX_MCE	8
 #define QEMU_MAX_PAGES	8
+/* vCPUs a run under QEMU may have (the scenarios use up to 4). */
+#define QEMU_MAX_VCPUS	16
 /* ARs for the same page in a row with nothing else happening: a re-fault loop. */
 #define QEMU_REFAULT_LIMIT	8
 
@@ -46,6 +49,7 @@ typedef int (*qemu_ready_fn)(struct qemu_session *s, const struct mcefwd_ucall *
 struct qemu_session {
 	const struct qemu_vmm *vmm;
 	struct ktap *k;
+	unsigned int nr_vcpus;		/* -smp, and mcefwd.vcpus= for the guest */
 	char dir[64];
 	char kernel[96], con_path[96], ser_path[96], qmp_path[96], inj_qmp[96];
 	int con_l, ser_l, qmp_l;	/* listening sockets: QEMU connects to us */
@@ -78,25 +82,38 @@ struct qemu_session {
 	struct qemu_mf mf[QEMU_MAX_MF];
 	unsigned int nr_mce;
 	struct mcefwd_mce_record mce[QEMU_MAX_MCE];
+	unsigned int mce_vcpu[QEMU_MAX_MCE];	/* who took record i */
 	unsigned int reports_passed, reports_failed;
 	bool vendor_known, guest_amd;	/* what the guest's CPUID said */
-	bool exited;
+	uint32_t guest_version;		/* its CPUID 1 EAX: family and model */
+	bool exited;			/* vCPU 0's UCALL_EXIT: the exit port follows */
 	uint32_t exit_code;
+	bool vcpu_exited[QEMU_MAX_VCPUS];
+	uint32_t vcpu_exit_code[QEMU_MAX_VCPUS];
+	unsigned int hello[QEMU_MAX_VCPUS];	/* HELLOs each vCPU sent */
+	uint64_t hello_id[QEMU_MAX_VCPUS];	/* the id it said it has */
+	bool spoke[QEMU_MAX_VCPUS];	/* sent anything at all */
 	bool exception;
 	struct mcefwd_exception exc;
-	bool request;			/* a READY or WAIT waits for its answer */
-	struct mcefwd_ucall req;
+	/* READY and WAIT waiting for their answer, one per vCPU. */
+	bool request[QEMU_MAX_VCPUS];
+	struct mcefwd_ucall req[QEMU_MAX_VCPUS];
+	uint64_t req_deadline[QEMU_MAX_VCPUS];	/* a WAIT is answered by then anyway */
 	qemu_ready_fn ready;
 	void *priv;
 	char failure[256];		/* the first protocol failure */
 };
 
-/* Boots payload image as a PVH kernel under q with -cpu cpu. 0 or -errno (error_get()). */
+/*
+ * Boots payload image as a PVH kernel under q with -cpu cpu and nr_vcpus
+ * vCPUs. 0 or -errno (error_get()).
+ */
 int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payload *p,
-	     const char *cpu, bool memfd, struct ktap *k);
+	     const char *cpu, unsigned int nr_vcpus, bool memfd, struct ktap *k);
 /*
  * Runs until QEMU has gone (its outcome set) or timeout_ms passed (then it
- * is killed: QO_TIMEOUT), answering READY through s->ready and WAIT itself.
+ * is killed: QO_TIMEOUT), answering READY through s->ready and WAIT itself,
+ * each vCPU's in turn.
  */
 void qs_run(struct qemu_session *s, unsigned int timeout_ms);
 /*
@@ -106,14 +123,18 @@ void qs_run(struct qemu_session *s, unsigned int timeout_ms);
  * undo what it did). 0 or -errno (error_get()).
  */
 int qs_exec(char *const argv[], bool confined, pid_t *pid, int *out);
+/* Reads what QEMU said for up to ms; false once QEMU has gone and everything it said is read. */
+bool qs_poll(struct qemu_session *s, int ms);
 /* Kills and reaps QEMU if still there, closes everything, removes the directory. */
 void qs_end(struct qemu_session *s);
 /* The host address of guest page gpa (QMP gpa2hva). 0 or -errno. */
 int qs_gpa2hva(struct qemu_session *s, uint64_t gpa, uint64_t *hva, unsigned int timeout_ms);
 /* Waits until QEMU has sent n MEMORY_FAILURE events (or timeout, or its end). */
 void qs_wait_events(struct qemu_session *s, unsigned int n, unsigned int timeout_ms);
-/* Answers a READY or WAIT: the events so far, and those QEMU injected. */
-void qs_ack(struct qemu_session *s);
+/* Answers vCPU vcpu's READY or WAIT: the events so far, and those QEMU injected. */
+void qs_ack(struct qemu_session *s, unsigned int vcpu);
+/* Fails the run for each vCPU that did not exit with 0 (UCALL_EXIT), naming it. */
+void qs_check_exits(struct qemu_session *s, struct run_result *res);
 /* QEMU's stderr as diagnostics. */
 void qs_show_stderr(struct qemu_session *s);
 void qs_fail(struct qemu_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -136,13 +157,30 @@ int qemu_poison_untouched(struct qemu_session *s, uint64_t gpa, const char *stat
 
 /* ---- expect.c: what QEMU of this version must do ---- */
 
+/* One record a vCPU must report under QEMU. */
+struct qemu_mce {
+	enum mce_kind kind;
+	unsigned int page;	/* the test page MCi_ADDR holds */
+	bool over;		/* MCi_STATUS.OVER */
+	unsigned int vcpu;	/* who takes it */
+	bool broadcast;		/* cpu_x86_inject_mce's bank-1 copy for the other vCPUs */
+	bool lmce;		/* MCG_STATUS.LMCE: the guest opted in */
+};
+
+/* What the guest's CPUID says: it decides QEMU's encoding and broadcast. */
+struct qemu_guest {
+	bool amd;
+	uint32_t cpuid_version;	/* CPUID 1 EAX */
+};
+
 struct qemu_expect {
 	const char *cannot;		/* why QEMU cannot be driven through it (skip) */
 	char cpu[80];			/* -cpu */
+	unsigned int nr_vcpus;		/* -smp */
 	enum qemu_outcome outcome;
 	int qemu_status;		/* QO_QEMU_EXIT: its exit status */
 	unsigned int nr_mce;
-	struct scn_mce mce[SCN_MAX_MCE];
+	struct qemu_mce mce[QEMU_MAX_MCE];
 	unsigned int nr_ready;
 	unsigned int ready_events[SCN_MAX_MCE];	/* MEMORY_FAILURE events after READY n */
 	enum mce_profile profile;	/* the encoding this QEMU uses for this guest */
@@ -156,8 +194,10 @@ struct qemu_expect {
 	const char *why;		/* in words, with the source */
 };
 
-/* amd: the guest's vendor (the -cpu model's). */
-int qemu_expect(const struct qemu_vmm *q, bool amd, const struct scenario *sc,
+/* g: the guest's CPU (the -cpu model's), as it said, or a first guess. */
+int qemu_expect(const struct qemu_vmm *q, const struct qemu_guest *g, const struct scenario *sc,
 		enum inject_method m, struct qemu_expect *e);
+/* QEMU's cpu_x86_support_mca_broadcast() for this guest under this QEMU. */
+bool qemu_broadcasts(const struct qemu_vmm *q, const struct qemu_guest *g);
 
 #endif

@@ -35,6 +35,8 @@
 
 /* What QEMU may take to start and connect to us; the lab emulates every instruction. */
 #define QS_CONNECT_MS	60000
+/* How long a WAIT waits for QEMU's events before it is answered anyway. */
+#define QS_WAIT_MS	10000
 
 static uint64_t qs_now_ms(void)
 {
@@ -211,7 +213,14 @@ static int qs_hex(char c)
 
 static void qs_ucall(struct qemu_session *s, const struct mcefwd_ucall *u)
 {
+	unsigned int v = u->vcpu;
+
 	s->ar_run = 0;
+	if (v >= s->nr_vcpus || v >= QEMU_MAX_VCPUS) {
+		qs_fail(s, "a ucall from vCPU %u, QEMU runs %u", v, s->nr_vcpus);
+		return;
+	}
+	s->spoke[v] = true;
 	switch (u->type) {
 	case MCEFWD_UCALL_PRINT:
 		ktap_diag(s->k, "guest: %.*s", MCEFWD_TEXT_MAX, u->u.text);
@@ -233,34 +242,49 @@ static void qs_ucall(struct qemu_session *s, const struct mcefwd_ucall *u)
 			  (unsigned long)s->exc.error_code, (unsigned long)s->exc.cr2);
 		break;
 	case MCEFWD_UCALL_MCE:
-		if (s->nr_mce < QEMU_MAX_MCE)
+		if (s->nr_mce < QEMU_MAX_MCE) {
 			s->mce[s->nr_mce] = u->u.mce;
+			s->mce_vcpu[s->nr_mce] = v;
+		}
 		s->nr_mce++;
 		break;
 	case MCEFWD_UCALL_READY:
 	case MCEFWD_UCALL_WAIT:
-		if (s->request)
-			qs_fail(s, "the guest asked again before its last request was answered");
-		s->request = true;
-		s->req = *u;
+		if (s->request[v])
+			qs_fail(s, "vCPU %u asked again before its last request was answered", v);
+		s->request[v] = true;
+		s->req[v] = *u;
+		s->req_deadline[v] = qs_now_ms() + QS_WAIT_MS;
 		break;
 	case MCEFWD_UCALL_EXIT:
-		s->exited = true;
-		s->exit_code = (uint32_t)u->value[0];
+		if (s->vcpu_exited[v])
+			qs_fail(s, "vCPU %u exited twice", v);
+		s->vcpu_exited[v] = true;
+		s->vcpu_exit_code[v] = (uint32_t)u->value[0];
+		if (v == 0) {
+			s->exited = true;
+			s->exit_code = (uint32_t)u->value[0];
+		}
 		break;
 	case MCEFWD_UCALL_VALUE:
 		if (u->value[0] == MCEFWD_VALUE_VENDOR) {
-			char v[13];
+			char name[13];
 
-			memcpy(v, &u->value[1], 8);
-			memcpy(v + 8, &u->value[2], 4);
-			v[12] = '\0';
+			memcpy(name, &u->value[1], 8);
+			memcpy(name + 8, &u->value[2], 4);
+			name[12] = '\0';
+			if (s->vendor_known)
+				break;	/* every vCPU says it; the first is named */
 			s->vendor_known = true;
-			s->guest_amd = !strcmp(v, "AuthenticAMD");
-			ktap_diag(s->k, "the guest's CPU: %s", v);
+			s->guest_amd = !strcmp(name, "AuthenticAMD");
+			s->guest_version = (uint32_t)u->value[3];
+			ktap_diag(s->k, "the guest's CPU: %s, CPUID 1 EAX 0x%x", name,
+				  s->guest_version);
 		}
 		break;
 	case MCEFWD_UCALL_HELLO:
+		s->hello[v]++;
+		s->hello_id[v] = u->value[0];
 		break;
 	default:
 		qs_fail(s, "the guest sent a ucall of unknown type %u", u->type);
@@ -348,8 +372,7 @@ static void qs_kill(struct qemu_session *s)
 	}
 }
 
-/* Reads what is there; false once QEMU has gone and everything it said is read. */
-static bool qs_poll(struct qemu_session *s, int ms)
+bool qs_poll(struct qemu_session *s, int ms)
 {
 	struct pollfd p[4] = {
 		{ .fd = s->con, .events = POLLIN }, { .fd = s->qmp, .events = POLLIN },
@@ -423,14 +446,14 @@ void qs_wait_events(struct qemu_session *s, unsigned int n, unsigned int timeout
 			break;
 }
 
-void qs_ack(struct qemu_session *s)
+void qs_ack(struct qemu_session *s, unsigned int vcpu)
 {
 	unsigned int delivered = 0;
 	char a[64];
 
 	for (unsigned int i = 0; i < s->nr_mf && i < QEMU_MAX_MF; i++)
 		delivered += s->mf[i].guest && !strcmp(s->mf[i].action, "inject");
-	snprintf(a, sizeof(a), "A %u %u\n", s->nr_mf, delivered);
+	snprintf(a, sizeof(a), "A %u %u %u\n", vcpu, s->nr_mf, delivered);
 	int r = qs_gone(s) ? 0 : io_send_all(s->ser, a, strlen(a));
 
 	/* A QEMU that ended meanwhile (a reset, exit(1)) is judged by its outcome. */
@@ -443,15 +466,25 @@ void qs_run(struct qemu_session *s, unsigned int timeout_ms)
 	uint64_t end = qs_now_ms() + timeout_ms;
 
 	while (qs_poll(s, 200)) {
-		if (s->request) {
-			struct mcefwd_ucall u = s->req;
+		/*
+		 * Each vCPU's request in turn: a READY at once, a WAIT once
+		 * QEMU has sent its events (or gave up), so one vCPU's WAIT
+		 * never holds up another's READY.
+		 */
+		for (unsigned int v = 0; v < s->nr_vcpus && v < QEMU_MAX_VCPUS; v++) {
+			struct mcefwd_ucall u = s->req[v];
 
-			s->request = false;
+			if (!s->request[v])
+				continue;
+			if (u.type == MCEFWD_UCALL_WAIT && s->nr_mf < u.value[0] &&
+			    qs_now_ms() < s->req_deadline[v] && !qs_gone(s))
+				continue;
+			s->request[v] = false;
 			if (u.type == MCEFWD_UCALL_WAIT)
-				qs_wait_events(s, (unsigned int)u.value[0], 10000);
+				qs_wait_events(s, (unsigned int)u.value[0], 0);
 			else if (s->ready && s->ready(s, &u, s->priv) < 0)
 				qs_kill(s);
-			qs_ack(s);
+			qs_ack(s, v);
 		}
 		if (s->ar_run >= QEMU_REFAULT_LIMIT && !s->reaped) {
 			s->outcome = QO_REFAULT;
@@ -468,14 +501,30 @@ void qs_run(struct qemu_session *s, unsigned int timeout_ms)
 	qs_reap(s, true);
 	if (s->outcome != QO_NONE)
 		return;
-	if (WIFSIGNALED(s->status))
+	if (s->killed) {
+		s->outcome = QO_STOPPED;
+	} else if (WIFSIGNALED(s->status)) {
 		s->outcome = QO_SIGNAL;
-	else if (s->exited && (uint32_t)WEXITSTATUS(s->status) == ((s->exit_code << 1 | 1) & 0xff))
+		ktap_diag(s->k, "QEMU died of signal %d (%s), not sent by mcefwd",
+			  WTERMSIG(s->status), strsignal(WTERMSIG(s->status)));
+	} else if (s->exited && (uint32_t)WEXITSTATUS(s->status) == ((s->exit_code << 1 | 1) & 0xff))
 		s->outcome = QO_EXIT;
 	else if (!s->exited && WEXITSTATUS(s->status) == 0 && !strcmp(s->shutdown_reason, "guest-reset"))
 		s->outcome = QO_RESET;
 	else
 		s->outcome = QO_QEMU_EXIT;
+}
+
+void qs_check_exits(struct qemu_session *s, struct run_result *res)
+{
+	for (unsigned int v = 0; v < s->nr_vcpus && v < QEMU_MAX_VCPUS; v++) {
+		if (!s->spoke[v])
+			run_fail(res, "vCPU %u never said anything (not started, or parked out of range)", v);
+		else if (!s->vcpu_exited[v])
+			run_fail(res, "vCPU %u did not exit", v);
+		else if (s->vcpu_exit_code[v])
+			run_fail(res, "vCPU %u exited with %u", v, s->vcpu_exit_code[v]);
+	}
 }
 
 const char *qemu_outcome_name(enum qemu_outcome o)
@@ -484,6 +533,7 @@ const char *qemu_outcome_name(enum qemu_outcome o)
 		[QO_NONE] = "not run", [QO_EXIT] = "guest exit", [QO_RESET] = "guest reset",
 		[QO_QEMU_EXIT] = "QEMU exited", [QO_SIGNAL] = "QEMU killed by a signal",
 		[QO_REFAULT] = "re-fault loop", [QO_TIMEOUT] = "timeout",
+		[QO_STOPPED] = "stopped by mcefwd after a failed step",
 	};
 
 	return (unsigned int)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
@@ -530,13 +580,15 @@ static void qs_argv(struct qemu_session *s, const char *cpu, bool memfd, char **
 		ARG("-machine"); ARG("microvm");
 	}
 	ARG("-cpu"); ARG("%s", cpu);
-	ARG("-smp"); ARG("1");
+	ARG("-smp"); ARG("%u", s->nr_vcpus);
 	ARG("-m"); ARG("16M");
 	ARG("-nodefaults"); ARG("-no-user-config");
 	ARG("-display"); ARG("none");
 	/* A guest reset ends QEMU: what a reset looks like, then, is its exit. */
 	ARG("-no-reboot");
 	ARG("-kernel"); ARG("%s", s->kernel);
+	/* How many vCPUs vCPU 0 starts (runtime/qemu.c). */
+	ARG("-append"); ARG(MCEFWD_QEMU_VCPUS "%u", s->nr_vcpus);
 	ARG("-chardev"); ARG("socket,id=con,path=%s", s->con_path);
 	ARG("-device"); ARG("isa-debugcon,iobase=0x%x,chardev=con", MCEFWD_PORT_CONSOLE);
 	ARG("-chardev"); ARG("socket,id=ser,path=%s", s->ser_path);
@@ -644,13 +696,17 @@ static int qs_qmp_handshake(struct qemu_session *s)
 }
 
 int qs_start(struct qemu_session *s, const struct qemu_vmm *q, const struct payload *p,
-	     const char *cpu, bool memfd, struct ktap *k)
+	     const char *cpu, unsigned int nr_vcpus, bool memfd, struct ktap *k)
 {
 	const char *tmp = getenv("TMPDIR");
 	int r;
 
 	s->vmm = q;
 	s->k = k;
+	s->nr_vcpus = nr_vcpus;
+	if (!nr_vcpus || nr_vcpus > QEMU_MAX_VCPUS)
+		return error_set(EINVAL, "%u vCPUs: under QEMU mcefwd runs 1 to %u", nr_vcpus,
+				 QEMU_MAX_VCPUS);
 	s->con_l = s->ser_l = s->qmp_l = s->con = s->ser = s->qmp = s->err = s->pidfd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s/mcefwd-qemu.XXXXXX",
 		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");

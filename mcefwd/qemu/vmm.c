@@ -77,6 +77,8 @@ int qemu_vmm_find(const char *want, const char *cpu, uint64_t mcg_cap_supported,
 	/* With -cpu host the guest's vendor is this CPU's; the guest says it anyway. */
 	if (__get_cpuid(0, &a, &b, &c, &d))
 		q->amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163; /* "AuthenticAMD" */
+	if (__get_cpuid(1, &a, &b, &c, &d))
+		q->cpuid_version = a;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0)
 		return error_set(errno, "/proc/self/exe: %s", strerror(errno));

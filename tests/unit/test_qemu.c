@@ -34,6 +34,7 @@ static int fx_setup(void **state)
 	ktap_begin(&f->k, open_memstream(&f->diag, &f->len), 0);
 	f->s.k = &f->k;
 	f->s.con = f->s.ser = f->s.qmp = f->s.err = f->s.pidfd = -1;
+	f->s.nr_vcpus = 2;
 	*state = f;
 	return 0;
 }
@@ -196,10 +197,11 @@ static void test_ack(void **state)
 	f->s.nr_mf = 2;
 	f->s.mf[0] = (struct qemu_mf){ .guest = true, .action = "inject" };
 	f->s.mf[1] = (struct qemu_mf){ .guest = false, .action = "ignore" };
-	qs_ack(&f->s);
+	qs_ack(&f->s, 1);
 	assert_string_equal(f->s.failure, "");
 	assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
-	assert_string_equal(buf, "A 2 1\n");
+	/* For vCPU 1: the whole guest's events, and those injected. */
+	assert_string_equal(buf, "A 1 2 1\n");
 	close(p[0]);
 	close(p[1]);
 }
@@ -213,7 +215,7 @@ static void test_ack_to_gone_qemu(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	close(sv[1]);
 	f->s.ser = sv[0];
-	qs_ack(&f->s);
+	qs_ack(&f->s, 0);
 	assert_string_equal(f->s.failure, "");
 	close(sv[0]);
 }
@@ -227,6 +229,11 @@ static struct qemu_vmm vmm(unsigned int major, unsigned int minor, bool amd)
 	return q;
 }
 
+/* CPUID 1 EAX: an AMD family 0x19 (base family 0xf) and an Intel family 6 model 0x9e. */
+static const struct qemu_guest amd_g = { true, 0x00a20f10 }, intel_g = { false, 0x000906ea };
+/* Family 6 model 6 (QEMU's TCG "max" reports it): no broadcast. */
+static const struct qemu_guest old_g = { true, 0x00000663 };
+
 static void test_expect_by_version(void **state)
 {
 	const struct scenario *ar = scenario_find("ar"), *bd = scenario_find("bank-disabled");
@@ -238,7 +245,7 @@ static void test_expect_by_version(void **state)
 	assert_non_null(bd);
 	/* 7.x, any guest: the Intel encoding; the AO's #MC retires the page. */
 	q = vmm(7, 2, true);
-	assert_int_equal(qemu_expect(&q, true, ar, INJECT_PFN, &e), 0);
+	assert_int_equal(qemu_expect(&q, &amd_g, ar, INJECT_PFN, &e), 0);
 	assert_null(e.cannot);
 	assert_int_equal(e.profile, MCE_PROFILE_QEMU7);
 	assert_int_equal(e.nr_mce, 1);
@@ -247,29 +254,29 @@ static void test_expect_by_version(void **state)
 	/* kvm_amd keeps bits 8:0 of what the guest reads. */
 	assert_int_equal(e.mcg_cap, 0x10a);
 	q = vmm(7, 2, false);
-	qemu_expect(&q, false, ar, INJECT_PFN, &e);
+	qemu_expect(&q, &intel_g, ar, INJECT_PFN, &e);
 	assert_int_equal(e.mcg_cap, 0x100010a);
 	/* Before 7.0. */
 	q = vmm(6, 2, false);
-	qemu_expect(&q, false, ar, INJECT_PFN, &e);
+	qemu_expect(&q, &intel_g, ar, INJECT_PFN, &e);
 	assert_int_equal(e.profile, MCE_PROFILE_QEMU62);
 	/* 9.1 and later: the guest's vendor decides. */
 	q = vmm(9, 1, true);
-	qemu_expect(&q, true, ar, INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, ar, INJECT_PFN, &e);
 	assert_int_equal(e.profile, MCE_PROFILE_AMD);
 	assert_int_equal(e.nr_mce, 1);
 	assert_int_equal(e.mce[0].kind, MCE_AR);
 	assert_true(e.mce[0].over);
-	qemu_expect(&q, false, ar, INJECT_PFN, &e);
+	qemu_expect(&q, &intel_g, ar, INJECT_PFN, &e);
 	assert_int_equal(e.profile, MCE_PROFILE_QEMU7);
 	/* A disabled bank: the UC AO is dropped with no event, AMD's deferred one logged. */
 	q = vmm(7, 2, true);
-	qemu_expect(&q, true, bd, INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, bd, INJECT_PFN, &e);
 	assert_int_equal(e.nr_ready, 1);
 	assert_int_equal(e.ready_events[0], 0);
 	assert_int_equal(e.outcome, QO_REFAULT);
 	q = vmm(10, 0, true);
-	qemu_expect(&q, true, bd, INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, bd, INJECT_PFN, &e);
 	assert_int_equal(e.ready_events[0], 1);
 }
 
@@ -279,18 +286,22 @@ static void test_expect_cannot(void **state)
 	struct qemu_expect e;
 
 	(void)state;
-	qemu_expect(&q, true, scenario_find("ar"), INJECT_SIGNAL, &e);
+	qemu_expect(&q, &amd_g, scenario_find("ar"), INJECT_SIGNAL, &e);
 	assert_non_null(strstr(e.cannot, "only to itself"));
-	qemu_expect(&q, true, scenario_find("ar"), INJECT_HWPOISON, &e);
+	qemu_expect(&q, &amd_g, scenario_find("ar"), INJECT_HWPOISON, &e);
 	assert_non_null(e.cannot);
-	qemu_expect(&q, true, scenario_find("broadcast"), INJECT_PFN, &e);
-	assert_non_null(strstr(e.cannot, "more than one vCPU"));
-	qemu_expect(&q, true, scenario_find("vmm-memory"), INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, scenario_find("reset"), INJECT_PFN, &e);
+	assert_non_null(strstr(e.cannot, "READY_RESET"));
+	assert_non_null(strstr(e.cannot, "-no-reboot"));
+	/* LMCE only where KVM offers MCG_LMCE_P (VMX). */
+	qemu_expect(&q, &intel_g, scenario_find("lmce"), INJECT_PFN, &e);
+	assert_non_null(strstr(e.cannot, "MCG_LMCE_P"));
+	qemu_expect(&q, &amd_g, scenario_find("vmm-memory"), INJECT_PFN, &e);
 	assert_non_null(e.cannot);
-	qemu_expect(&q, true, scenario_find("burst"), INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, scenario_find("burst"), INJECT_PFN, &e);
 	assert_non_null(e.cannot);
 	/* A pure AR: a frame no process maps, whatever mcefwd's own methods cannot. */
-	qemu_expect(&q, true, scenario_find("ar-untouched"), INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, scenario_find("ar-untouched"), INJECT_PFN, &e);
 	assert_null(e.cannot);
 	assert_true(e.untouched);
 	assert_int_equal(e.nr_ready, 1);
@@ -299,18 +310,104 @@ static void test_expect_cannot(void **state)
 	assert_int_equal(e.mce[0].kind, MCE_AR);
 	assert_non_null(scenario_find("ar-untouched")->cannot[INJECT_PFN]);
 	/* Without SER_P QEMU needs a guest without MCA. */
-	qemu_expect(&q, true, scenario_find("ar-no-ser"), INJECT_PFN, &e);
+	qemu_expect(&q, &amd_g, scenario_find("ar-no-ser"), INJECT_PFN, &e);
 	assert_null(e.cannot);
 	assert_string_equal(e.cpu, "host,mca=off");
 	assert_int_equal(e.outcome, QO_QEMU_EXIT);
 	assert_int_equal(e.qemu_status, 1);
 	/* Every scenario has an expectation or a reason. */
 	for (unsigned int i = 0; i < scenario_count(); i++) {
-		qemu_expect(&q, true, scenario_at(i), INJECT_PFN, &e);
+		qemu_expect(&q, &amd_g, scenario_at(i), INJECT_PFN, &e);
 		assert_true(e.cannot || e.why);
 		if (e.cannot)
 			assert_null(strstr(e.cannot, "no expectation"));
 	}
+}
+
+static void test_expect_broadcast(void **state)
+{
+	const struct scenario *bc = scenario_find("broadcast"), *route = scenario_find("ao-route");
+	struct qemu_vmm q = vmm(7, 2, true);
+	struct qemu_expect e;
+
+	(void)state;
+	/* Base family 0xf > 6: QEMU 7.2 broadcasts to an AMD guest too. */
+	assert_true(qemu_broadcasts(&q, &amd_g));
+	qemu_expect(&q, &amd_g, bc, INJECT_PFN, &e);
+	assert_null(e.cannot);
+	assert_int_equal(e.nr_vcpus, 4);
+	assert_int_equal(e.nr_mce, 4);
+	assert_int_equal(e.ready_events[0], 4);
+	assert_int_equal(e.mce[0].vcpu, 0);
+	assert_int_equal(e.mce[0].kind, MCE_AO);
+	for (unsigned int v = 1; v < 4; v++) {
+		assert_true(e.mce[v].broadcast);
+		assert_int_equal(e.mce[v].vcpu, v);
+	}
+	/* Family 6 model 6: none. */
+	assert_false(qemu_broadcasts(&q, &old_g));
+	qemu_expect(&q, &old_g, bc, INJECT_PFN, &e);
+	assert_int_equal(e.nr_mce, 1);
+	assert_int_equal(e.ready_events[0], 1);
+	/* From 9.1 never to an AMD guest, still to an Intel one. */
+	q = vmm(9, 1, true);
+	assert_false(qemu_broadcasts(&q, &amd_g));
+	assert_true(qemu_broadcasts(&q, &intel_g));
+	qemu_expect(&q, &amd_g, bc, INJECT_PFN, &e);
+	assert_int_equal(e.nr_mce, 1);
+	assert_int_equal(e.mce[0].kind, MCE_AR);
+	assert_true(e.mce[0].over);
+	/* The AO goes to vCPU 0 whoever owns the page: the last vCPU's, page 4. */
+	q = vmm(7, 2, false);
+	qemu_expect(&q, &intel_g, route, INJECT_PFN, &e);
+	assert_int_equal(e.mce[0].vcpu, 0);
+	assert_int_equal(e.mce[0].page, 4);
+	assert_int_equal(e.nr_mce, 4);
+	/* LMCE where KVM offers it: local, no broadcast. */
+	q.mcg_cap_supported |= MCE_MCG_LMCE_P;
+	qemu_expect(&q, &intel_g, scenario_find("lmce"), INJECT_PFN, &e);
+	assert_null(e.cannot);
+	assert_string_equal(e.cpu, "host,lmce=on");
+	assert_int_equal(e.nr_mce, 1);
+	assert_true(e.mce[0].lmce);
+}
+
+/* Requests from two vCPUs wait side by side; a ucall from a vCPU QEMU does not run is refused. */
+static void test_requests_per_vcpu(void **state)
+{
+	struct fx *f = *state;
+	struct mcefwd_ucall u;
+	struct run_result res = { .status = KTAP_PASS };
+	char l[1024];
+	size_t n;
+
+	ucall_init(&u, MCEFWD_UCALL_WAIT);
+	u.value[0] = 1;
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	ucall_init(&u, MCEFWD_UCALL_READY);
+	u.vcpu = 1;
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	assert_true(f->s.request[0]);
+	assert_true(f->s.request[1]);
+	assert_int_equal(f->s.req[0].type, MCEFWD_UCALL_WAIT);
+	assert_int_equal(f->s.req[1].type, MCEFWD_UCALL_READY);
+	assert_string_equal(f->s.failure, "");
+
+	/* vCPU 0 exited, vCPU 1 never did. */
+	ucall_init(&u, MCEFWD_UCALL_EXIT);
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	qs_check_exits(&f->s, &res);
+	assert_int_equal(res.status, KTAP_FAIL);
+	assert_non_null(strstr(res.reason, "vCPU 1 did not exit"));
+
+	ucall_init(&u, MCEFWD_UCALL_HELLO);
+	u.vcpu = 2;
+	n = hex_line(&u, l, true);
+	qs_console_input(&f->s, l, n);
+	assert_non_null(strstr(f->s.failure, "from vCPU 2, QEMU runs 2"));
 }
 
 int main(void)
@@ -324,6 +421,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_to_gone_qemu, fx_setup, fx_teardown),
 		cmocka_unit_test(test_expect_by_version),
 		cmocka_unit_test(test_expect_cannot),
+		cmocka_unit_test(test_expect_broadcast),
+		cmocka_unit_test_setup_teardown(test_requests_per_vcpu, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
