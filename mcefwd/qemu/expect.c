@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "mcefwd/mce/encode.h"
+#include "mcefwd/mce/qemu_model.h"
 #include "mcefwd/qemu/qemu_int.h"
 
 #define QEMU_MCG_CAP_DEF	(MCE_MCG_CTL_P | MCE_MCG_SER_P | 10)
@@ -70,13 +71,8 @@ static void want_broadcast(struct qemu_expect *e)
 
 bool qemu_broadcasts(const struct qemu_vmm *q, const struct qemu_guest *g)
 {
-	unsigned int family = (g->cpuid_version >> 8) & 0xf;
-	unsigned int model = ((g->cpuid_version >> 12) & 0xf0) + ((g->cpuid_version >> 4) & 0xf);
-	bool since_9_1 = q->major > 9 || (q->major == 9 && q->minor >= 1);
-
-	if (g->amd && since_9_1)
-		return false;
-	return (family == 6 && model >= 14) || family > 6;
+	return qemu_model_broadcasts((struct qemu_release){ q->major, q->minor }, g->amd,
+				     g->cpuid_version);
 }
 
 static void ready(struct qemu_expect *e, unsigned int events)
@@ -95,11 +91,7 @@ static void no_mca(const struct qemu_vmm *q, struct qemu_expect *e)
 
 static enum mce_profile qemu_profile(const struct qemu_vmm *q, bool amd)
 {
-	if (q->major < 7)
-		return MCE_PROFILE_QEMU62;
-	if (amd && (q->major > 9 || (q->major == 9 && q->minor >= 1)))
-		return MCE_PROFILE_AMD;
-	return MCE_PROFILE_QEMU7;
+	return qemu_model_profile((struct qemu_release){ q->major, q->minor }, amd);
 }
 
 int qemu_expect(const struct qemu_vmm *q, const struct qemu_guest *g, const struct scenario *sc,
