@@ -27,6 +27,25 @@
 #define MSR_EFER	0xc0000080
 #define EFER_LME	0x100
 
+/*
+ * PAE, the ABI's page tables, EFER.LME, then paging on: long mode, once the
+ * far jump that follows loads the 64-bit code segment. Assembled as 32-bit
+ * code for vCPU 0 and as 16-bit code for the others (the same instructions).
+ */
+	.macro	long_mode_on
+	movl	%cr4, %eax
+	orl	$CR4_PAE, %eax
+	movl	%eax, %cr4
+	movl	$MCEFWD_GPA_PML4, %eax
+	movl	%eax, %cr3
+	movl	$MSR_EFER, %ecx
+	rdmsr
+	orl	$EFER_LME, %eax
+	wrmsr
+	movl	$CR0_LONG, %eax
+	movl	%eax, %cr0
+	.endm
+
 	.section .rodata
 	.balign 8
 	.globl	rt_pvh_header
@@ -92,17 +111,7 @@ rt_pvh_entry:
 
 	/* Into long mode. */
 	lgdt	rt_pvh_gdtr
-	movl	%cr4, %eax
-	orl	$CR4_PAE, %eax
-	movl	%eax, %cr4
-	movl	$MCEFWD_GPA_PML4, %eax
-	movl	%eax, %cr3
-	movl	$MSR_EFER, %ecx
-	rdmsr
-	orl	$EFER_LME, %eax
-	wrmsr
-	movl	$CR0_LONG, %eax
-	movl	%eax, %cr0
+	long_mode_on
 	ljmp	$MCEFWD_SEL_CODE, $rt_pvh_64
 	.size	rt_pvh_entry, . - rt_pvh_entry
 
@@ -189,17 +198,7 @@ rt_ap_trampoline:
 	xorw	%ax, %ax
 	movw	%ax, %ds
 	lgdtl	MCEFWD_GPA_TRAMPOLINE + (rt_ap_gdtr - rt_ap_trampoline)
-	movl	%cr4, %eax
-	orl	$CR4_PAE, %eax
-	movl	%eax, %cr4
-	movl	$MCEFWD_GPA_PML4, %eax
-	movl	%eax, %cr3
-	movl	$MSR_EFER, %ecx
-	rdmsr
-	orl	$EFER_LME, %eax
-	wrmsr
-	movl	$CR0_LONG, %eax
-	movl	%eax, %cr0
+	long_mode_on
 	ljmpl	$MCEFWD_SEL_CODE, $rt_ap_64
 	.balign	4
 rt_ap_gdtr:
