@@ -202,7 +202,7 @@ uffd_checks() {
 }
 # What Debian's QEMU must give every scenario (mcefwd/qemu/expect.c holds
 # the records; here: that each ran, or skipped for a reason of QEMU's).
-QEMU_PASS="ar ao ao-ar ar-untouched ar-no-ser ao-no-ser no-cr4-mce nested bank-disabled overflow broadcast ao-route hello"
+QEMU_PASS="ar ao ao-ar ar-untouched ar-no-ser ao-no-ser no-cr4-mce nested bank-disabled overflow broadcast ao-route hello smp"
 
 # The whole scenario table and the demo guests under a real QEMU, poisoned
 # with corrupt-pfn through mcefwd-inject: each judged by mcefwd against what
