@@ -115,27 +115,26 @@ rt_pvh_entry:
 	ljmp	$MCEFWD_SEL_CODE, $rt_pvh_64
 	.size	rt_pvh_entry, . - rt_pvh_entry
 
-	.code64
-rt_pvh_64:
+	/* Every vCPU's first step in long mode: the flat data segment everywhere. */
+	.macro	flat_data_segments
 	movl	$MCEFWD_SEL_DATA, %eax
 	movl	%eax, %ds
 	movl	%eax, %es
 	movl	%eax, %ss
 	movl	%eax, %fs
 	movl	%eax, %gs
+	.endm
+
+	.code64
+rt_pvh_64:
+	flat_data_segments
 	movl	$1, rt_qemu(%rip)
 	movq	$(MCEFWD_GPA_STACKS + MCEFWD_STACK_SIZE), %rsp
-	/* The others started: how many vCPUs there are, kept in EBX. */
+	/* The others started: how many vCPUs there are. */
 	call	rt_qemu_smp_boot
-	movl	%eax, %ebx
-	/* MCG_CAP as the guest reads it, as the host passes it (rt.h). */
-	movl	$MCEFWD_MSR_IA32_MCG_CAP, %ecx
-	rdmsr
-	shlq	$32, %rdx
-	orq	%rax, %rdx
 	xorl	%edi, %edi
-	movl	%ebx, %esi
-	jmp	_start
+	movl	%eax, %esi
+	jmp	rt_pvh_start
 
 /*
  * Another vCPU, in long mode on the GDT and page tables of vCPU 0: its
@@ -143,12 +142,7 @@ rt_pvh_64:
  * out of range stays parked; the host names every vCPU that never spoke.
  */
 rt_ap_64:
-	movl	$MCEFWD_SEL_DATA, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %ss
-	movl	%eax, %fs
-	movl	%eax, %gs
+	flat_data_segments
 	movl	$1, %eax
 	cpuid
 	shrl	$24, %ebx
@@ -158,16 +152,24 @@ rt_ap_64:
 	imull	$MCEFWD_STACK_SIZE, %eax
 	addq	$MCEFWD_GPA_STACKS, %rax
 	movq	%rax, %rsp
+	movl	%ebx, %edi
+	movl	rt_qemu_nr(%rip), %esi
+	jmp	rt_pvh_start
+2:	cli
+	hlt
+	jmp	2b
+
+/*
+ * Every vCPU on its own stack, EDI its id and ESI the number of vCPUs:
+ * RDX = MCG_CAP as the guest reads it, as the host passes it (rt.h), then
+ * _start.
+ */
+rt_pvh_start:
 	movl	$MCEFWD_MSR_IA32_MCG_CAP, %ecx
 	rdmsr
 	shlq	$32, %rdx
 	orq	%rax, %rdx
-	movl	%ebx, %edi
-	movl	rt_qemu_nr(%rip), %esi
 	jmp	_start
-2:	cli
-	hlt
-	jmp	2b
 
 /*
  * The APIC timer's tick (RT_VEC_TICK): it only wakes a napping vCPU

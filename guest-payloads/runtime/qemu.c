@@ -67,6 +67,18 @@ static void rt_qemu_delay(void)
 		pause();
 }
 
+/*
+ * This vCPU's APIC in x2APIC mode, its registers MSRs; false if the CPU has
+ * none (KVM offers it to every model, and QEMU turns it on under KVM).
+ */
+static bool rt_qemu_x2apic_on(void)
+{
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_X2APIC))
+		return false;
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EN | APIC_BASE_EXTD);
+	return true;
+}
+
 /* ---- napping ---- */
 
 #define MSR_X2APIC_EOI		0x80b	/* pvh.S rt_qemu_tick writes it */
@@ -87,9 +99,8 @@ static uint8_t rt_qemu_napping[MCEFWD_MAX_VCPUS];
 
 void rt_qemu_cpu_init(void)
 {
-	if (!(cpuid(1, 0).ecx & CPUID1_ECX_X2APIC))
+	if (!rt_qemu_x2apic_on())
 		return;
-	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EN | APIC_BASE_EXTD);
 	wrmsr(MSR_X2APIC_SVR, SVR_APIC_ENABLED | SVR_SPURIOUS);
 	wrmsr(MSR_X2APIC_TIMER_DCR, TIMER_DIVIDE_BY_1);
 	wrmsr(MSR_X2APIC_LVT_TIMER, RT_VEC_TICK);
@@ -110,7 +121,6 @@ void rt_qemu_nap(void)
 unsigned int rt_qemu_smp_boot(void)
 {
 	unsigned int nr = rt_qemu_cmdline_vcpus();
-	uint64_t base;
 
 	if (nr > MCEFWD_MAX_VCPUS) {
 		rt_printf("rt: the host asks for %u vCPUs, at most %u have a stack", nr,
@@ -120,15 +130,12 @@ unsigned int rt_qemu_smp_boot(void)
 	rt_qemu_nr = nr;
 	if (nr == 1)
 		return 1;
-	/* KVM offers x2APIC to every model (QEMU turns it on by default under KVM). */
-	if (!(cpuid(1, 0).ecx & CPUID1_ECX_X2APIC)) {
+	if (!rt_qemu_x2apic_on()) {
 		rt_printf("rt: %u vCPUs to start, but this CPU has no x2APIC", nr);
 		rt_exit(RT_EXIT_BUG);
 	}
 	memcpy((void *)MCEFWD_GPA_TRAMPOLINE, rt_ap_trampoline,
 	       (size_t)(rt_ap_trampoline_end - rt_ap_trampoline));
-	base = rdmsr(MSR_APIC_BASE);
-	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
 	/* INIT, then SIPI twice, as the MP specification has it. */
 	wrmsr(MSR_X2APIC_ICR, ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_INIT);
 	rt_qemu_delay();
