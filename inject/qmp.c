@@ -17,6 +17,7 @@
 
 #include "inject/qmp.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 
 #define QMP_DEPTH_MAX 32
 #define QMP_LINE_MAX (64 * 1024)
@@ -259,18 +260,11 @@ struct qmp_conn {
 
 static int qmp_send(struct qmp_conn *c, const char *msg)
 {
-	size_t len = strlen(msg), done = 0;
+	int r = io_send_all(c->fd, msg, strlen(msg));
 
-	while (done < len) {
-		ssize_t n = send(c->fd, msg + done, len - done, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return error_set(errno == EAGAIN ? ETIMEDOUT : errno, "QMP: sending: %s",
-					 strerror(errno));
-		done += (size_t)n;
-	}
+	/* SO_SNDTIMEO ran out: EAGAIN. */
+	if (r < 0)
+		return error_set(r == -EAGAIN ? ETIMEDOUT : -r, "QMP: sending: %s", strerror(-r));
 	return 0;
 }
 

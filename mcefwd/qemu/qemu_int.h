@@ -86,8 +86,7 @@ struct qemu_session {
 	unsigned int reports_passed, reports_failed;
 	bool vendor_known, guest_amd;	/* what the guest's CPUID said */
 	uint32_t guest_version;		/* its CPUID 1 EAX: family and model */
-	bool exited;			/* vCPU 0's UCALL_EXIT: the exit port follows */
-	uint32_t exit_code;
+	/* Each vCPU's UCALL_EXIT; vCPU 0's is followed by the exit port. */
 	bool vcpu_exited[QEMU_MAX_VCPUS];
 	uint32_t vcpu_exit_code[QEMU_MAX_VCPUS];
 	unsigned int hello[QEMU_MAX_VCPUS];	/* HELLOs each vCPU sent */

@@ -36,6 +36,7 @@ struct qscn {
 	const struct scenario *sc;
 	const struct qemu_vmm *q;
 	struct qemu_expect *e;
+	bool guest_expected;		/* e derived from the CPU the guest said it has */
 	enum inject_method method;
 	const char *state_path;
 	unsigned int hold_s;
@@ -214,6 +215,23 @@ account:
 	c->nr_inj = 0;
 }
 
+/*
+ * Derives c->e again, once, for the CPU the guest said it has: its vendor
+ * decides QEMU's encoding (>= 9.1), its family and model the broadcast.
+ * False while the guest has not said.
+ */
+static bool qscn_expect_guest(struct qemu_session *s, struct qscn *c)
+{
+	struct qemu_guest g = { s->guest_amd, s->guest_version };
+
+	if (!s->vendor_known)
+		return false;
+	if (!c->guest_expected)
+		qemu_expect(c->q, &g, c->sc, c->method, c->e);
+	c->guest_expected = true;
+	return true;
+}
+
 static int qscn_ready(struct qemu_session *s, const struct mcefwd_ucall *u, void *priv)
 {
 	struct qscn *c = priv;
@@ -235,11 +253,7 @@ static int qscn_ready(struct qemu_session *s, const struct mcefwd_ucall *u, void
 		return r;
 	}
 	/* Every vCPU says its CPU first: how many events to wait for is this guest's. */
-	if (s->vendor_known) {
-		struct qemu_guest g = { s->guest_amd, s->guest_version };
-
-		qemu_expect(c->q, &g, c->sc, c->method, c->e);
-	}
+	qscn_expect_guest(s, c);
 	if (step >= 1 && step <= c->e->nr_ready)
 		c->events_expected += c->e->ready_events[step - 1];
 	qs_wait_events(s, c->events_expected, 10000);
@@ -473,14 +487,8 @@ int qemu_scenario_run(const struct qemu_vmm *q, const struct scenario *sc, enum 
 	res->timed_out = s.outcome == QO_TIMEOUT;
 	res->kill = "early";	/* QEMU's own: qemu_init_sigbus */
 	qscn_undo(&s, &c, res);
-	/* The guest said which CPU it is: that decides QEMU's encoding (>= 9.1) and broadcast. */
-	if (s.vendor_known) {
-		struct qemu_guest g = { s.guest_amd, s.guest_version };
-
-		qemu_expect(q, &g, sc, m, &e);
-	} else {
+	if (!qscn_expect_guest(&s, &c))
 		qs_fail(&s, "the guest never said its CPU vendor");
-	}
 	qscn_judge(&s, &c, &e, res);
 	qs_end(&s);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inject/qmp.h"
 #include "mcefwd/qemu/qemu_int.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/util/io.h"
@@ -124,7 +125,11 @@ void qs_show_stderr(struct qemu_session *s)
 
 /* ---- QMP ---- */
 
-/* The string value of "key" in a QMP line, unescaped enough for what QEMU sends us. */
+/*
+ * The string value of "key" in a QMP event's data, unescaped enough for
+ * what QEMU sends there (which event, and a return or an error, is
+ * qmp_parse's).
+ */
 static bool qs_json_str(const char *line, const char *key, char *out, size_t len)
 {
 	char pat[64];
@@ -157,9 +162,15 @@ static bool qs_json_true(const char *line, const char *key)
 
 static void qs_qmp_line(struct qemu_session *s, const char *line)
 {
-	char ev[64], v[64];
+	struct qmp_reply r;
+	const char *ev = r.text;
+	char v[64];
 
-	if (qs_json_str(line, "event", ev, sizeof(ev))) {
+	if (qmp_parse(line, &r) < 0) {
+		ktap_diag(s->k, "%s", error_get());
+		return;
+	}
+	if (r.kind == QMP_EVENT) {
 		if (!strcmp(ev, "MEMORY_FAILURE") && s->nr_mf < QEMU_MAX_MF) {
 			struct qemu_mf *m = &s->mf[s->nr_mf++];
 
@@ -173,20 +184,15 @@ static void qs_qmp_line(struct qemu_session *s, const char *line)
 				  m->ar ? ", action-required" : "", m->recursive ? ", recursive" : "");
 		} else if (!strcmp(ev, "SHUTDOWN") || !strcmp(ev, "RESET")) {
 			if (!qs_json_str(line, "reason", s->shutdown_reason, sizeof(s->shutdown_reason)))
-				snprintf(s->shutdown_reason, sizeof(s->shutdown_reason), "%s", ev);
+				snprintf(s->shutdown_reason, sizeof(s->shutdown_reason), "%.16s", ev);
 			ktap_diag(s->k, "QMP %s: %s", ev, s->shutdown_reason);
 		}
 		return;
 	}
-	if (strstr(line, "\"return\"")) {
-		if (!qs_json_str(line, "return", s->qret, sizeof(s->qret)))
-			s->qret[0] = '\0';
-		s->qret_error = false;
-		s->qret_ready = true;
-	} else if (strstr(line, "\"error\"")) {
-		if (!qs_json_str(line, "desc", s->qret, sizeof(s->qret)))
-			snprintf(s->qret, sizeof(s->qret), "%.500s", line);
-		s->qret_error = true;
+	if (r.kind == QMP_RETURN || r.kind == QMP_ERROR) {
+		snprintf(s->qret, sizeof(s->qret), "%s",
+			 r.kind == QMP_ERROR && !r.text[0] ? line : r.text);
+		s->qret_error = r.kind == QMP_ERROR;
 		s->qret_ready = true;
 	}
 }
@@ -261,10 +267,6 @@ static void qs_ucall(struct qemu_session *s, const struct mcefwd_ucall *u)
 			qs_fail(s, "vCPU %u exited twice", v);
 		s->vcpu_exited[v] = true;
 		s->vcpu_exit_code[v] = (uint32_t)u->value[0];
-		if (v == 0) {
-			s->exited = true;
-			s->exit_code = (uint32_t)u->value[0];
-		}
 		break;
 	case MCEFWD_UCALL_VALUE:
 		if (u->value[0] == MCEFWD_VALUE_VENDOR) {
@@ -415,7 +417,6 @@ int qs_gpa2hva(struct qemu_session *s, uint64_t gpa, uint64_t *hva, unsigned int
 {
 	char cmd[160];
 	uint64_t end = qs_now_ms() + timeout_ms;
-	const char *p;
 
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"gpa2hva 0x%llx\"}}\n",
@@ -427,11 +428,10 @@ int qs_gpa2hva(struct qemu_session *s, uint64_t gpa, uint64_t *hva, unsigned int
 		qs_poll(s, 100);
 	if (!s->qret_ready)
 		return error_set(ETIMEDOUT, "QMP gpa2hva 0x%llx: no answer", (unsigned long long)gpa);
-	/* "Host virtual address for 0x200000 (microvm.ram) is 0x7f...": monitor/hmp-cmds-target.c */
-	p = strstr(s->qret, " is 0x");
-	if (s->qret_error || !p || sscanf(p + 4, "%llx", (unsigned long long *)hva) != 1)
+	if (s->qret_error)
 		return error_set(EPROTO, "QMP gpa2hva 0x%llx: %s", (unsigned long long)gpa, s->qret);
-	return 0;
+	/* The injector's reading of QEMU's answer, or QEMU's reason in its words. */
+	return qmp_parse_gpa2hva(s->qret, gpa, hva, NULL, 0);
 }
 
 void qs_wait_events(struct qemu_session *s, unsigned int n, unsigned int timeout_ms)
@@ -507,9 +507,10 @@ void qs_run(struct qemu_session *s, unsigned int timeout_ms)
 		s->outcome = QO_SIGNAL;
 		ktap_diag(s->k, "QEMU died of signal %d (%s), not sent by mcefwd",
 			  WTERMSIG(s->status), strsignal(WTERMSIG(s->status)));
-	} else if (s->exited && (uint32_t)WEXITSTATUS(s->status) == ((s->exit_code << 1 | 1) & 0xff))
+	} else if (s->vcpu_exited[0] &&
+		   (uint32_t)WEXITSTATUS(s->status) == ((s->vcpu_exit_code[0] << 1 | 1) & 0xff))
 		s->outcome = QO_EXIT;
-	else if (!s->exited && WEXITSTATUS(s->status) == 0 && !strcmp(s->shutdown_reason, "guest-reset"))
+	else if (!s->vcpu_exited[0] && WEXITSTATUS(s->status) == 0 && !strcmp(s->shutdown_reason, "guest-reset"))
 		s->outcome = QO_RESET;
 	else
 		s->outcome = QO_QEMU_EXIT;

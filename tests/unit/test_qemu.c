@@ -156,8 +156,8 @@ static void test_console_exit_and_vendor(void **state)
 	u.value[0] = 0x83;
 	n = hex_line(&u, l, true);
 	qs_console_input(&f->s, l, n);
-	assert_true(f->s.exited);
-	assert_int_equal(f->s.exit_code, 0x83);
+	assert_true(f->s.vcpu_exited[0]);
+	assert_int_equal(f->s.vcpu_exit_code[0], 0x83);
 }
 
 static void test_qmp_events(void **state)
