@@ -212,13 +212,11 @@ nested() {
 		not_ok "$desc" "$tmp/why"
 		return
 	fi
-	for pat in "$@"; do
-		if ! grep -qE -- "$pat" "$tmp/full"; then
-			echo "no line matches: $pat" >>"$tmp/why"
-			not_ok "$desc" "$tmp/why"
-			return
-		fi
-	done
+	if pat=$(lacks "$tmp/full" "$@"); then
+		echo "no line matches: $pat" >>"$tmp/why"
+		not_ok "$desc" "$tmp/why"
+		return
+	fi
 	ok "$desc"
 }
 

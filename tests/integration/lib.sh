@@ -19,13 +19,11 @@ expect() {
 		not_ok "$desc" "$tmp/out"
 		return
 	fi
-	for pat in "$@"; do
-		if ! grep -qE -- "$pat" "$tmp/out"; then
-			echo "# output lacks: $pat" >>"$tmp/out"
-			not_ok "$desc" "$tmp/out"
-			return
-		fi
-	done
+	if pat=$(lacks "$tmp/out" "$@"); then
+		echo "# output lacks: $pat" >>"$tmp/out"
+		not_ok "$desc" "$tmp/out"
+		return
+	fi
 	ok "$desc"
 }
 

@@ -42,14 +42,12 @@ expect2() {
 		not_ok "$desc" "$tmp/out"
 		return
 	fi
-	for pat in "$@"; do
-		if ! grep -qE -- "$pat" "$tmp/$f"; then
-			echo "# $f lacks: $pat" >>"$tmp/both"
-			cp "$tmp/both" "$tmp/out"
-			not_ok "$desc" "$tmp/out"
-			return
-		fi
-	done
+	if pat=$(lacks "$tmp/$f" "$@"); then
+		echo "# $f lacks: $pat" >>"$tmp/both"
+		cp "$tmp/both" "$tmp/out"
+		not_ok "$desc" "$tmp/out"
+		return
+	fi
 	if qemu_left; then
 		echo "# a QEMU is still running: $(pgrep -af "qemu-system.*$tmp/t")" >>"$tmp/both"
 		cp "$tmp/both" "$tmp/out"

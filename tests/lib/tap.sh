@@ -83,6 +83,20 @@ skip() {
 	tap_line "ok $tap_n - $(tap_clean "$1") # SKIP $(tap_clean "$2")"
 }
 
+# lacks FILE PATTERN...: prints the first PATTERN (grep -E) no line of
+# FILE matches and succeeds; fails when every one matches.
+lacks() {
+	tap_file=$1
+	shift
+	for tap_pat in "$@"; do
+		if ! grep -qE -- "$tap_pat" "$tap_file"; then
+			printf '%s\n' "$tap_pat"
+			return 0
+		fi
+	done
+	return 1
+}
+
 diag() {
 	for tap_text in "$@"; do
 		printf '%s\n' "$tap_text" | awk -v p="$TAP_INDENT# " '{ print p $0 }'
