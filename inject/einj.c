@@ -20,6 +20,7 @@
 #include "inject/method.h"
 #include "inject/probe.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 
 #define EINJ_TABLE "/sys/firmware/acpi/tables/EINJ"
 #define EINJ_DIR "apei/einj"
@@ -75,19 +76,12 @@ static int einj_read_types(uint32_t *types)
 {
 	char path[PATH_MAX + 64], buf[2048];
 	ssize_t n;
-	int fd, err;
 
 	einj_path(path, sizeof(path), "available_error_type");
 	/* The caller words ENOENT and EACCES. */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(errno, "%s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	err = errno;
-	close(fd);
+	n = io_read_text(path, buf, sizeof(buf));
 	if (n < 0)
-		return error_set(err, "%s: %s", path, strerror(err));
-	buf[n] = '\0';
+		return error_set((int)-n, "%s: %s", path, strerror((int)-n));
 	n = inject_einj_parse_types(buf, types);
 	return n ? error_wrap(-n, "%s", path) : 0;
 }

@@ -12,6 +12,7 @@
 #include "inject/filter.h"
 #include "inject/inject.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 
 static void filter_path(char *path, size_t len, const char *knob)
 {
@@ -24,17 +25,11 @@ static int filter_read(const char *knob, uint64_t *v)
 	char path[PATH_MAX + 64], text[32];
 	ssize_t n;
 	char *end;
-	int fd;
 
 	filter_path(path, sizeof(path), knob);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(errno, "%s: %s", path, strerror(errno));
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
+	n = io_read_text(path, text, sizeof(text));
 	if (n < 0)
-		return error_set(errno, "%s: %s", path, strerror(errno));
-	text[n] = '\0';
+		return error_set((int)-n, "%s: %s", path, strerror((int)-n));
 	errno = 0;
 	*v = strtoull(text, &end, 0);
 	if (errno || end == text || (*end && *end != '\n'))

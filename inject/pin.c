@@ -12,6 +12,7 @@
 
 #include "inject/pin.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 
 /* Linux 5.1 and 5.3; the same number on every architecture. */
 #ifndef SYS_pidfd_send_signal
@@ -50,20 +51,13 @@ static int pin_read_stat(pid_t pid, char *state, uint64_t *start_time)
 {
 	char path[64], text[1024];
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(errno == ENOENT ? ESRCH : errno, "%s: %s", path,
-				 strerror(errno));
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	/* ESRCH: it exited between the open and the read. */
+	/* ENOENT: it is gone; ESRCH from the read: it exited after the open. */
+	n = io_read_text(path, text, sizeof(text));
 	if (n <= 0)
-		return error_set(n < 0 ? errno : EIO, "%s: %s", path,
-				 n < 0 ? strerror(errno) : "empty");
-	text[n] = '\0';
+		return error_set(n == -ENOENT ? ESRCH : n < 0 ? (int)-n : EIO, "%s: %s", path,
+				 n < 0 ? strerror((int)-n) : "empty");
 	if (pin_parse_stat(text, state, start_time))
 		return error_set(EINVAL, "%s: cannot parse \"%.60s\"", path, text);
 	if (*state == 'Z' || *state == 'X')

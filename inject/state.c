@@ -19,6 +19,7 @@
 
 #include "inject/state.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 
 #define STATE_FILE_MAX (64u << 20)
 
@@ -48,19 +49,11 @@ static bool state_method_poisons_frame(enum inject_method m)
 static void state_boot_id(char boot[STATE_BOOT_ID_LEN + 1])
 {
 	char path[PATH_MAX + 32], buf[64];
-	ssize_t n;
-	int fd;
 
 	boot[0] = '\0';
 	snprintf(path, sizeof(path), "%s/sys/kernel/random/boot_id", inject_proc_root());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (io_read_text(path, buf, sizeof(buf)) <= 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	if (state_boot_id_valid(buf, strlen(buf)))
 		strcpy(boot, buf);

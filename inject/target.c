@@ -13,6 +13,7 @@
 #include "inject/pagemap.h"
 #include "inject/safety.h"
 #include "mcefwd/util/error.h"
+#include "mcefwd/util/io.h"
 
 /* Enough for a 1 GiB range; the injector poisons a page or a huge page. */
 #define TARGET_MAX_PAGES (1UL << 18)
@@ -81,20 +82,12 @@ static struct safety_stack *target_stacks(pid_t pid, size_t *n)
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
 		uint64_t sp;
-		ssize_t len;
-		int fd;
 
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", (int)pid, e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (io_read_text(path, text, sizeof(text)) <= 0)
 			continue;
-		len = read(fd, text, sizeof(text) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		text[len] = '\0';
 		if (inject_parse_task_syscall(text, &sp))
 			continue;
 		if (*n == cap) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +22,25 @@ static int io_all(int fd, const void *buf, size_t len, bool sock)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+ssize_t io_read_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err;
+
+	if (!len)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	return n;
 }
 
 int io_write_all(int fd, const void *buf, size_t len)

@@ -4,6 +4,7 @@
 #define MCEFWD_IO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Writes all of buf[0..len) to fd, again after EINTR and short writes.
@@ -16,5 +17,11 @@ int io_write_all(int fd, const void *buf, size_t len);
  * -EPIPE, not a SIGPIPE that ends the writer.
  */
 int io_send_all(int fd, const void *buf, size_t len);
+/*
+ * One read of the small file at path (a /proc, /sys or debugfs file says
+ * everything in one) into buf, NUL-terminated: its length (0: empty), or
+ * -errno from the open or the read. Sets no error message.
+ */
+ssize_t io_read_text(const char *path, char *buf, size_t len);
 
 #endif
