@@ -94,7 +94,7 @@ enum {
 	OPT_RAM = 256, OPT_MEMORY, OPT_MCG_CAP, OPT_BANKS, OPT_KICK, OPT_TIMEOUT,
 	OPT_JSON, OPT_VERSION, OPT_POISON, OPT_ENCODING, OPT_BANK, OPT_MCE_KILL,
 	OPT_AO_TARGET, OPT_EMULATED, OPT_STATE, OPT_NUMA, OPT_MARKDOWN, OPT_ON, OPT_GPA,
-	OPT_KERNEL, OPT_MODULES, OPT_VMM, OPT_QEMU_CPU,
+	OPT_KERNEL, OPT_MODULES, OPT_VMM, OPT_QEMU_CPU, OPT_MODEL,
 };
 
 static const struct option cli_options[] = {
@@ -125,6 +125,7 @@ static const struct option cli_options[] = {
 	{ "modules", required_argument, NULL, OPT_MODULES },
 	{ "vmm", required_argument, NULL, OPT_VMM },
 	{ "qemu-cpu", required_argument, NULL, OPT_QEMU_CPU },
+	{ "model", required_argument, NULL, OPT_MODEL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -216,7 +217,15 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_ENCODING:
 		if (mce_profile_parse(arg, &vm->fwd.profile))
 			return cli_bad("--encoding", arg, "qemu-6.2, qemu-7 or amd");
-		c->encoding_set = true;
+		c->encoding_set = vm->fwd.encoding_set = true;
+		return 0;
+	case OPT_MODEL:
+		if (fwd_model_parse(arg, &vm->fwd.model))
+			return cli_bad("--model", arg, "mcefwd, or a QEMU release: qemu-6.2, qemu-7 (7.2), qemu-9.1, qemu-X.Y from 2.11");
+		/* qemu-7: the release Debian 12 ships, whose rules the lab checks. */
+		if (!strcmp(arg, "qemu-7"))
+			vm->fwd.model.minor = 2;
+		c->model_set = true;
 		return 0;
 	case OPT_BANK:
 		if (cli_parse_u64(arg, &v) || v > 31)
@@ -232,6 +241,7 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 			c->mce_kill = CLI_MCE_KILL_DEFAULT;
 		else
 			return cli_bad("--mce-kill", arg, "early, late or default");
+		c->mce_kill_set = true;
 		return 0;
 	case OPT_AO_TARGET:
 		if (!strcmp(arg, "all"))
@@ -242,6 +252,7 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 			return cli_bad("--ao-target", arg, "a vCPU index, 'all' or 'page-owner'");
 		else
 			vm->fwd.ao_target = (int)v;
+		c->ao_target_set = true;
 		return 0;
 	case OPT_NUMA:
 		if (cli_parse_u64(arg, &v) || v > 1023)
@@ -424,6 +435,14 @@ int cli_parse(int argc, char **argv, struct cli *c)
 				 cli_option_name(foreign));
 	if (c->vmm_qemu && c->cmd != CLI_RUN && c->cmd != CLI_HELP)
 		return error_set(EINVAL, "--vmm is an option of 'run' only");
+	if (c->model_set && c->cmd != CLI_RUN && c->cmd != CLI_HELP)
+		return error_set(EINVAL, "--model is an option of 'run' only");
+	if (c->model_set && c->vmm_qemu)
+		return error_set(EINVAL, "--model picks mcefwd's forwarding rules; --vmm=qemu runs a real QEMU, whose rules are its own: choose one");
+	if (fwd_is_qemu(&c->run.vm.fwd) && c->ao_target_set)
+		return error_set(EINVAL, "--ao-target is mcefwd's own model: QEMU gives an AO to vCPU 0 (kvm_on_sigbus), so a QEMU model takes none");
+	if (fwd_is_qemu(&c->run.vm.fwd) && c->mce_kill_set)
+		return error_set(EINVAL, "--mce-kill is mcefwd's own model: QEMU always asks for early kill (qemu_init_sigbus), so a QEMU model takes none");
 	if (c->qemu_cpu && !c->vmm_qemu && c->cmd != CLI_HELP)
 		return error_set(EINVAL, "--qemu-cpu needs --vmm=qemu");
 	if (gpa_set && c->cmd != CLI_ENCODINGS && c->cmd != CLI_HELP)

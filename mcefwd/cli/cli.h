@@ -34,6 +34,8 @@ struct cli {
 	bool quiet;			/* -q: where prints one word */
 	uint64_t gpa;			/* encodings --gpa (default MCEFWD_GPA_TEST) */
 	bool encoding_set;		/* --encoding given: encodings shows that profile only */
+	bool model_set;			/* --model given */
+	bool ao_target_set, mce_kill_set;	/* given: a QEMU model refuses them */
 	bool vmm_qemu;			/* --vmm=qemu: QEMU is the VMM under test */
 	const char *qemu_path;		/* --vmm=qemu=PATH; NULL: qemu-system-x86_64 on PATH */
 	const char *qemu_cpu;		/* --qemu-cpu; NULL: host */

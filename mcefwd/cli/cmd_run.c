@@ -195,6 +195,10 @@ int cmd_run(struct cli *c, const struct where *w)
 	}
 	have_kvm = kvm_open(&kvm) == 0;
 	snprintf(kvm_err, sizeof(kvm_err), "%s", have_kvm ? "" : error_get());
+	/* The encoding a QEMU model picks by the guest CPU's vendor (the host's: vm.c). */
+	if (have_kvm && fwd_is_qemu(&c->run.vm.fwd) && !c->run.vm.fwd.encoding_set)
+		c->run.vm.fwd.profile = qemu_model_profile(c->run.vm.fwd.model,
+							   !strcmp(kvm.caps.vendor, "AuthenticAMD"));
 	if (have_kvm && c->vmm_qemu) {
 		if (qemu_vmm_find(c->qemu_path, c->qemu_cpu, kvm.caps.mcg_cap_supported, &qemu) == 0) {
 			vmm = &qemu;
@@ -223,6 +227,14 @@ int cmd_run(struct cli *c, const struct where *w)
 		ktap_diag(&k, "the VMM under test: %s (%s), -cpu %s on an %s host; poisoned by %s",
 			  vmm->path, vmm->version, vmm->cpu, vmm->amd ? "AMD" : "Intel",
 			  vmm->injector);
+	if (any_scenario && !vmm) {
+		char model[32];
+
+		fwd_model_name(&c->run.vm.fwd, model, sizeof(model));
+		ktap_diag(&k, "forwarding model %s: %s", model, fwd_is_qemu(&c->run.vm.fwd) ?
+			  "QEMU's rules of that release (early kill, immediate injection with do_inject_x86_mce's drops and resets, MSR writes and KVM_SET_VCPU_EVENTS, no queue)" :
+			  "mcefwd's own (every event kept and delivered in turn, each once the guest cleared MCIP, with KVM_X86_SET_MCE)");
+	}
 	if (any_scenario) {
 		if (c->poison_auto)
 			ktap_diag(&k, "poison=auto picked %s", why);
@@ -230,7 +242,9 @@ int cmd_run(struct cli *c, const struct where *w)
 			  r ? ": prctl failed: " : "", r ? strerror(-r) : "");
 	}
 	if (sink.json) {
+		char model[32];
 		struct run_json_head h = {
+			.model = fwd_model_name(&c->run.vm.fwd, model, sizeof(model)),
 			.where = w, .poison = inject_method_name(c->poison),
 			.poison_auto = c->poison_auto, .poison_why = why,
 			.encoding = mce_profile_name(c->run.vm.fwd.profile),

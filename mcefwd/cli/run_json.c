@@ -14,6 +14,8 @@ void run_json_begin(FILE *out, const struct run_json_head *h)
 	caps_json_string(out, h->poison_why);
 	fputs("},\n  \"encoding\": ", out);
 	caps_json_string(out, h->encoding);
+	fputs(",\n  \"model\": ", out);
+	caps_json_string(out, h->vmm ? "" : h->model);
 	fprintf(out, ",\n  \"bank\": %u,\n  \"mce_kill\": ", h->bank);
 	caps_json_string(out, h->mce_kill);
 	fputs(",\n  \"capabilities\": ", out);

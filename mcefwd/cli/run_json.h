@@ -24,6 +24,7 @@ struct run_json_head {
 	bool poison_auto;
 	const char *poison_why;		/* why auto picked it ("" if not auto) */
 	const char *encoding;
+	const char *model;		/* forwarding model: "mcefwd", "qemu-7.2" */
 	unsigned int bank;
 	const char *mce_kill;		/* the run's PR_MCE_KILL */
 	const char *capabilities;	/* what the run kept */

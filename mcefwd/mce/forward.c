@@ -196,10 +196,7 @@ uint64_t forward_events_done(const struct fwd_vcpu *c)
 	return c->done;
 }
 
-/* Stops the VM through the port, said once on the diagnostics too. */
-static int forward_stop(struct fwd_vcpu *c, enum fwd_stop reason, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int forward_stop(struct fwd_vcpu *c, enum fwd_stop reason, int err, const char *fmt, ...)
+int forward_stop(struct fwd_vcpu *c, enum fwd_stop reason, int err, const char *fmt, ...)
 {
 	char text[ERROR_MAX];
 	va_list ap;
@@ -318,6 +315,8 @@ int forward_vcpu_service(struct fwd_vcpu *c)
 	unsigned long notices;
 	int r;
 
+	if (fwd_is_qemu(&c->vm->cfg))
+		return forward_qemu_service(c);
 	while (ring_spsc_pop(&c->ring, &ev))
 		forward_queue(c, &ev);
 	while (ring_mpsc_pop(&c->inbox, &ev))

@@ -24,6 +24,7 @@
 #include "guest-payloads/abi.h"
 #include "mcefwd/mce/encode.h"
 #include "mcefwd/mce/event.h"
+#include "mcefwd/mce/qemu_model.h"
 #include "mcefwd/mce/ring.h"
 #include "mcefwd/util/diag.h"
 
@@ -42,10 +43,30 @@ enum fwd_emulated { FWD_EMULATED_FAIL, FWD_EMULATED_FORWARD };
 
 struct fwd_config {
 	enum mce_profile profile;
+	bool encoding_set;		/* --encoding: the profile overrides the model's */
+	/*
+	 * The forwarding model: major 0 is mcefwd's own (the queue, every
+	 * event kept); a QEMU release is that QEMU's rules (forward_qemu.c).
+	 */
+	struct qemu_release model;
 	unsigned int bank;
 	int ao_target;			/* vCPU index, or FWD_AO_ALL, FWD_AO_OWNER */
 	enum fwd_emulated emulated;
 };
+
+/* Whether cfg forwards as a QEMU release does rather than as mcefwd. */
+static inline bool fwd_is_qemu(const struct fwd_config *cfg)
+{
+	return cfg->model.major != 0;
+}
+
+/* "mcefwd" or "qemu-7.2" for cfg's model, into buf. */
+const char *fwd_model_name(const struct fwd_config *cfg, char *buf, size_t size);
+/*
+ * Parses --model: mcefwd, or qemu-MAJOR[.MINOR] from 2.11 (the first QEMU
+ * to forward BUS_MCEERR_* as it does now) to 99.
+ */
+int fwd_model_parse(const char *s, struct qemu_release *out);
 
 /* Why forwarding stopped the VM, for the judge to compare. */
 enum fwd_stop {
@@ -53,6 +74,11 @@ enum fwd_stop {
 	FWD_STOP_NO_SER,	/* an AR the guest cannot recover: MCG_CAP lacks SER_P */
 	FWD_STOP_NOT_RAM,	/* an AR in memory the VMM uses, not guest RAM */
 	FWD_STOP_LIVELOCK,	/* the same AR at the same RIP FWD_LIVELOCK times */
+	/* Under a QEMU model, where QEMU itself ends or resets (these stay last): */
+	FWD_STOP_QEMU_EXIT,	/* hardware_memory_error: QEMU exit(1)s */
+	FWD_STOP_QEMU_SIGBUS,	/* a second MCEERR SIGBUS before the first was handled: QEMU dies of it */
+	FWD_STOP_QEMU_RESET,	/* do_inject_x86_mce asked for a guest reset (triple fault) */
+	FWD_STOP_REFAULT,	/* the same AR again and again: QEMU would loop, we stop after FWD_LIVELOCK */
 };
 
 /* What the host did with one event: for reports and for the scenario judge. */
@@ -86,6 +112,12 @@ struct fwd_vcpu_port {
 	void (*stop)(void *ctx, enum fwd_stop reason, const char *text);
 	/* Whether the last KVM_RUN returned EINTR (for the diagnostic line). */
 	bool (*eintr)(void *ctx);
+	/* ---- what a QEMU model delivers with, as QEMU does ---- */
+	int (*cr4)(void *ctx, uint64_t *cr4);
+	/* KVM_SET_MSRS of n MSRs. */
+	int (*write_msrs)(void *ctx, const uint32_t *index, const uint64_t *val, unsigned int n);
+	/* Queues #MC (vector 18) with KVM_SET_VCPU_EVENTS, as kvm_arch_process_async_events. */
+	int (*raise_mc)(void *ctx);
 };
 
 /* What forwarding needs of the VM: its guest RAM. */
@@ -143,6 +175,8 @@ struct fwd_vm {
 	struct diag *diag;
 	/* The guest CPU's family and model (CPUID 1), for the broadcast rule. */
 	unsigned int family, model;
+	uint32_t cpuid_version;		/* CPUID 1 EAX as the guest reads it */
+	bool amd;			/* the guest CPU is AuthenticAMD */
 	unsigned int nr_vcpus;
 	struct fwd_vcpu *vcpus[MCEFWD_MAX_VCPUS];
 	struct ring_mpsc process;	/* AO stowed on non-vCPU threads */

@@ -17,6 +17,11 @@ struct fwd_entry *forward_log_new(struct fwd_vcpu *c);
  * broadcast bank-1 error or a notice (route.c).
  */
 void route_fanout(struct fwd_vcpu *c, const struct fwd_entry *e);
+/* Stops the VM through the port, said once on the diagnostics too; returns -err. */
+int forward_stop(struct fwd_vcpu *c, enum fwd_stop reason, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* forward_vcpu_service under a QEMU model (forward_qemu.c). */
+int forward_qemu_service(struct fwd_vcpu *c);
 /* Remembers the poisoned memory behind an event in guest RAM, once (ledger.c). */
 void ledger_note(struct fwd_vm *f, uint64_t gpa, unsigned int lsb);
 

@@ -9,22 +9,10 @@
 
 #include "guest-payloads/abi.h"
 #include "mcefwd/qemu/qemu.h"
+#include "mcefwd/scenario/qemu_rules.h"
 
 struct ktap;
 
-/* How a QEMU run ended. */
-enum qemu_outcome {
-	QO_NONE,
-	QO_EXIT,	/* the guest exited through isa-debug-exit (code in exit_code) */
-	QO_RESET,	/* the guest was reset; -no-reboot makes that QEMU's end */
-	QO_QEMU_EXIT,	/* QEMU exited by itself, not for the guest (status) */
-	QO_SIGNAL,	/* QEMU died of a signal it was not sent by us */
-	QO_REFAULT,	/* the same AR again and again: stopped by us */
-	QO_TIMEOUT,	/* nothing of the above in time: killed by us */
-	QO_STOPPED,	/* killed by us because a step failed (said before) */
-};
-
-const char *qemu_outcome_name(enum qemu_outcome o);
 
 /* One QMP MEMORY_FAILURE event. */
 struct qemu_mf {
@@ -34,7 +22,6 @@ struct qemu_mf {
 };
 
 #define QEMU_MAX_MF	32
-#define QEMU_MAX_MCE	8
 #define QEMU_MAX_PAGES	8
 /* vCPUs a run under QEMU may have (the scenarios use up to 4). */
 #define QEMU_MAX_VCPUS	16
@@ -157,41 +144,8 @@ int qemu_poison_untouched(struct qemu_session *s, uint64_t gpa, const char *stat
 /* ---- expect.c: what QEMU of this version must do ---- */
 
 /* One record a vCPU must report under QEMU. */
-struct qemu_mce {
-	enum mce_kind kind;
-	unsigned int page;	/* the test page MCi_ADDR holds */
-	bool over;		/* MCi_STATUS.OVER */
-	unsigned int vcpu;	/* who takes it */
-	bool broadcast;		/* cpu_x86_inject_mce's bank-1 copy for the other vCPUs */
-	bool lmce;		/* MCG_STATUS.LMCE: the guest opted in */
-};
 
-/* What the guest's CPUID says: it decides QEMU's encoding and broadcast. */
-struct qemu_guest {
-	bool amd;
-	uint32_t cpuid_version;	/* CPUID 1 EAX */
-};
 
-struct qemu_expect {
-	const char *cannot;		/* why QEMU cannot be driven through it (skip) */
-	char cpu[80];			/* -cpu */
-	unsigned int nr_vcpus;		/* -smp */
-	enum qemu_outcome outcome;
-	int qemu_status;		/* QO_QEMU_EXIT: its exit status */
-	unsigned int nr_mce;
-	struct qemu_mce mce[QEMU_MAX_MCE];
-	unsigned int nr_ready;
-	unsigned int ready_events[SCN_MAX_MCE];	/* MEMORY_FAILURE events after READY n */
-	enum mce_profile profile;	/* the encoding this QEMU uses for this guest */
-	/*
-	 * Poison a frame no process maps (untouched.c): guest RAM in a memfd,
-	 * the page made there by us and unmapped again, so the memory failure
-	 * notifies nobody and the guest's first touch takes a pure AR.
-	 */
-	bool untouched;
-	uint64_t mcg_cap;		/* what the guest reads */
-	const char *why;		/* in words, with the source */
-};
 
 /* g: the guest's CPU (the -cpu model's), as it said, or a first guess. */
 int qemu_expect(const struct qemu_vmm *q, const struct qemu_guest *g, const struct scenario *sc,

@@ -528,17 +528,6 @@ void qs_check_exits(struct qemu_session *s, struct run_result *res)
 	}
 }
 
-const char *qemu_outcome_name(enum qemu_outcome o)
-{
-	static const char *const names[] = {
-		[QO_NONE] = "not run", [QO_EXIT] = "guest exit", [QO_RESET] = "guest reset",
-		[QO_QEMU_EXIT] = "QEMU exited", [QO_SIGNAL] = "QEMU killed by a signal",
-		[QO_REFAULT] = "re-fault loop", [QO_TIMEOUT] = "timeout",
-		[QO_STOPPED] = "stopped by mcefwd after a failed step",
-	};
-
-	return (unsigned int)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
-}
 
 /* ---- start and end ---- */
 

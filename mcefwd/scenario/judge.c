@@ -10,6 +10,7 @@
 #include "mcefwd/mce/encode.h"
 #include "mcefwd/util/ktap.h"
 #include "guest-payloads/abi.h"
+#include "mcefwd/scenario/qemu_rules.h"
 #include "mcefwd/scenario/scn_int.h"
 #include "mcefwd/util/error.h"
 #include "mcefwd/vmm/vcpu.h"
@@ -129,21 +130,32 @@ static int judge_build(struct vm *vm, const struct scn_mce *e, bool lmce, struct
 	return r;
 }
 
-static void judge_records(struct vm *vm, struct scn_run *s, struct ktap *k,
-			      struct run_result *res)
+/* Whether the other vCPUs get the bank-1 broadcast, by the run's model. */
+static bool judge_wants_broadcast(struct vm *vm, bool lmce)
 {
-	const struct scenario *sc = s->sc;
+	const struct fwd_config *fc = &vm->cfg.fwd;
+
+	if (fwd_is_qemu(fc))
+		return !lmce && qemu_model_broadcasts(fc->model, vm->fwd.amd, vm->fwd.cpuid_version);
+	return mce_wants_broadcast(fc->profile, vm->fwd.family, vm->fwd.model, lmce);
+}
+
+static void judge_records(struct vm *vm, const struct scenario *sc, struct ktap *k,
+			  struct run_result *res)
+{
 	const struct fwd_config *fc = &vm->cfg.fwd;
 	struct kvm_x86_mce want[SCN_MAX_MCE], bcast;
-	bool wants_bcast = mce_wants_broadcast(fc->profile, vm->fwd.family, vm->fwd.model,
-					       sc->others == SCN_OTHERS_LMCE);
+	bool wants_bcast = judge_wants_broadcast(vm, sc->others == SCN_OTHERS_LMCE);
 	unsigned int last = vm->nr_vcpus - 1;
 	int owner;
 
 	for (unsigned int i = 0; i < sc->nr_mce; i++)
 		if (judge_build(vm, &sc->mce[i], sc->others == SCN_OTHERS_LMCE, &want[i]) < 0)
 			run_fail(res, "cannot build the expected record %u", i + 1);
-	mce_build_broadcast(fc->profile, &bcast);
+	/* cpu_x86_inject_mce's bank-1 error, whatever the encoding of the first. */
+	bcast = (struct kvm_x86_mce){ .status = MCE_STATUS_VAL | MCE_STATUS_UC,
+				      .mcg_status = MCE_MCG_STATUS_MCIP | MCE_MCG_STATUS_RIPV,
+				      .bank = MCE_BROADCAST_BANK };
 
 	switch (sc->others) {
 	case SCN_OTHERS_ANY:
@@ -205,15 +217,46 @@ static void judge_lost(struct vm *vm, struct scn_run *s, struct ktap *k,
 			 (unsigned long)(got >> 10), (unsigned long)(want >> 10));
 }
 
+/* The stop a QEMU outcome is, and its words. */
+static enum fwd_stop judge_qemu_stop(enum scn_outcome o, const char **words)
+{
+	switch (o) {
+	case SCN_RESET:
+		*words = "QEMU to reset the guest";
+		return FWD_STOP_QEMU_RESET;
+	case SCN_QEMU_EXIT:
+		*words = "QEMU to exit with status 1";
+		return FWD_STOP_QEMU_EXIT;
+	case SCN_QEMU_SIGBUS:
+		*words = "QEMU to die of a second SIGBUS";
+		return FWD_STOP_QEMU_SIGBUS;
+	case SCN_REFAULT:
+		*words = "the access to fault again and again";
+		return FWD_STOP_REFAULT;
+	default:
+		*words = "?";
+		return FWD_STOP_NONE;
+	}
+}
+
 void judge_scenario(struct vm *vm, void *priv, struct ktap *k, struct run_result *res)
 {
 	struct scn_run *s = priv;
-	const struct scenario *sc = s->sc;
 	struct vcpu *v0 = vm->vcpus[0];
-	enum scn_outcome want = !(inject_method(s->method)->flags & INJECT_F_NO_MEMORY) &&
-				sc->outcome_poisoned ?
-				sc->outcome_poisoned : sc->outcome;
+	struct qemu_guest g = { .amd = vm->fwd.amd, .cpuid_version = vm->fwd.cpuid_version };
+	struct scenario sc_model;
+	const struct scenario *sc = &sc_model;
+	const char *why, *words;
+	enum scn_outcome want;
+	char model[32];
 
+	/* The expectation of the run's model: the scenario's own, or QEMU's (qemu_rules.c). */
+	qemu_rules_for_model(&vm->cfg.fwd, &g, vm->kvm->caps.mcg_cap_supported, vm->fwd.amd,
+			     s->sc, s->method, &sc_model, &why);
+	if (why)
+		ktap_diag(k, "under %s: %s", fwd_model_name(&vm->cfg.fwd, model, sizeof(model)), why);
+	want = !(inject_method(s->method)->flags & INJECT_F_NO_MEMORY) && sc->outcome_poisoned ?
+	       sc->outcome_poisoned : sc->outcome;
 	if (s->failure[0])
 		run_fail(res, "%s", s->failure);
 	for (unsigned int i = 1; i < vm->nr_vcpus; i++) {
@@ -255,8 +298,22 @@ void judge_scenario(struct vm *vm, void *priv, struct ktap *k, struct run_result
 		else
 			ktap_diag(k, "as expected: %s", v0->res.error);
 		break;
+	case SCN_RESET:
+	case SCN_QEMU_EXIT:
+	case SCN_QEMU_SIGBUS:
+	case SCN_REFAULT: {
+		enum fwd_stop stop = judge_qemu_stop(want, &words);
+
+		if (v0->res.outcome != VCPU_MCE_STOPPED || v0->res.stop != stop)
+			run_fail(res, "expected %s, but vcpu-0 %s%s%s", words,
+				 vcpu_outcome_name(v0->res.outcome),
+				 v0->res.error[0] ? ": " : "", v0->res.error);
+		else
+			ktap_diag(k, "as expected: %s", v0->res.error);
+		break;
 	}
-	judge_records(vm, s, k, res);
+	}
+	judge_records(vm, sc, k, res);
 	judge_lost(vm, s, k, res);
 	if (v0->res.reports_failed)
 		run_fail(res, "vcpu-0: %u guest check(s) failed", v0->res.reports_failed);

@@ -110,7 +110,15 @@ static void observe_result(struct vm *vm, const struct vcpu *v0, struct run_resu
 		snprintf(o->note, sizeof(o->note), "KVM shut the guest down (triple fault)");
 		break;
 	case VCPU_MCE_STOPPED:
-		if (v0->res.stop == FWD_STOP_LIVELOCK) {
+		/* QEMU's own ends, in the words the real QEMU's runs use (qemu/scenario.c). */
+		if (v0->res.stop >= FWD_STOP_QEMU_EXIT) {
+			snprintf(o->outcome, sizeof(o->outcome), "%s",
+				 v0->res.stop == FWD_STOP_QEMU_RESET ? "reset" :
+				 v0->res.stop == FWD_STOP_QEMU_EXIT ? "QEMU exit" :
+				 v0->res.stop == FWD_STOP_REFAULT ? "re-fault loop" : "QEMU killed by SIGBUS");
+			snprintf(o->note, sizeof(o->note), "%.*s", (int)sizeof(o->note) - 1,
+				 v0->res.error);
+		} else if (v0->res.stop == FWD_STOP_LIVELOCK) {
 			snprintf(o->outcome, sizeof(o->outcome), "livelock");
 			snprintf(o->note, sizeof(o->note), "the guest kept touching the page, every #MC dropped");
 		} else {
@@ -162,7 +170,11 @@ void observe_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *
 			 v0->res.nr_mce);
 		return;
 	case VCPU_MCE_STOPPED:
-		snprintf(res->seen, sizeof(res->seen), "no #MC: VM stopped");
+		if (v0->res.stop >= FWD_STOP_QEMU_EXIT)
+			snprintf(res->seen, sizeof(res->seen), "%u #MC, then %s", v0->res.nr_mce,
+				 res->obs.outcome);
+		else
+			snprintf(res->seen, sizeof(res->seen), "no #MC: VM stopped");
 		return;
 	default:
 		break;

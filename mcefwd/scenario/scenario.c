@@ -38,7 +38,7 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 	struct scn_run *s;
 	struct payload p;
 	const char *kill = NULL;
-	int r, old_kill = -1;
+	int r, old_kill = -1, want_kill;
 
 	memset(res, 0, sizeof(*res));
 	if ((method->flags & INJECT_F_MIGRATES) && strcmp(sc->name, "soft-offline")) {
@@ -108,14 +108,15 @@ int scenario_run(struct kvm *kvm, const struct scenario *sc, enum inject_method 
 		cfg.nr_vcpus = sc->nr_vcpus;
 	ktap_diag(k, "%s: %s; poison=%s encoding=%s bank %u", sc->name, sc->summary,
 		  inject_method_name(m), mce_profile_name(cfg.fwd.profile), cfg.fwd.bank);
-	if (sc->kill && (method->flags & INJECT_F_MEMORY_FAILURE)) {
+	/* A QEMU model asks for early kill, always, as qemu_init_sigbus does. */
+	want_kill = fwd_is_qemu(&cfg.fwd) ? SCN_KILL_EARLY : sc->kill;
+	if (want_kill && (method->flags & INJECT_F_MEMORY_FAILURE)) {
 		old_kill = prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 		prctl(PR_MCE_KILL, PR_MCE_KILL_SET,
-		      sc->kill == SCN_KILL_EARLY ? PR_MCE_KILL_EARLY : PR_MCE_KILL_LATE, 0, 0);
-		kill = sc->kill == SCN_KILL_EARLY ? "early" : "late";
-		ktap_diag(k, "PR_MCE_KILL %s for %s: a real memory failure %s",
-			  sc->kill == SCN_KILL_EARLY ? "early" : "late", sc->name,
-			  sc->kill == SCN_KILL_EARLY ? "must send its AO at once" :
+		      want_kill == SCN_KILL_EARLY ? PR_MCE_KILL_EARLY : PR_MCE_KILL_LATE, 0, 0);
+		kill = want_kill == SCN_KILL_EARLY ? "early" : "late";
+		ktap_diag(k, "PR_MCE_KILL %s for %s: a real memory failure %s", kill, sc->name,
+			  want_kill == SCN_KILL_EARLY ? "must send its AO at once" :
 			  "must wait for the guest's access (AR), not send an AO first");
 	}
 	r = run_with(kvm, &p, &cfg, o->timeout_ms, &hooks, k, res);

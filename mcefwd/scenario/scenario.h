@@ -23,6 +23,11 @@ enum scn_outcome {
 	SCN_SHUTDOWN,		/* KVM shuts the guest down (triple fault) */
 	SCN_MCE_STOP,		/* mcefwd stops the VM, as QEMU does */
 	SCN_LIVELOCK,		/* the guest re-touches a page whose #MC KVM drops */
+	/* Under a QEMU model (--model=qemu-X), what QEMU itself does: */
+	SCN_RESET,		/* do_inject_x86_mce resets the guest (triple fault) */
+	SCN_QEMU_EXIT,		/* hardware_memory_error: QEMU exit(1)s */
+	SCN_QEMU_SIGBUS,	/* a second pending SIGBUS: QEMU dies of it */
+	SCN_REFAULT,		/* the access re-faults for ever (stopped after FWD_LIVELOCK) */
 };
 
 #define SCN_MAX_MCE 4

@@ -62,12 +62,41 @@ static void vm_guest_cpu(struct vm *vm)
 	struct kvm_cpuid_entry2 *e = kvm_cpuid_find(vm->kvm->caps.cpuid, 1, 0);
 	uint32_t a = e ? e->eax : 0;
 
+	vm->fwd.cpuid_version = a;
+	vm->fwd.amd = !strcmp(vm->kvm->caps.vendor, "AuthenticAMD");
 	vm->fwd.family = (a >> 8) & 0xf;
 	vm->fwd.model = (a >> 4) & 0xf;
 	if (vm->fwd.family == 0xf)
 		vm->fwd.family += (a >> 20) & 0xff;
 	if (vm->fwd.family >= 6)
 		vm->fwd.model |= ((a >> 16) & 0xf) << 4;
+}
+
+/*
+ * What a QEMU model takes from QEMU before the first error:
+ * target/i386/kvm/kvm.c kvm_arch_init_vcpu masks MCG_CAP bits KVM does
+ * not support with a warning (LMCE and a bank count KVM lacks are errors,
+ * left to vm_check_config), and kvm_mce_inject encodes by the guest CPU's
+ * vendor from 9.1 (qemu_model_profile), unless --encoding said otherwise.
+ */
+static void vm_qemu_model(struct vm *vm)
+{
+	uint64_t keep = vm->kvm->caps.mcg_cap_supported | MCE_MCG_CAP_COUNT_MASK;
+	uint64_t unsupported = vm->cfg.mcg_cap & ~keep & ~MCE_MCG_LMCE_P;
+	char model[32];
+
+	fwd_model_name(&vm->cfg.fwd, model, sizeof(model));
+	if (unsupported) {
+		diag_say(&vm->diag, "%s: warning: Unsupported MCG_CAP bits: 0x%lx (masked, as QEMU's kvm_arch_init_vcpu does)",
+			 model, (unsigned long)unsupported);
+		vm->cfg.mcg_cap &= ~unsupported;
+	}
+	if (!vm->cfg.fwd.encoding_set)
+		vm->cfg.fwd.profile = qemu_model_profile(vm->cfg.fwd.model, vm->fwd.amd);
+	vm->fwd.cfg = vm->cfg.fwd;
+	vm->fwd.mcg_cap = vm->cfg.mcg_cap;
+	/* kvm_on_sigbus: an AO on QEMU's main thread goes to first_cpu. */
+	vm->fwd.cfg.ao_target = vm->cfg.fwd.ao_target = 0;
 }
 
 /* Forwarding reaches guest RAM through here. */
@@ -104,6 +133,9 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 		vm->cfg.kick = KICK_SIGMASK;
 	forward_vm_init(&vm->fwd, &cfg->fwd, cfg->mcg_cap, &vm_fwd_port, vm, &vm->diag);
 	vm->fwd.numa_node = cfg->numa_node;
+	vm_guest_cpu(vm);
+	if (fwd_is_qemu(&cfg->fwd))
+		vm_qemu_model(vm);
 
 	r = vm_check_config(&kvm->caps, &vm->cfg);
 	if (r < 0)
@@ -114,7 +146,6 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	r = sigbus_install();
 	if (r < 0)
 		goto err;
-	vm_guest_cpu(vm);
 	r = kvm_ioctl(kvm->fd, KVM_CREATE_VM, NULL);
 	if (r < 0)
 		goto err;

@@ -204,6 +204,16 @@ mcefwd run ar --ao-target 2 --vcpus 2
 expect "--ao-target beyond the vCPUs is a usage error" 2 "--ao-target 2: there are only 2 vCPU"
 mcefwd run ar --mce-kill=sometimes
 expect "--mce-kill sometimes is a usage error" 2 "invalid --mce-kill 'sometimes'"
+mcefwd run ar --model=qemu-2.10
+expect "--model before QEMU 2.11 is a usage error" 2 "invalid --model 'qemu-2.10'"
+mcefwd run ar --model=qemu-7 --vmm=qemu
+expect "--model with --vmm=qemu is a usage error" 2 "choose one"
+mcefwd run ar --model=qemu-7 --ao-target=all
+expect "--ao-target with a QEMU model is a usage error" 2 "QEMU gives an AO to vCPU 0"
+mcefwd run ar --model=qemu-7 --mce-kill=late
+expect "--mce-kill with a QEMU model is a usage error" 2 "QEMU always asks for early kill"
+mcefwd caps --model=qemu-7
+expect "--model outside run is a usage error" 2 "--model is an option of 'run' only"
 
 # What the guests saw is judged from `mcefwd run --json` (run_json,
 # expect_json in lib.sh), the records they had to see taken from `mcefwd
@@ -245,6 +255,39 @@ else
 		(t("vmm-memory-ao") | .observation.outcome == "nothing" and
 			[.events[] | select(.in_ram | not) | .code + " " + .verdict] == ["AO ignore"])' \
 		--argjson list "$scenario_list"
+	# The same errors under QEMU's rules (--model, mcefwd/mce/forward_qemu.c):
+	# what each QEMU release does where it differs from mcefwd's own model.
+	# shellcheck disable=SC2086
+	run_json $SCENARIOS --poison=signal --model=qemu-7
+	expect_json "--model=qemu-7: QEMU 7.2's outcomes, and its records where it delivers" 0 '
+		names == $list and all(.tests[]; .result == "pass") and
+		.model == "qemu-7.2" and .encoding == "qemu-7" and
+		(t("ar").observation | .outcome == "#MC" and rec == enc("qemu-7"; "ar")) and
+		(t("ao").observation | .outcome == "#MC" and rec == enc("qemu-7"; "ao")) and
+		(t("overflow").observation | .records == 2 and
+			rec == (enc("qemu-7"; "ar") | .status |= over | .addr = "0x201000")) and
+		(t("burst").observation | .outcome == "QEMU killed by SIGBUS" and .records == 0) and
+		(t("nested").observation | .outcome == "reset" and rec == enc("qemu-7"; "ar")) and
+		(t("no-cr4-mce").observation | .outcome == "reset" and .records == 0) and
+		(t("ar-no-ser").observation.outcome == "QEMU exit") and
+		(t("vmm-memory").observation.outcome == "QEMU exit") and
+		(t("ao-no-ser").observation.outcome == "nothing") and
+		(t("bank-disabled").observation.outcome == "nothing") and
+		(t("vmm-memory-ao").observation.outcome == "nothing")' \
+		--argjson list "$scenario_list"
+	# From 9.1 the guest CPU's vendor picks the encoding; the AMD one has no
+	# AR bit, so QEMU drops nested's second error under MCIP: no reset.
+	run_json ar nested burst --poison=signal --model=qemu-9.1
+	expect_json "--model=qemu-9.1: the encoding of the guest's vendor; nested by it" 0 '
+		. as $r | all(.tests[]; .result == "pass") and .model == "qemu-9.1" and
+		.encoding == (if $amd then "amd" else "qemu-7" end) and
+		(t("ar").observation | rec == enc($r.encoding; "ar")) and
+		(t("nested").observation.outcome == (if $amd then "#MC" else "reset" end)) and
+		(t("burst").observation.outcome == "QEMU killed by SIGBUS")' \
+		--argjson amd "$(grep -q AuthenticAMD /proc/cpuinfo && echo true || echo false)"
+	run_json ar --poison=signal --model=qemu-6.2
+	expect_json "--model=qemu-6.2: qemu-6.2's encoding (no RIPV in an AR)" 0 '
+		.encoding == "qemu-6.2" and (t("ar").observation | rec == enc("qemu-6.2"; "ar"))'
 	run_json ar ao overflow --poison=signal --encoding=qemu-6.2 --bank 3
 	expect_json "encoding qemu-6.2 in bank 3" 0 '
 		names == ["ar", "ao", "overflow"] and all(.tests[]; .result == "pass") and
@@ -349,6 +392,14 @@ if method_available uffd; then
 			rec == (enc("qemu-7"; "ar") | .status |= over | .addr = "0x201000")) and
 		(t("bank-disabled").observation.outcome == "livelock") and
 		all(t("bank-disabled").events[]; .gpa == "0x200000")'
+	# A page really poisoned under QEMU's rules: what QEMU drops re-faults.
+	run_json ar nested bank-disabled ar-no-ser --poison=uffd --emulated-access=forward --model=qemu-7
+	expect_json "--model=qemu-7 with uffd: a dropped error re-faults, QEMU resets or exits" 0 '
+		all(.tests[]; .result == "pass") and
+		(t("ar").observation | rec == enc("qemu-7"; "ar")) and
+		(t("nested").observation.outcome == "reset") and
+		(t("bank-disabled").observation.outcome == "re-fault loop") and
+		(t("ar-no-ser").observation.outcome == "QEMU exit")'
 	# The #MC of a real access lands on the load itself (EIPV), as on
 	# hardware: mcefwd names it from the payload's mce_ar_load symbol.
 	run_json ar --poison=uffd --emulated-access=forward

@@ -3,7 +3,8 @@
  * QEMU's rules (mcefwd/mce/qemu_model.c) against QEMU's source: the
  * encoding by version and vendor, the broadcast by cpu_x86_version's
  * family and model, and do_inject_x86_mce's drop, reset, overflow and
- * write rules, rule by rule, with the MEMORY_FAILURE action each sends.
+ * write rules, rule by rule, with the MEMORY_FAILURE action each sends;
+ * and what mcefwd's own VMM must show under a QEMU model (qemu_rules.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "mcefwd/mce/qemu_model.h"
+#include "mcefwd/scenario/qemu_rules.h"
 
 #define CAP	(10 | MCE_MCG_CTL_P | MCE_MCG_SER_P)
 #define BANK	MCE_QEMU_BANK
@@ -189,6 +191,95 @@ static void test_inject_broadcast_copy(void **state)
 	assert_int_equal(inject(&st, &b, 0), QEMU_INJECT_IGNORED);
 }
 
+/* What mcefwd must show under model for scenario name poisoned with m. */
+static struct scenario for_model(struct qemu_release model, enum mce_profile profile, bool amd,
+				 const char *name, enum inject_method m)
+{
+	struct fwd_config fwd = { .profile = profile, .model = model, .bank = BANK };
+	struct qemu_guest g = { .amd = amd, .cpuid_version = amd ? 0xa00f11 : 0x50654 };
+	const struct scenario *sc = scenario_find(name);
+	struct scenario out;
+	const char *why;
+
+	assert_non_null(sc);
+	qemu_rules_for_model(&fwd, &g, CAP, amd, sc, m, &out, &why);
+	if (model.major)
+		assert_non_null(why);
+	return out;
+}
+
+/* mcefwd's own model: the scenario's own row, untouched. */
+static void test_model_mcefwd_is_the_row(void **state)
+{
+	struct qemu_release none = { 0, 0 };
+
+	(void)state;
+	for (unsigned int i = 0; i < scenario_count(); i++) {
+		const struct scenario *sc = scenario_at(i);
+		struct scenario out = for_model(none, MCE_PROFILE_QEMU7, false, sc->name,
+						INJECT_PFN);
+
+		assert_memory_equal(&out, sc, sizeof(out));
+	}
+}
+
+/* The errors the payload asks for (signal, uffd), under QEMU's rules. */
+static void test_model_asked(void **state)
+{
+	struct scenario o;
+
+	(void)state;
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "burst", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_QEMU_SIGBUS);
+	assert_int_equal(o.nr_mce, 0);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "nested", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_RESET);
+	assert_int_equal(o.nr_mce, 1);
+	o = for_model(v91, MCE_PROFILE_AMD, true, "nested", INJECT_UFFD);
+	assert_int_equal(o.outcome, SCN_EXIT);
+	assert_int_equal(o.outcome_poisoned, SCN_REFAULT);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "no-cr4-mce", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_RESET);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "ar-no-ser", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_QEMU_EXIT);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "vmm-memory", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_QEMU_EXIT);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "vmm-memory-ao", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_EXIT);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "bank-disabled", INJECT_UFFD);
+	assert_int_equal(o.outcome, SCN_EXIT);
+	assert_int_equal(o.outcome_poisoned, SCN_REFAULT);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "overflow", INJECT_SIGNAL);
+	assert_int_equal(o.outcome, SCN_EXIT);
+	assert_int_equal(o.nr_mce, 2);
+	assert_true(o.mce[1].over);
+}
+
+/* A real memory failure under early kill: the rows a real QEMU is judged by. */
+static void test_model_early_kill(void **state)
+{
+	struct scenario o;
+
+	(void)state;
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "ar", INJECT_PFN);
+	assert_int_equal(o.outcome, SCN_EXIT);
+	assert_int_equal(o.nr_mce, 1);
+	assert_int_equal(o.mce[0].kind, MCE_AO);	/* the AO's #MC retires the page first */
+	o = for_model(v91, MCE_PROFILE_AMD, true, "ar", INJECT_HWPOISON);
+	assert_int_equal(o.mce[0].kind, MCE_AR);	/* the AMD AO is only logged: OVER */
+	assert_true(o.mce[0].over);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "bank-disabled", INJECT_PFN);
+	assert_int_equal(o.outcome, SCN_REFAULT);
+	assert_int_equal(o.outcome_poisoned, 0);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "nested", INJECT_PFN);
+	assert_int_equal(o.outcome, SCN_RESET);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "ar-no-ser", INJECT_PFN);
+	assert_int_equal(o.outcome, SCN_QEMU_EXIT);
+	o = for_model(v72, MCE_PROFILE_QEMU7, false, "reset", INJECT_PFN);
+	assert_int_equal(o.outcome, SCN_EXIT);
+	assert_int_equal(o.mce[0].kind, MCE_AO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +289,9 @@ int main(void)
 		cmocka_unit_test(test_inject_disabled_and_cr4),
 		cmocka_unit_test(test_inject_not_uc),
 		cmocka_unit_test(test_inject_broadcast_copy),
+		cmocka_unit_test(test_model_mcefwd_is_the_row),
+		cmocka_unit_test(test_model_asked),
+		cmocka_unit_test(test_model_early_kill),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
