@@ -65,6 +65,7 @@ void forward_vm_init(struct fwd_vm *f, const struct fwd_config *cfg, uint64_t mc
 	f->ctx = ctx;
 	f->diag = diag;
 	ring_mpsc_init(&f->process);
+	atomic_init(&f->main_routed, 0);
 	pthread_mutex_init(&f->lock, NULL);
 }
 

@@ -2,11 +2,13 @@
 /*
  * Forwarding: what happens to a stowed SIGBUS after KVM_RUN returns. The
  * vCPU drains its ring into a queue (forward.c), translates hva to gpa,
- * asks encode.c what QEMU would do, builds the bank state and delivers it
+ * decides with mce_decide (encode.c), builds the bank state and delivers it
  * (deliver.c), one event at a time: the next only once the guest has
  * cleared MCG_STATUS.MCIP. AO events stowed on other threads are routed by
  * the main thread, and what one vCPU's error owes the others fans out
- * (route.c). Guest memory lost to errors is accounted in ledger.c.
+ * (route.c). Guest memory lost to errors is accounted in ledger.c. That is
+ * mcefwd's own model; under --model=qemu-X forward_qemu.c takes the drained
+ * events instead, with QEMU's rules.
  *
  * Forwarding knows no vCPU or VM of the VMM: it reaches a vCPU through a
  * port (struct fwd_vcpu_port, vmm/vcpu.c gives KVM's; the unit test a fake)
@@ -191,6 +193,8 @@ struct fwd_vm {
 	atomic_ulong unroutable;	/* a full inbox: lost */
 	/* Never delivered (the vCPU had finished, or a reset came first): reported. */
 	atomic_ulong undeliverable;
+	/* AO events route_main_drain has handed to a vCPU (or refused): its progress. */
+	atomic_ulong main_routed;
 };
 
 const char *fwd_emulated_name(enum fwd_emulated e);
@@ -234,7 +238,7 @@ bool forward_vcpu_has_work(struct fwd_vcpu *c);
 bool forward_vcpu_pending(const struct fwd_vcpu *c);
 /*
  * The guest asked for the next error (or halted) while MCIP is still set:
- * deliver the next one anyway, as QEMU would; KVM then shuts the guest down.
+ * deliver the next one anyway; KVM then shuts the guest down.
  */
 void forward_vcpu_release(struct fwd_vcpu *c);
 /*

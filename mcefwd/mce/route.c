@@ -126,6 +126,7 @@ void route_main_drain(struct fwd_vm *f)
 			ev.fanout = false;
 			for (unsigned int i = 0; i < f->nr_vcpus; i++)
 				route_to(f, i, &ev);
+			atomic_fetch_add(&f->main_routed, 1);
 			continue;
 		}
 		if (target == FWD_AO_OWNER) {
@@ -140,5 +141,6 @@ void route_main_drain(struct fwd_vm *f)
 			}
 		}
 		route_to(f, (unsigned int)target, &ev);
+		atomic_fetch_add(&f->main_routed, 1);
 	}
 }

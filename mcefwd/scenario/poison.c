@@ -123,8 +123,33 @@ static int poison_later(struct vcpu *v, struct scn_run *s, void *hva, int kind)
 	return 0;
 }
 
+#define POISON_AO_WAIT_MS	5000
+
+/*
+ * Under a QEMU model a frame poisoned while mcefwd maps it gives the
+ * early-kill thread, the main thread, an AO at once. Hold the guest until
+ * the main thread has handed it to its vCPU (vCPU 0, which injects it
+ * before it next enters the guest), as the harness of a real QEMU holds
+ * the guest until QEMU's MEMORY_FAILURE event (qemu/scenario.c): else a
+ * guest that loads at once races the AO, and neither run would say which
+ * came first.
+ */
+static void poison_await_ao(struct vcpu *v, unsigned long before)
+{
+	struct timespec nap = { 0, 1000000 };
+
+	for (unsigned int ms = 0; ms < POISON_AO_WAIT_MS; ms++) {
+		if (atomic_load(&v->vm->fwd.main_routed) != before)
+			return;
+		nanosleep(&nap, NULL);
+	}
+	vm_diag(v->vm, "vcpu-%u: no AO %u ms after the poisoning (early kill): the guest goes on without it",
+		v->id, POISON_AO_WAIT_MS);
+}
+
 static int poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind)
 {
+	unsigned long routed = atomic_load(&v->vm->fwd.main_routed);
 	const struct inject_method_ops *ops = inject_method(s->method);
 	struct scn_page *pg;
 	void *hva = poison_hva(v->vm, s, gpa);
@@ -160,6 +185,8 @@ static int poison_page(struct vcpu *v, struct scn_run *s, uint64_t gpa, int kind
 		return 0;
 	}
 	r = poison_frame(v, s, pg);
+	if (r == 0 && fwd_is_qemu(&v->vm->cfg.fwd) && (ops->flags & INJECT_F_MEMORY_FAILURE))
+		poison_await_ao(v, routed);
 	if (r < 0 || !s->sc->vmm_memory || kind != MCEFWD_READY_AR)
 		return r;
 	/* Nothing touches mcefwd's own page but mcefwd: it reads it, as a VMM would. */
