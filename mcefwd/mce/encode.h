@@ -101,8 +101,10 @@ const char *mce_profile_name(enum mce_profile profile);
 bool mce_profile_is_amd(enum mce_profile profile);
 
 /*
- * What QEMU's kvm_arch_on_sigbus_vcpu() does with a memory error: needs
- * MCG_SER_P in the guest's MCG_CAP and the address in guest RAM. *reason
+ * Whether mcefwd's own model injects a memory error: it needs MCG_SER_P in
+ * the guest's MCG_CAP and the address in guest RAM, as QEMU's
+ * kvm_arch_on_sigbus_vcpu() does (where QEMU then exits for an AR it cannot
+ * forward, mcefwd stops the VM: MCE_STOP_VM). *reason
  * (if reason is not NULL) gets a static one-line explanation.
  */
 enum mce_verdict mce_decide(enum mce_kind kind, uint64_t mcg_cap,

@@ -21,7 +21,7 @@ struct ktap;
 enum scn_outcome {
 	SCN_EXIT = 1,		/* the guest finishes (exit 0); 0 means unset */
 	SCN_SHUTDOWN,		/* KVM shuts the guest down (triple fault) */
-	SCN_MCE_STOP,		/* mcefwd stops the VM, as QEMU does */
+	SCN_MCE_STOP,		/* mcefwd stops the VM (QEMU would exit) */
 	SCN_LIVELOCK,		/* the guest re-touches a page whose #MC KVM drops */
 	/* Under a QEMU model (--model=qemu-X), what QEMU itself does: */
 	SCN_RESET,		/* do_inject_x86_mce resets the guest (triple fault) */

@@ -57,7 +57,7 @@ static const struct scenario scenarios[] = {
 		.kill = SCN_KILL_LATE,
 		.name = "ar-no-ser", .payload = "mce-ar", .mcg_cap_clear = SER_P,
 		.summary = "guest without MCG_SER_P: an AR stops the VM",
-		.why = "Without MCG_SER_P the guest cannot recover an action-required error: QEMU stops the VM ('hardware memory error') and so does mcefwd. The guest sees nothing.",
+		.why = "Without MCG_SER_P the guest cannot recover an action-required error: mcefwd stops the VM and says why (QEMU's hardware_memory_error exits the whole process with status 1: --model=qemu-7). The guest sees nothing.",
 		.real_host = "The same; a real host keeps the frame poisoned.",
 		.outcome = SCN_MCE_STOP,
 	}, {
@@ -110,7 +110,7 @@ static const struct scenario scenarios[] = {
 		.kill = SCN_KILL_LATE,
 		.name = "vmm-memory", .payload = "mce-ar", .vmm_memory = true,
 		.summary = "AR at an address outside guest RAM: the VM is stopped",
-		.why = "The address is memory mcefwd itself uses, not guest RAM: an AR there cannot be forwarded; QEMU and mcefwd stop the VM, naming the host address.",
+		.why = "The address is memory mcefwd itself uses, not guest RAM: an AR there cannot be forwarded; mcefwd stops the VM, naming the host address (QEMU exits with status 1: --model=qemu-7).",
 		.real_host = "The safety rules refuse to poison mcefwd's own memory with a real method.",
 		.outcome = SCN_MCE_STOP,
 		.cannot = { [INJECT_UFFD] = UFFD_NO_VMM },

@@ -27,7 +27,7 @@ enum vcpu_outcome {
 	VCPU_SHUTDOWN,	/* KVM_EXIT_SHUTDOWN (triple fault) */
 	VCPU_ERROR,	/* unexpected exit or host-side failure */
 	VCPU_STOPPED,	/* stopped by the host (watchdog, another vCPU failed) */
-	VCPU_MCE_STOPPED, /* an AR that cannot be delivered stopped the VM, as QEMU does */
+	VCPU_MCE_STOPPED, /* forwarding stopped the VM (enum fwd_stop says why) */
 };
 
 #define VCPU_MAX_HELLO	4
