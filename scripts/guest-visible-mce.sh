@@ -25,6 +25,25 @@ KERNELS=${KERNELS:-6.1 6.12}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-gvm.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
+# run_json K NAME ARGS...: `mcefwd run ARGS --on=lab --kernel=K --json` into
+# $tmp/K.NAME.json (from $MATRIX_MD when set); on a failed run says which
+# tests failed and why, and returns 1.
+run_json() {
+	local k="$1" name="$2"
+	shift 2
+	if [ -n "${MATRIX_MD:-}" ]; then
+		cp "$MATRIX_MD/$k.$name.json" "$tmp/$k.$name.json"
+		return
+	fi
+	"$B/bin/mcefwd" run "$@" --on=lab --kernel="$k" --json --state "$tmp/$name-state" \
+		>"$tmp/$k.$name.json" 2>"$tmp/$k.$name.err" && return 0
+	echo "guest-visible-mce: mcefwd run $* --on=lab --kernel=$k failed:" >&2
+	jq -r '.tests[] | select(.result == "fail") | .name + ": " + .reason' \
+		"$tmp/$k.$name.json" >&2 2>/dev/null
+	tail -n 20 "$tmp/$k.$name.err" >&2
+	return 1
+}
+
 for k in $KERNELS; do
 	if [ -n "${MATRIX_MD:-}" ]; then
 		cp "$MATRIX_MD/$k.md" "$tmp/$k.md" || exit 1
@@ -41,26 +60,8 @@ for k in $KERNELS; do
 		sub(/^\| [^|]* \| [^|]* \| /, "", rest)
 		print s "\t" substr(c[1], 3) "\t" c[2] "\t" rest
 	     }' "$tmp/$k.md" | sort >"$tmp/$k.rows"
-	if [ -n "${MATRIX_MD:-}" ]; then
-		cp "$MATRIX_MD/$k.qemu.json" "$tmp/$k.qemu.json" || exit 1
-	elif ! "$B/bin/mcefwd" run --vmm=qemu --on=lab --kernel="$k" --json \
-		--state "$tmp/qemu-state" >"$tmp/$k.qemu.json" 2>"$tmp/$k.qemu.err"; then
-		echo "guest-visible-mce: mcefwd run --vmm=qemu --on=lab --kernel=$k failed:" >&2
-		jq -r '.tests[] | select(.result == "fail") | .name + ": " + .reason' \
-			"$tmp/$k.qemu.json" >&2 2>/dev/null
-		tail -n 20 "$tmp/$k.qemu.err" >&2
-		exit 1
-	fi
-	if [ -n "${MATRIX_MD:-}" ]; then
-		cp "$MATRIX_MD/$k.model.json" "$tmp/$k.model.json" || exit 1
-	elif ! "$B/bin/mcefwd" run --on=lab --kernel="$k" --poison=pfn --model=qemu-7 --json \
-		--state "$tmp/model-state" >"$tmp/$k.model.json" 2>"$tmp/$k.model.err"; then
-		echo "guest-visible-mce: mcefwd run --model=qemu-7 --on=lab --kernel=$k failed:" >&2
-		jq -r '.tests[] | select(.result == "fail") | .name + ": " + .reason' \
-			"$tmp/$k.model.json" >&2 2>/dev/null
-		tail -n 20 "$tmp/$k.model.err" >&2
-		exit 1
-	fi
+	run_json "$k" qemu --vmm=qemu || exit 1
+	run_json "$k" model --poison=pfn --model=qemu-7 || exit 1
 	# The release, from the fingerprint's Host: line.
 	sed -n 's/^Host: Linux \([^,]*\),.*/\1/p' "$tmp/$k.md" | head -n 1 >"$tmp/$k.release"
 done

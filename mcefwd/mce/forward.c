@@ -310,38 +310,52 @@ static int forward_event(struct fwd_vcpu *c, const struct mce_event *ev)
 	}
 }
 
-int forward_vcpu_service(struct fwd_vcpu *c)
+void forward_take_routed(struct fwd_vcpu *c)
 {
 	struct mce_event ev;
 	unsigned long notices;
-	int r;
 
-	if (fwd_is_qemu(&c->vm->cfg))
-		return forward_qemu_service(c);
-	while (ring_spsc_pop(&c->ring, &ev))
-		forward_queue(c, &ev);
 	while (ring_mpsc_pop(&c->inbox, &ev))
 		forward_queue(c, &ev);
 	notices = atomic_exchange(&c->fanout_notice, 0);
 	if (notices)
 		deliver_note_done(c, notices);
 	c->bcast_owed += atomic_exchange(&c->fanout_bcast, 0);
+}
+
+bool forward_next(struct fwd_vcpu *c, struct mce_event *ev)
+{
+	if (c->q_head != c->q_tail) {
+		*ev = c->queue[c->q_head++ % FWD_QUEUE];
+		return true;
+	}
+	if (!c->bcast_owed)
+		return false;
+	c->bcast_owed--;
+	*ev = (struct mce_event){ .kind = MCE_EVENT_BROADCAST, .origin = MCE_ORIGIN_FANOUT };
+	return true;
+}
+
+int forward_vcpu_service(struct fwd_vcpu *c)
+{
+	struct mce_event ev;
+	int r;
+
+	if (fwd_is_qemu(&c->vm->cfg))
+		return forward_qemu_service(c);
+	while (ring_spsc_pop(&c->ring, &ev))
+		forward_queue(c, &ev);
+	forward_take_routed(c);
 	/*
 	 * One delivery per guest entry, the queue before the broadcasts
 	 * owed; what delivers nothing (a notice, an ignored error) is handled
 	 * at once, so nothing behind it waits for the guest's next exit.
 	 */
-	while (c->q_head != c->q_tail || c->bcast_owed) {
+	while (forward_vcpu_pending(c)) {
 		r = deliver_ready(c);
 		if (r <= 0)
 			return r;
-		if (c->q_head != c->q_tail) {
-			ev = c->queue[c->q_head++ % FWD_QUEUE];
-		} else {
-			c->bcast_owed--;
-			ev = (struct mce_event){ .kind = MCE_EVENT_BROADCAST,
-						 .origin = MCE_ORIGIN_FANOUT };
-		}
+		forward_next(c, &ev);
 		r = forward_event(c, &ev);
 		if (r < 0 || c->waiting_mcip)
 			return r;

@@ -10,6 +10,10 @@ extern __thread struct fwd_vcpu *fwd_self;
 
 /* Appends ev to c's queue (c's own thread); a full queue loses it, said. */
 void forward_queue(struct fwd_vcpu *c, const struct mce_event *ev);
+/* After c's own ring: what others routed to it, and the fan-out it owes (c's thread). */
+void forward_take_routed(struct fwd_vcpu *c);
+/* The next event for c, the queue before the broadcasts owed; false if none. */
+bool forward_next(struct fwd_vcpu *c, struct mce_event *ev);
 /* A fresh entry in c's log (the last slot is reused when full). */
 struct fwd_entry *forward_log_new(struct fwd_vcpu *c);
 /*

@@ -283,7 +283,6 @@ int forward_qemu_service(struct fwd_vcpu *c)
 	struct mce_event ev, first = { 0 };
 	unsigned int sigbus = 0;
 	uint64_t gpa;
-	unsigned long notices;
 	int r;
 
 	while (ring_spsc_pop(&c->ring, &ev)) {
@@ -306,24 +305,14 @@ int forward_qemu_service(struct fwd_vcpu *c)
 		}
 		forward_queue(c, &ev);
 	}
-	while (ring_mpsc_pop(&c->inbox, &ev))
-		forward_queue(c, &ev);
-	notices = atomic_exchange(&c->fanout_notice, 0);
-	if (notices)
-		deliver_note_done(c, notices);
-	c->bcast_owed += atomic_exchange(&c->fanout_bcast, 0);
+	forward_take_routed(c);
 	/* All at once, in order, as QEMU injects each the moment it has it. */
-	while (c->q_head != c->q_tail || c->bcast_owed) {
-		if (c->q_head != c->q_tail) {
-			ev = c->queue[c->q_head++ % FWD_QUEUE];
-			r = ev.kind == MCE_EVENT_NOTICE ? (deliver_note_done(c, 1), 0) :
-			    ev.kind == MCE_EVENT_BROADCAST ? fq_broadcast(c, &ev) : fq_error(c, &ev);
-		} else {
-			c->bcast_owed--;
-			ev = (struct mce_event){ .kind = MCE_EVENT_BROADCAST,
-						 .origin = MCE_ORIGIN_FANOUT };
-			r = fq_broadcast(c, &ev);
+	while (forward_next(c, &ev)) {
+		if (ev.kind == MCE_EVENT_NOTICE) {
+			deliver_note_done(c, 1);
+			continue;
 		}
+		r = ev.kind == MCE_EVENT_BROADCAST ? fq_broadcast(c, &ev) : fq_error(c, &ev);
 		if (r < 0)
 			return r;
 	}

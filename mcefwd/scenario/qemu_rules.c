@@ -38,7 +38,9 @@
  *   EAX[11:8] only and the model with EAX[19:16] above it; from 9.1 never
  *   for an AMD guest.
  * - accel/kvm/kvm-all.c kvm_on_sigbus: an AO on QEMU's main thread goes to
- *   first_cpu, vCPU 0, whichever vCPU's page it is.
+ *   first_cpu, vCPU 0, whichever vCPU's page it is. kvm_on_sigbus_vcpu
+ *   keeps one pending SIGBUS per KVM_RUN; a second one makes QEMU re-raise
+ *   SIGBUS and die of it (the burst, which only the signal method makes).
  *
  * The scenarios' guests retire a page on any #MC that names it (runtime
  * mce.c), so under early kill the AO's #MC retires the page before the
@@ -74,7 +76,6 @@ bool qemu_target_broadcasts(const struct qemu_target *t, const struct qemu_guest
 	return qemu_model_broadcasts(t->release, g->amd, g->cpuid_version);
 }
 
-
 static void ready(struct qemu_expect *e, unsigned int events)
 {
 	if (e->nr_ready < SCN_MAX_MCE)
@@ -100,7 +101,6 @@ const char *qemu_outcome_name(enum qemu_outcome o)
 
 	return (unsigned int)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
-
 
 void qemu_expect_init(const struct qemu_target *t, const struct qemu_guest *g,
 		      const struct scenario *sc, struct qemu_expect *e)

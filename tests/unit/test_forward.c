@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The forwarding pipeline (mcefwd/mce/) against fake vCPUs: no KVM, no
- * threads, no signals. Each fake stands where vmm/vcpu.c stands: it keeps
- * MCG_STATUS as KVM would (KVM_X86_SET_MCE sets MCIP for an uncorrected
- * error), records what it was handed, and a fake guest RAM maps hva to gpa.
+ * The forwarding pipeline (mcefwd/mce/) against fake vCPUs (fake_fwd.h).
  * What is asserted is forwarding's own contract: one delivery at a time
  * behind MCIP, the bank state mce_build() makes, stop reasons, fan-out,
  * routing, the ledger, and that nothing is dropped unsaid.
@@ -18,145 +15,18 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/mce/forward.h"
-
-#define RAM_SIZE	(64u << 12)
-#define GPA_BASE	0x200000ULL
-#define CAP		(10 | MCE_MCG_CTL_P | MCE_MCG_SER_P)
-#define NR_FAKES	4
-#define MAX_SEEN	16
-#define FAKE_RIP	0x101234ULL
-
-static _Alignas(4096) unsigned char ram[RAM_SIZE];
-static _Alignas(4096) unsigned char vmm_page[4096];	/* not guest RAM */
-
-struct fake_vcpu {
-	uint64_t mcg_status;
-	uint64_t rip;
-	unsigned int nr_seen;
-	struct kvm_x86_mce seen[MAX_SEEN];
-	struct mcefwd_mailbox mailbox;
-	unsigned int wakes;
-	enum fwd_stop stop;
-	char stop_text[256];
-	int set_mce_error;		/* -errno the next set_mce returns */
-};
-
-struct fixture {
-	struct diag diag;
-	char *diag_buf;
-	size_t diag_len;
-	struct fwd_vm vm;
-	struct fwd_vcpu cpu[NR_FAKES];
-	struct fake_vcpu fake[NR_FAKES];
-};
-
-static int fake_rip(void *ctx, uint64_t *rip)
-{
-	*rip = ((struct fake_vcpu *)ctx)->rip;
-	return 0;
-}
-
-static int fake_read_msr(void *ctx, uint32_t index, uint64_t *val)
-{
-	struct fake_vcpu *f = ctx;
-
-	if (index == MCEFWD_MSR_IA32_MCG_STATUS) {
-		*val = f->mcg_status;
-		return 0;
-	}
-	*val = 0;
-	return 0;
-}
-
-/* What KVM does with the bank state it is handed, as far as MCIP goes. */
-static int fake_set_mce(void *ctx, const struct kvm_x86_mce *mce)
-{
-	struct fake_vcpu *f = ctx;
-
-	if (f->set_mce_error) {
-		int r = f->set_mce_error;
-
-		f->set_mce_error = 0;
-		return r;
-	}
-	assert_true(f->nr_seen < MAX_SEEN);
-	f->seen[f->nr_seen++] = *mce;
-	if (mce->status & MCE_STATUS_UC)
-		f->mcg_status = mce->mcg_status;
-	return 0;
-}
-
-static struct mcefwd_mailbox *fake_mailbox(void *ctx)
-{
-	return &((struct fake_vcpu *)ctx)->mailbox;
-}
-
-static void fake_wake(void *ctx)
-{
-	((struct fake_vcpu *)ctx)->wakes++;
-}
-
-static void fake_stop(void *ctx, enum fwd_stop reason, const char *text)
-{
-	struct fake_vcpu *f = ctx;
-
-	f->stop = reason;
-	snprintf(f->stop_text, sizeof(f->stop_text), "%s", text);
-}
-
-static bool fake_eintr(void *ctx)
-{
-	(void)ctx;
-	return false;
-}
-
-static const struct fwd_vcpu_port fake_port = {
-	.rip = fake_rip, .read_msr = fake_read_msr, .set_mce = fake_set_mce,
-	.mailbox = fake_mailbox, .wake = fake_wake, .stop = fake_stop,
-	.eintr = fake_eintr,
-};
-
-static bool fake_gpa_of(void *ctx, const void *hva, uint64_t *gpa)
-{
-	const unsigned char *p = hva;
-
-	(void)ctx;
-	if (p < ram || p >= ram + RAM_SIZE)
-		return false;
-	*gpa = GPA_BASE + (uint64_t)(p - ram);
-	return true;
-}
-
-static int fake_node_of(void *ctx, const void *hva)
-{
-	(void)ctx;
-	(void)hva;
-	return 0;
-}
-
-static const struct fwd_vm_port fake_vm_port = { .gpa_of = fake_gpa_of, .node_of = fake_node_of };
+#include "tests/unit/fake_fwd.h"
 
 static struct fixture *setup_with(enum mce_profile profile, unsigned int nr, int ao_target,
 				  unsigned int family, unsigned int model)
 {
-	static struct fixture fx;
 	struct fwd_config cfg = { .profile = profile, .bank = MCE_QEMU_BANK,
 				  .ao_target = ao_target };
-	FILE *out;
+	struct fixture *fx = fake_setup(&cfg, CAP, nr);
 
-	memset(&fx, 0, sizeof(fx));
-	out = open_memstream(&fx.diag_buf, &fx.diag_len);
-	assert_non_null(out);
-	diag_init(&fx.diag, out);
-	forward_vm_init(&fx.vm, &cfg, CAP, &fake_vm_port, NULL, &fx.diag);
-	fx.vm.family = family;
-	fx.vm.model = model;
-	for (unsigned int i = 0; i < nr; i++) {
-		fx.fake[i].rip = FAKE_RIP;
-		forward_vcpu_init(&fx.cpu[i], &fx.vm, i, &fake_port, &fx.fake[i]);
-	}
-	return &fx;
+	fx->vm.family = family;
+	fx->vm.model = model;
+	return fx;
 }
 
 static int setup(void **state)
@@ -175,28 +45,6 @@ static int setup_smp_amd(void **state)
 {
 	*state = setup_with(MCE_PROFILE_AMD, 3, 0, 0x19, 0x1);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	forward_vm_destroy(&fx->vm);
-	fclose(fx->diag.out);
-	diag_destroy(&fx->diag);
-	free(fx->diag_buf);
-	return 0;
-}
-
-static bool diag_has(struct fixture *fx, const char *text)
-{
-	fflush(fx->diag.out);
-	return fx->diag_buf && strstr(fx->diag_buf, text);
-}
-
-static void *page(unsigned int i)
-{
-	return ram + (size_t)i * 4096;
 }
 
 static void expect_delivered(const struct fake_vcpu *f, unsigned int idx, enum mce_kind kind,

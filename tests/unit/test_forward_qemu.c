@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Forwarding under a QEMU model (mcefwd/mce/forward_qemu.c) against fake
- * vCPUs that keep their machine-check MSRs and CR4 as KVM would, and count
- * the #MCs queued with KVM_SET_VCPU_EVENTS. What is asserted is QEMU's
+ * vCPUs (fake_fwd.h) that keep their machine-check MSRs and CR4 as KVM
+ * would, and count the #MCs queued with KVM_SET_VCPU_EVENTS; KVM_X86_SET_MCE
+ * is never used (nr_seen stays 0). What is asserted is QEMU's
  * contract, from its source: immediate injection with do_inject_x86_mce's
  * drops and resets, the MSRs written, si_addr taken exactly, the second
  * pending SIGBUS death, exit(1) for an AR it cannot forward, the broadcast
@@ -18,150 +19,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mcefwd/mce/forward.h"
+#include "tests/unit/fake_fwd.h"
 
-#define RAM_SIZE	(64u << 12)
-#define GPA_BASE	0x200000ULL
-#define CAP		(10 | MCE_MCG_CTL_P | MCE_MCG_SER_P)
-#define NR_FAKES	3
-#define FAKE_RIP	0x101234ULL
-#define BANKS		10
-#define CR4_MCE		(1ULL << 6)
 #define INTEL_6_85	0x50654u	/* CPUID 1 EAX: family 6, model 0x55 */
 #define AMD_19_1	0xa00f11u	/* CPUID 1 EAX: family 0xf + 0xa, model 1 */
-
-static _Alignas(4096) unsigned char ram[RAM_SIZE];
-static _Alignas(4096) unsigned char vmm_page[4096];	/* not guest RAM */
-
-struct fake_vcpu {
-	uint64_t mcg_status, mcg_ctl, cr4;
-	uint64_t bank[BANKS][4];
-	uint64_t rip;
-	unsigned int raised, writes;
-	struct mcefwd_mailbox mailbox;
-	enum fwd_stop stop;
-	char stop_text[512];
-};
-
-struct fixture {
-	struct diag diag;
-	char *diag_buf;
-	size_t diag_len;
-	struct fwd_vm vm;
-	struct fwd_vcpu cpu[NR_FAKES];
-	struct fake_vcpu fake[NR_FAKES];
-};
-
-static int fake_rip(void *ctx, uint64_t *rip)
-{
-	*rip = ((struct fake_vcpu *)ctx)->rip;
-	return 0;
-}
-
-static uint64_t *fake_msr(struct fake_vcpu *f, uint32_t index)
-{
-	if (index == MCEFWD_MSR_IA32_MCG_STATUS)
-		return &f->mcg_status;
-	if (index == MCEFWD_MSR_IA32_MCG_CTL)
-		return &f->mcg_ctl;
-	if (index >= MCEFWD_MSR_IA32_MC0_CTL && index < MCEFWD_MSR_IA32_MC0_CTL + 4 * BANKS)
-		return &f->bank[(index - MCEFWD_MSR_IA32_MC0_CTL) / 4][index % 4];
-	return NULL;
-}
-
-static int fake_read_msr(void *ctx, uint32_t index, uint64_t *val)
-{
-	uint64_t *m = fake_msr(ctx, index);
-
-	*val = m ? *m : 0;
-	return 0;
-}
-
-static int fake_set_mce(void *ctx, const struct kvm_x86_mce *mce)
-{
-	(void)ctx;
-	(void)mce;
-	fail_msg("a QEMU model never calls KVM_X86_SET_MCE");
-	return -EINVAL;
-}
-
-static struct mcefwd_mailbox *fake_mailbox(void *ctx)
-{
-	return &((struct fake_vcpu *)ctx)->mailbox;
-}
-
-static void fake_wake(void *ctx)
-{
-	(void)ctx;
-}
-
-static void fake_stop(void *ctx, enum fwd_stop reason, const char *text)
-{
-	struct fake_vcpu *f = ctx;
-
-	f->stop = reason;
-	snprintf(f->stop_text, sizeof(f->stop_text), "%s", text);
-}
-
-static bool fake_eintr(void *ctx)
-{
-	(void)ctx;
-	return false;
-}
-
-static int fake_cr4(void *ctx, uint64_t *cr4)
-{
-	*cr4 = ((struct fake_vcpu *)ctx)->cr4;
-	return 0;
-}
-
-static int fake_write_msrs(void *ctx, const uint32_t *index, const uint64_t *val, unsigned int n)
-{
-	struct fake_vcpu *f = ctx;
-
-	for (unsigned int i = 0; i < n; i++) {
-		uint64_t *m = fake_msr(f, index[i]);
-
-		assert_non_null(m);
-		*m = val[i];
-	}
-	f->writes++;
-	return 0;
-}
-
-static int fake_raise_mc(void *ctx)
-{
-	((struct fake_vcpu *)ctx)->raised++;
-	return 0;
-}
-
-static const struct fwd_vcpu_port fake_port = {
-	.rip = fake_rip, .read_msr = fake_read_msr, .set_mce = fake_set_mce,
-	.mailbox = fake_mailbox, .wake = fake_wake, .stop = fake_stop, .eintr = fake_eintr,
-	.cr4 = fake_cr4, .write_msrs = fake_write_msrs, .raise_mc = fake_raise_mc,
-};
-
-static bool fake_gpa_of(void *ctx, const void *hva, uint64_t *gpa)
-{
-	const unsigned char *p = hva;
-
-	(void)ctx;
-	if (p < ram || p >= ram + RAM_SIZE)
-		return false;
-	*gpa = GPA_BASE + (uint64_t)(p - ram);
-	return true;
-}
-
-static int fake_node_of(void *ctx, const void *hva)
-{
-	(void)ctx;
-	(void)hva;
-	return 0;
-}
-
-static const struct fwd_vm_port fake_vm_port = { .gpa_of = fake_gpa_of, .node_of = fake_node_of };
-
-static struct fixture fx;
 
 /* nr vCPUs under QEMU major.minor with profile, the guest's CPUID 1 EAX and vendor. */
 static struct fixture *setup_with(unsigned int major, unsigned int minor, enum mce_profile profile,
@@ -169,26 +30,11 @@ static struct fixture *setup_with(unsigned int major, unsigned int minor, enum m
 {
 	struct fwd_config cfg = { .profile = profile, .bank = MCE_QEMU_BANK,
 				  .model = { major, minor } };
-	FILE *out;
+	struct fixture *fx = fake_setup(&cfg, cap, nr);
 
-	memset(&fx, 0, sizeof(fx));
-	out = open_memstream(&fx.diag_buf, &fx.diag_len);
-	assert_non_null(out);
-	diag_init(&fx.diag, out);
-	forward_vm_init(&fx.vm, &cfg, cap, &fake_vm_port, NULL, &fx.diag);
-	fx.vm.cpuid_version = cpuid_version;
-	fx.vm.amd = amd;
-	for (unsigned int i = 0; i < nr; i++) {
-		struct fake_vcpu *f = &fx.fake[i];
-
-		f->rip = FAKE_RIP;
-		f->cr4 = CR4_MCE;
-		f->mcg_ctl = ~0ULL;
-		for (unsigned int b = 0; b < BANKS; b++)
-			f->bank[b][0] = ~0ULL;	/* KVM's MCi_CTL after KVM_X86_SETUP_MCE */
-		forward_vcpu_init(&fx.cpu[i], &fx.vm, i, &fake_port, f);
-	}
-	return &fx;
+	fx->vm.cpuid_version = cpuid_version;
+	fx->vm.amd = amd;
+	return fx;
 }
 
 static int setup(void **state)
@@ -215,17 +61,6 @@ static int setup_no_ser(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	forward_vm_destroy(&f->vm);
-	fclose(f->diag.out);
-	diag_destroy(&f->diag);
-	free(f->diag_buf);
-	return 0;
-}
-
 /* A SIGBUS as the handler stows it on vCPU i's own thread. */
 static void sigbus(struct fixture *f, unsigned int i, enum mce_event_kind kind, void *addr,
 		   int lsb)
@@ -234,11 +69,6 @@ static void sigbus(struct fixture *f, unsigned int i, enum mce_event_kind kind, 
 				.lsb = (int16_t)lsb, .addr = addr };
 
 	assert_true(ring_spsc_push(&f->cpu[i].ring, &ev));
-}
-
-static void *page(unsigned int i)
-{
-	return ram + (size_t)i * 4096;
 }
 
 /* An AR is written to bank 9 and MCG_STATUS and #MC queued, at once. */
@@ -250,6 +80,7 @@ static void test_ar_written_and_raised(void **state)
 	sigbus(f, 0, MCE_EVENT_AR, page(2), 12);
 	assert_int_equal(forward_vcpu_service(&f->cpu[0]), 0);
 	assert_int_equal(v->raised, 1);
+	assert_int_equal(v->nr_seen, 0);	/* never KVM_X86_SET_MCE */
 	assert_int_equal(v->bank[9][1], 0xbd80000000000134ULL);
 	assert_int_equal(v->bank[9][2], GPA_BASE + 2 * 4096);
 	assert_int_equal(v->bank[9][3], 0x8c);
@@ -374,6 +205,7 @@ static void test_not_ram_exits(void **state)
 	sigbus(f, 0, MCE_EVENT_AO, vmm_page, 12);
 	assert_int_equal(forward_vcpu_service(&f->cpu[0]), 0);
 	assert_int_equal(f->fake[0].stop, FWD_STOP_NONE);
+	assert_true(diag_has(f, "not guest RAM): MEMORY_FAILURE hypervisor ignore"));
 	sigbus(f, 0, MCE_EVENT_AR, vmm_page, 12);
 	assert_true(forward_vcpu_service(&f->cpu[0]) < 0);
 	assert_int_equal(f->fake[0].stop, FWD_STOP_QEMU_EXIT);
