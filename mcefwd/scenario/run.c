@@ -118,6 +118,12 @@ int run_with(struct kvm *kvm, const struct payload *p, const struct vm_config *c
 		  kick_mode_name(vm.cfg.kick), timeout_ms);
 	if (vm.cfg.kick != cfg.kick)
 		ktap_diag(k, "KVM_CAP_IMMEDIATE_EXIT is missing: kicking with KVM_SET_SIGNAL_MASK");
+	if (vm.cfg.mcg_cap != cfg.mcg_cap) {
+		/* A QEMU model masked what KVM lacks (vm.c vm_qemu_model). */
+		ktap_diag(k, "warning: Unsupported MCG_CAP bits: 0x%lx: masked, as QEMU's kvm_arch_init_vcpu does; the guest gets 0x%lx",
+			  (unsigned long)(cfg.mcg_cap & ~vm.cfg.mcg_cap), (unsigned long)vm.cfg.mcg_cap);
+		cfg.mcg_cap = vm.cfg.mcg_cap;
+	}
 	if (vm.vcpus[0]->mcg_cap_kvm != cfg.mcg_cap)
 		ktap_diag(k, "KVM stores MCG_CAP 0x%lx for the 0x%lx given to KVM_X86_SETUP_MCE: the guest reads the former; mcefwd, like QEMU, decides on the latter",
 			  (unsigned long)vm.vcpus[0]->mcg_cap_kvm, (unsigned long)cfg.mcg_cap);

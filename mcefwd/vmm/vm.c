@@ -75,22 +75,16 @@ static void vm_guest_cpu(struct vm *vm)
 /*
  * What a QEMU model takes from QEMU before the first error:
  * target/i386/kvm/kvm.c kvm_arch_init_vcpu masks MCG_CAP bits KVM does
- * not support with a warning (LMCE and a bank count KVM lacks are errors,
- * left to vm_check_config), and kvm_mce_inject encodes by the guest CPU's
+ * not support with a warning ("Unsupported MCG_CAP bits"; LMCE and a bank
+ * count KVM lacks are errors, left to vm_check_config), and kvm_mce_inject encodes by the guest CPU's
  * vendor from 9.1 (qemu_model_profile), unless --encoding said otherwise.
  */
 static void vm_qemu_model(struct vm *vm)
 {
 	uint64_t keep = vm->kvm->caps.mcg_cap_supported | MCE_MCG_CAP_COUNT_MASK;
-	uint64_t unsupported = vm->cfg.mcg_cap & ~keep & ~MCE_MCG_LMCE_P;
-	char model[32];
 
-	fwd_model_name(&vm->cfg.fwd, model, sizeof(model));
-	if (unsupported) {
-		diag_say(&vm->diag, "%s: warning: Unsupported MCG_CAP bits: 0x%lx (masked, as QEMU's kvm_arch_init_vcpu does)",
-			 model, (unsigned long)unsupported);
-		vm->cfg.mcg_cap &= ~unsupported;
-	}
+	/* The caller says so: vm->cfg.mcg_cap is then not what it asked for. */
+	vm->cfg.mcg_cap &= keep | MCE_MCG_LMCE_P;
 	if (!vm->cfg.fwd.encoding_set)
 		vm->cfg.fwd.profile = qemu_model_profile(vm->cfg.fwd.model, vm->fwd.amd);
 	vm->fwd.cfg = vm->cfg.fwd;

@@ -285,6 +285,15 @@ else
 		(t("nested").observation.outcome == (if $amd then "#MC" else "reset" end)) and
 		(t("burst").observation.outcome == "QEMU killed by SIGBUS")' \
 		--argjson amd "$(grep -q AuthenticAMD /proc/cpuinfo && echo true || echo false)"
+	# kvm_arch_init_vcpu masks MCG_CAP bits KVM lacks (MCG_EXT_P, bit 9: no
+	# KVM offers it) with a warning; mcefwd's own model refuses them.
+	run_json ar --poison=signal --mcg-cap 0x100030a --model=qemu-7
+	expect_json "--model=qemu-7: MCG_CAP bits KVM lacks masked, with QEMU's warning" 0 '
+		t("ar") | .result == "pass" and .observation.records == 1 and
+		(.diagnostics | any(test("^warning: Unsupported MCG_CAP bits: 0x200: masked.* the guest gets 0x100010a$")))'
+	run_json ar --poison=signal --mcg-cap 0x100030a
+	expect_json "mcefwd's own model refuses MCG_CAP bits KVM lacks, naming them" 1 '
+		t("ar") | .result == "fail" and (.reason | test("MCG_EXT_P \\(bit 9\\) is not supported"))'
 	run_json ar --poison=signal --model=qemu-6.2
 	expect_json "--model=qemu-6.2: qemu-6.2's encoding (no RIPV in an AR)" 0 '
 		.encoding == "qemu-6.2" and (t("ar").observation | rec == enc("qemu-6.2"; "ar"))'
