@@ -55,6 +55,8 @@ int deliver_mce(struct fwd_vcpu *c, struct fwd_entry *e)
 	if (r < 0)
 		return r;
 	c->delivered++;
+	/* KVM raises #MC only for an uncorrected error; any other it logs. */
+	e->raised = e->mce.status & MCE_STATUS_UC;
 	c->waiting_mcip = true;
 	deliver_note_done(c, 1);
 	return 0;

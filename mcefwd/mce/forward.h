@@ -90,6 +90,7 @@ struct fwd_entry {
 	bool in_ram;
 	bool broadcast;			/* the bank-1 error of another vCPU's AR/AO */
 	bool lmce;			/* the guest had MCG_EXT_CTL.LMCE_EN set */
+	bool raised;			/* an #MC was raised for it (not only logged) */
 	enum mce_verdict verdict;
 	const char *reason;		/* static text from mce_decide */
 	struct kvm_x86_mce mce;		/* what was delivered (KVM_X86_SET_MCE) */

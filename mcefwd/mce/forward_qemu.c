@@ -25,6 +25,14 @@
  * error QEMU drops is dropped here. Where QEMU would re-fault for ever (an
  * AR dropped on a page really poisoned) the same AR at the same RIP
  * FWD_LIVELOCK times is stopped and said: an observed outcome, not a rule.
+ *
+ * Where the model is narrower than QEMU: have_sigbus_pending is one flag
+ * for the whole process, so two vCPU threads each taking a SIGBUS before
+ * either's KVM_RUN returned would kill QEMU; here only a second SIGBUS on
+ * the same vCPU thread does (one drain of its ring), since the moments the
+ * two VMMs' threads look differ anyway. exit(1) and a guest reset end the
+ * VM with that outcome (enum fwd_stop); mcefwd itself goes on to the next
+ * test, and a reset is not rebooted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -122,6 +130,7 @@ static int fq_inject(struct fwd_vcpu *c, struct fwd_entry *e, enum qemu_inject *
 			r = c->port->write_msrs(c->ctx, idx, val, 4);
 		if (!r && what == QEMU_INJECT_RAISED)
 			r = c->port->raise_mc(c->ctx);
+		e->raised = what == QEMU_INJECT_RAISED;
 		if (r < 0)
 			return r;
 		c->delivered++;

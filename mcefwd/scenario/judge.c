@@ -88,15 +88,17 @@ static void judge_check_record(struct vm *vm, struct ktap *k, struct run_result 
 	}
 }
 
-/* The delivery RIP of the idx-th delivered entry of vCPU v's log (0: none). */
-static uint64_t judge_log_rip(const struct vcpu *v, unsigned int idx)
+/*
+ * The delivery RIP of the n-th #MC raised for vCPU v (n from 1, a record's
+ * seq; 0: none). Errors only logged raised none: under a QEMU model an AMD
+ * AO is logged and the AR after it raises the first #MC.
+ */
+static uint64_t judge_log_rip(const struct vcpu *v, uint64_t n)
 {
-	for (unsigned int i = 0, n = 0; i < forward_log_count(&v->fwd); i++) {
+	for (unsigned int i = 0, k = 0; i < forward_log_count(&v->fwd); i++) {
 		const struct fwd_entry *e = forward_log_at(&v->fwd, i);
 
-		if (e->verdict != MCE_DELIVER)
-			continue;
-		if (n++ == idx)
+		if (e->verdict == MCE_DELIVER && e->raised && ++k == n)
 			return e->rip;
 	}
 	return 0;
@@ -115,7 +117,7 @@ static void judge_expect_records(struct vm *vm, struct ktap *k, struct run_resul
 		if (vcpu == 0 || vm->nr_vcpus > 1)
 			observe_show(vm, k, vcpu, &v->res.mce[i]);
 		judge_check_record(vm, k, res, vcpu, i, &taken, &v->res.mce[i], want[i],
-				   judge_log_rip(v, i));
+				   judge_log_rip(v, v->res.mce[i].seq));
 	}
 }
 

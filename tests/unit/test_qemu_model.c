@@ -273,6 +273,10 @@ static void test_model_early_kill(void **state)
 	assert_int_equal(o.outcome_poisoned, 0);
 	o = for_model(v72, MCE_PROFILE_QEMU7, false, "nested", INJECT_PFN);
 	assert_int_equal(o.outcome, SCN_RESET);
+	/* The AMD AR has no AR bit: under MCIP do_inject_x86_mce drops it, no reset. */
+	o = for_model(v91, MCE_PROFILE_AMD, true, "nested", INJECT_PFN);
+	assert_int_equal(o.outcome, SCN_REFAULT);
+	assert_true(o.mce[0].kind == MCE_AR && o.mce[0].over);
 	o = for_model(v72, MCE_PROFILE_QEMU7, false, "ar-no-ser", INJECT_PFN);
 	assert_int_equal(o.outcome, SCN_QEMU_EXIT);
 	o = for_model(v72, MCE_PROFILE_QEMU7, false, "reset", INJECT_PFN);
