@@ -35,7 +35,7 @@ run_json() {
 		cp "$MATRIX_MD/$k.$name.json" "$tmp/$k.$name.json"
 		return
 	fi
-	"$B/bin/mcefwd" run "$@" --on=lab --kernel="$k" --json --state "$tmp/$name-state" \
+	"$B/bin/mcefwd" run "$@" --on=lab --kernel="$k" --json --state "$tmp/$k.$name-state" \
 		>"$tmp/$k.$name.json" 2>"$tmp/$k.$name.err" && return 0
 	echo "guest-visible-mce: mcefwd run $* --on=lab --kernel=$k failed:" >&2
 	jq -r '.tests[] | select(.result == "fail") | .name + ": " + .reason' \
@@ -44,13 +44,16 @@ run_json() {
 	return 1
 }
 
-for k in $KERNELS; do
+# collect K: every run of kernel K into $tmp/K.*; 1 (said on stderr) if one failed.
+collect() {
+	local k="$1"
+
 	if [ -n "${MATRIX_MD:-}" ]; then
-		cp "$MATRIX_MD/$k.md" "$tmp/$k.md" || exit 1
+		cp "$MATRIX_MD/$k.md" "$tmp/$k.md" || return 1
 	elif ! "$B/bin/mcefwd" matrix --on=lab --kernel="$k" --markdown >"$tmp/$k.md" 2>"$tmp/$k.err"; then
 		echo "guest-visible-mce: mcefwd matrix --on=lab --kernel=$k failed:" >&2
 		tail -n 20 "$tmp/$k.err" >&2
-		exit 1
+		return 1
 	fi
 	# "scenario<TAB>method<TAB>encoding<TAB>the rest of the row", one per row.
 	awk '/^## / { s = substr($0, 4) }
@@ -60,11 +63,45 @@ for k in $KERNELS; do
 		sub(/^\| [^|]* \| [^|]* \| /, "", rest)
 		print s "\t" substr(c[1], 3) "\t" c[2] "\t" rest
 	     }' "$tmp/$k.md" | sort >"$tmp/$k.rows"
-	run_json "$k" qemu --vmm=qemu || exit 1
-	run_json "$k" model --poison=pfn --model=qemu-7 || exit 1
+	run_json "$k" qemu --vmm=qemu || return 1
+	run_json "$k" model --poison=pfn --model=qemu-7 || return 1
+	# QEMU 9.1's rules where no QEMU 9.1 is at hand: on the first kernel,
+	# judged by the rows derived from its source (the lab's guest is AMD).
+	if [ "$k" = "${KERNELS%% *}" ]; then
+		run_json "$k" model91 --poison=pfn --model=qemu-9.1 || return 1
+	fi
 	# The release, from the fingerprint's Host: line.
 	sed -n 's/^Host: Linux \([^,]*\),.*/\1/p' "$tmp/$k.md" | head -n 1 >"$tmp/$k.release"
-done
+}
+
+# Each kernel's lab runs on one emulated CPU, so two kernels take two of
+# this host's cores side by side; but a kernel not yet in the lab's cache
+# is fetched with apt, one at a time (apt's lock): then one after another.
+together=1
+if [ -z "${MATRIX_MD:-}" ]; then
+	"$B/bin/mcefwd" lab --list-kernels --json >"$tmp/kernels.json" 2>/dev/null || together=0
+	for k in $KERNELS; do
+		jq -e --arg k "$k" 'any(.offered[]; .series == $k and .cached)' "$tmp/kernels.json" \
+			>/dev/null 2>&1 || together=0
+	done
+fi
+failed=0
+if [ $together = 1 ]; then
+	pids=""
+	for k in $KERNELS; do
+		collect "$k" 2>"$tmp/$k.collect" &
+		pids="$pids $!"
+	done
+	for p in $pids; do
+		wait "$p" || failed=1
+	done
+	for k in $KERNELS; do cat "$tmp/$k.collect" >&2; done
+else
+	for k in $KERNELS; do
+		collect "$k" || { failed=1; break; }
+	done
+fi
+[ $failed = 0 ] || exit 1
 
 # Why a row may differ between kernels: by poison method.
 why_differs() {
@@ -129,14 +166,18 @@ qemu_section() {
 	echo "on each kernel; each run judged against what that QEMU version must"
 	echo "do, derived from its source (\`mcefwd/scenario/qemu_rules.c\`)."
 	echo
-	echo "Beside it, two columns of mcefwd, both \`--poison=pfn\` with the same"
-	echo "encoding. **mcefwd's own model** (the default, \`--model=mcefwd\`): every"
+	echo "Beside it, mcefwd, \`--poison=pfn\`, in its models; the first two with"
+	echo "the same encoding. **mcefwd's own model** (the default, \`--model=mcefwd\`): every"
 	echo "error kept and delivered in turn with \`KVM_X86_SET_MCE\`, each once the"
 	echo "guest cleared MCIP, killed late where a scenario is about the access."
 	echo "**mcefwd as QEMU 7.2** (\`--model=qemu-7\`): QEMU's rules, rule for rule"
 	echo "(\`mcefwd/mce/forward_qemu.c\`); \`make check\` requires it to give every"
 	echo "scenario both ran the same records and outcome as the real QEMU on the"
-	echo "same kernel, and says \"same as QEMU\" only then. The last column says"
+	echo "same kernel, and says \"same as QEMU\" only then. **mcefwd as QEMU 9.1**"
+	echo "(\`--model=qemu-9.1\`, on $first): no QEMU 9.1 is at hand, so each run is"
+	echo "judged by the rows derived from its source alone; the lab's guest CPU is"
+	echo "AMD, so from 9.1 the AMD encoding (no UC in the AO, no AR bit at all) and"
+	echo "no broadcast. The last column says"
 	echo "where and why mcefwd's own model differs from QEMU, \"improves\" where"
 	echo "its behaviour is the better one (docs/forwarding.md has the rest, with"
 	echo "the errors QEMU cannot be driven through). Cells: outcome x vCPU 0's"
@@ -149,10 +190,10 @@ qemu_section() {
 	done
 	echo "<!-- fingerprint: end -->"
 	echo
-	printf '| scenario | mcefwd'"'"'s own model (pfn, qemu-7) | mcefwd as QEMU %s (pfn) |' "$v"
+	printf '| scenario | mcefwd'"'"'s own model (pfn, qemu-7) | mcefwd as QEMU %s (pfn) | mcefwd as QEMU 9.1 (pfn, %s) |' "$v" "$first"
 	for k in $KERNELS; do printf ' QEMU %s on %s |' "$v" "$k"; done
 	echo " why QEMU | mcefwd's own model against QEMU |"
-	printf '| --- | --- | --- |'
+	printf '| --- | --- | --- | --- |'
 	for k in $KERNELS; do printf ' --- |'; done
 	echo " --- | --- |"
 	jq -r '.tests[] | select(.kind == "scenario") | .name' "$tmp/$first.qemu.json" >"$tmp/scenarios"
@@ -209,7 +250,10 @@ qemu_section() {
 				unexplained=$((unexplained + 1))
 			fi
 		fi
-		printf '| %s | %s | %s |' "$sc" "${own:-not run: no pfn row}" "$(printf '%s' "$model_cell" | sed 's/|/\\|/g')"
+		printf '| %s | %s | %s | %s |' "$sc" "${own:-not run: no pfn row}" \
+			"$(printf '%s' "$model_cell" | sed 's/|/\\|/g')" \
+			"$(jq -r --arg s "$sc" ".tests[] | select(.name == \$s) | $QEMU_CELL" \
+				"$tmp/$first.model91.json" | sed 's/|/\\|/g')"
 		for k in $KERNELS; do
 			printf ' %s |' "$(jq -r --arg s "$sc" ".tests[] | select(.name == \$s) | $QEMU_CELL" \
 				"$tmp/$k.qemu.json" | sed 's/|/\\|/g')"
