@@ -115,9 +115,9 @@ static int fq_inject(struct fwd_vcpu *c, struct fwd_entry *e, enum qemu_inject *
 	case QEMU_INJECT_RAISED:
 	case QEMU_INJECT_LOGGED:
 	case QEMU_INJECT_OVER: {
-		uint32_t idx[5] = { MSR_BANK(b, 1), MSR_BANK(b, 2), MSR_BANK(b, 3),
+		uint32_t idx[4] = { MSR_BANK(b, 1), MSR_BANK(b, 2), MSR_BANK(b, 3),
 				    MCEFWD_MSR_IA32_MCG_STATUS };
-		uint64_t val[5] = { st.bank[b][1], st.bank[b][2], st.bank[b][3], st.mcg_status };
+		uint64_t val[4] = { st.bank[b][1], st.bank[b][2], st.bank[b][3], st.mcg_status };
 
 		/* What the guest will read: the bank as written, OVER and all. */
 		e->mce.status = st.bank[b][1];
