@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mcefwd/mce/encode.h"
+#include "mcefwd/mce/qemu_model.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -172,30 +173,33 @@ int mce_build(enum mce_profile profile, enum mce_kind kind, uint64_t gpa,
 	return 0;
 }
 
+struct kvm_x86_mce mce_broadcast_record(void)
+{
+	return (struct kvm_x86_mce){
+		.status = MCE_STATUS_VAL | MCE_STATUS_UC,
+		.mcg_status = MCE_MCG_STATUS_MCIP | MCE_MCG_STATUS_RIPV,
+		.bank = MCE_BROADCAST_BANK,
+	};
+}
+
 int mce_build_broadcast(enum mce_profile profile, struct kvm_x86_mce *out)
 {
 	if (!profile_valid(profile))
 		return -EINVAL;
 	if (mce_profile_is_amd(profile))
 		return -EOPNOTSUPP;
-
-	*out = (struct kvm_x86_mce){
-		.status = MCE_STATUS_VAL | MCE_STATUS_UC,
-		.mcg_status = MCE_MCG_STATUS_MCIP | MCE_MCG_STATUS_RIPV,
-		.bank = MCE_BROADCAST_BANK,
-	};
+	*out = mce_broadcast_record();
 	return 0;
 }
 
-bool mce_wants_broadcast(enum mce_profile profile, unsigned int family,
-			 unsigned int model, bool lmce_enabled)
+bool mce_wants_broadcast(enum mce_profile profile, uint32_t cpuid_version, bool lmce_enabled)
 {
 	if (!profile_valid(profile) || mce_profile_is_amd(profile))
 		return false;
 	/* A local machine check is delivered to the one CPU that hit it. */
 	if (lmce_enabled)
 		return false;
-	return (family == 6 && model >= 14) || family > 6;
+	return qemu_model_family_broadcasts(cpuid_version);
 }
 
 uint64_t mce_default_mcg_cap(void)

@@ -132,14 +132,16 @@ int mce_build(enum mce_profile profile, enum mce_kind kind, uint64_t gpa,
  * 0, -EOPNOTSUPP for the amd profile, -EINVAL for a bad profile.
  */
 int mce_build_broadcast(enum mce_profile profile, struct kvm_x86_mce *out);
+/* cpu_x86_inject_mce's bank-1 error itself: VAL|UC, MCG_STATUS MCIP|RIPV. */
+struct kvm_x86_mce mce_broadcast_record(void);
 
 /*
- * QEMU's cpu_x86_support_mca_broadcast(): family and model as displayed
- * (extended fields already folded in). lmce_enabled is the effective LMCE
- * state, see mce_lmce_active().
+ * Whether mcefwd's own model broadcasts: never for the amd profile nor
+ * with LMCE (lmce_enabled: the effective state, see mce_lmce_active()),
+ * else QEMU's cpu_x86_support_mca_broadcast() for the guest's CPUID 1 EAX
+ * (qemu_model_family_broadcasts).
  */
-bool mce_wants_broadcast(enum mce_profile profile, unsigned int family,
-			 unsigned int model, bool lmce_enabled);
+bool mce_wants_broadcast(enum mce_profile profile, uint32_t cpuid_version, bool lmce_enabled);
 
 /*
  * Validate a MCG_CAP for KVM_X86_SETUP_MCE against the host's

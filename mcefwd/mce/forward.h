@@ -176,9 +176,8 @@ struct fwd_vm {
 	const struct fwd_vm_port *port;
 	void *ctx;
 	struct diag *diag;
-	/* The guest CPU's family and model (CPUID 1), for the broadcast rule. */
-	unsigned int family, model;
-	uint32_t cpuid_version;		/* CPUID 1 EAX as the guest reads it */
+	/* The guest's CPUID 1 EAX (family and model), for the broadcast rule. */
+	uint32_t cpuid_version;
 	bool amd;			/* the guest CPU is AuthenticAMD */
 	unsigned int nr_vcpus;
 	struct fwd_vcpu *vcpus[MCEFWD_MAX_VCPUS];

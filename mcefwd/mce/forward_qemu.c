@@ -197,11 +197,7 @@ static int fq_broadcast(struct fwd_vcpu *c, const struct mce_event *ev)
 
 	e->ev = *ev;
 	e->broadcast = true;
-	e->mce = (struct kvm_x86_mce){
-		.status = MCE_STATUS_VAL | MCE_STATUS_UC,
-		.mcg_status = MCE_MCG_STATUS_MCIP | MCE_MCG_STATUS_RIPV,
-		.bank = MCE_BROADCAST_BANK,
-	};
+	e->mce = mce_broadcast_record();
 	r = fq_inject(c, e, &how);
 	if (r < 0)
 		return r;

@@ -24,15 +24,20 @@ enum mce_profile qemu_model_profile(struct qemu_release r, bool amd_guest)
 	return MCE_PROFILE_QEMU7;
 }
 
-bool qemu_model_broadcasts(struct qemu_release r, bool amd_guest, uint32_t cpuid_version)
+bool qemu_model_family_broadcasts(uint32_t cpuid_version)
 {
 	/* cpu_x86_version: no extended family; the extended model above the model. */
 	unsigned int family = (cpuid_version >> 8) & 0xf;
 	unsigned int model = ((cpuid_version >> 12) & 0xf0) + ((cpuid_version >> 4) & 0xf);
 
+	return (family == 6 && model >= 14) || family > 6;
+}
+
+bool qemu_model_broadcasts(struct qemu_release r, bool amd_guest, uint32_t cpuid_version)
+{
 	if (amd_guest && since(r, 9, 1))
 		return false;
-	return (family == 6 && model >= 14) || family > 6;
+	return qemu_model_family_broadcasts(cpuid_version);
 }
 
 enum qemu_inject qemu_model_inject(struct qemu_mca *st, unsigned int bank, uint64_t status,

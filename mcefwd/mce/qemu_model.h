@@ -36,6 +36,8 @@ enum mce_profile qemu_model_profile(struct qemu_release r, bool amd_guest);
  * from 9.1. Without the guest's LMCE: kvm_mce_inject clears the flag then.
  */
 bool qemu_model_broadcasts(struct qemu_release r, bool amd_guest, uint32_t cpuid_version);
+/* Just cpu_x86_support_mca_broadcast's family and model test, of any release. */
+bool qemu_model_family_broadcasts(uint32_t cpuid_version);
 
 /* What do_inject_x86_mce reads and writes of one vCPU. */
 struct qemu_mca {

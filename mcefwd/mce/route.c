@@ -66,7 +66,7 @@ void route_fanout(struct fwd_vcpu *c, const struct fwd_entry *e)
 {
 	struct fwd_vm *f = c->vm;
 	bool bcast = e->verdict == MCE_DELIVER &&
-		mce_wants_broadcast(f->cfg.profile, f->family, f->model, e->lmce);
+		mce_wants_broadcast(f->cfg.profile, f->cpuid_version, e->lmce);
 	struct mce_event out = {
 		.kind = bcast ? MCE_EVENT_BROADCAST : MCE_EVENT_NOTICE,
 		.origin = MCE_ORIGIN_FANOUT,

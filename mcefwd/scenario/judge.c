@@ -139,7 +139,7 @@ static bool judge_wants_broadcast(struct vm *vm, bool lmce)
 
 	if (fwd_is_qemu(fc))
 		return !lmce && qemu_model_broadcasts(fc->model, vm->fwd.amd, vm->fwd.cpuid_version);
-	return mce_wants_broadcast(fc->profile, vm->fwd.family, vm->fwd.model, lmce);
+	return mce_wants_broadcast(fc->profile, vm->fwd.cpuid_version, lmce);
 }
 
 static void judge_records(struct vm *vm, const struct scenario *sc, struct ktap *k,
@@ -155,9 +155,7 @@ static void judge_records(struct vm *vm, const struct scenario *sc, struct ktap 
 		if (judge_build(vm, &sc->mce[i], sc->others == SCN_OTHERS_LMCE, &want[i]) < 0)
 			run_fail(res, "cannot build the expected record %u", i + 1);
 	/* cpu_x86_inject_mce's bank-1 error, whatever the encoding of the first. */
-	bcast = (struct kvm_x86_mce){ .status = MCE_STATUS_VAL | MCE_STATUS_UC,
-				      .mcg_status = MCE_MCG_STATUS_MCIP | MCE_MCG_STATUS_RIPV,
-				      .bank = MCE_BROADCAST_BANK };
+	bcast = mce_broadcast_record();
 
 	switch (sc->others) {
 	case SCN_OTHERS_ANY:

@@ -56,28 +56,22 @@ static int vm_check_config(const struct kvm_caps *caps, const struct vm_config *
 	return 0;
 }
 
-/* Family and model the guest sees in CPUID 1: QEMU's broadcast rule needs them. */
+/* The guest's vendor, family and model (CPUID 1): QEMU's broadcast rule needs them. */
 static void vm_guest_cpu(struct vm *vm)
 {
 	struct kvm_cpuid_entry2 *e = kvm_cpuid_find(vm->kvm->caps.cpuid, 1, 0);
-	uint32_t a = e ? e->eax : 0;
 
-	vm->fwd.cpuid_version = a;
+	vm->fwd.cpuid_version = e ? e->eax : 0;
 	vm->fwd.amd = !strcmp(vm->kvm->caps.vendor, "AuthenticAMD");
-	vm->fwd.family = (a >> 8) & 0xf;
-	vm->fwd.model = (a >> 4) & 0xf;
-	if (vm->fwd.family == 0xf)
-		vm->fwd.family += (a >> 20) & 0xff;
-	if (vm->fwd.family >= 6)
-		vm->fwd.model |= ((a >> 16) & 0xf) << 4;
 }
 
 /*
  * What a QEMU model takes from QEMU before the first error:
  * target/i386/kvm/kvm.c kvm_arch_init_vcpu masks MCG_CAP bits KVM does
  * not support with a warning ("Unsupported MCG_CAP bits"; LMCE and a bank
- * count KVM lacks are errors, left to vm_check_config), and kvm_mce_inject encodes by the guest CPU's
- * vendor from 9.1 (qemu_model_profile), unless --encoding said otherwise.
+ * count KVM lacks are errors, left to vm_check_config), and kvm_mce_inject
+ * encodes by the guest CPU's vendor from 9.1 (qemu_model_profile), unless
+ * --encoding said otherwise.
  */
 static void vm_qemu_model(struct vm *vm)
 {

@@ -295,7 +295,7 @@ static int storm_setup(struct storm *s, struct kvm *kvm, enum kick_mode kick)
 		return r;
 	ops.priv = s;
 	s->vm.ops = &ops;
-	s->bcast = mce_wants_broadcast(s->profile, s->vm.fwd.family, s->vm.fwd.model, false);
+	s->bcast = mce_wants_broadcast(s->profile, s->vm.fwd.cpuid_version, false);
 	/* One line per event injected: keep them out of the TAP output. */
 	s->vm.diag.out = tmpfile();
 	if (!s->vm.diag.out)

@@ -24,6 +24,8 @@
 #define MAX_SEEN	16
 #define FAKE_RIP	0x101234ULL
 #define FAKE_BANKS	10
+#define INTEL_6_85	0x50654u	/* CPUID 1 EAX: family 6, model 0x55 */
+#define AMD_19_1	0xa00f11u	/* CPUID 1 EAX: family 0xf + 0xa, model 1 */
 
 static _Alignas(4096) unsigned char ram[RAM_SIZE];
 static _Alignas(4096) unsigned char vmm_page[4096];	/* not guest RAM */

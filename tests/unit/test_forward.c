@@ -18,32 +18,31 @@
 #include "tests/unit/fake_fwd.h"
 
 static struct fixture *setup_with(enum mce_profile profile, unsigned int nr, int ao_target,
-				  unsigned int family, unsigned int model)
+				  uint32_t cpuid_version)
 {
 	struct fwd_config cfg = { .profile = profile, .bank = MCE_QEMU_BANK,
 				  .ao_target = ao_target };
 	struct fixture *fx = fake_setup(&cfg, CAP, nr);
 
-	fx->vm.family = family;
-	fx->vm.model = model;
+	fx->vm.cpuid_version = cpuid_version;
 	return fx;
 }
 
 static int setup(void **state)
 {
-	*state = setup_with(MCE_PROFILE_QEMU7, 1, 0, 6, 0x55);
+	*state = setup_with(MCE_PROFILE_QEMU7, 1, 0, INTEL_6_85);
 	return 0;
 }
 
 static int setup_smp_intel(void **state)
 {
-	*state = setup_with(MCE_PROFILE_QEMU7, 3, 0, 6, 0x55);
+	*state = setup_with(MCE_PROFILE_QEMU7, 3, 0, INTEL_6_85);
 	return 0;
 }
 
 static int setup_smp_amd(void **state)
 {
-	*state = setup_with(MCE_PROFILE_AMD, 3, 0, 0x19, 0x1);
+	*state = setup_with(MCE_PROFILE_AMD, 3, 0, AMD_19_1);
 	return 0;
 }
 

@@ -21,9 +21,6 @@
 
 #include "tests/unit/fake_fwd.h"
 
-#define INTEL_6_85	0x50654u	/* CPUID 1 EAX: family 6, model 0x55 */
-#define AMD_19_1	0xa00f11u	/* CPUID 1 EAX: family 0xf + 0xa, model 1 */
-
 /* nr vCPUs under QEMU major.minor with profile, the guest's CPUID 1 EAX and vendor. */
 static struct fixture *setup_with(unsigned int major, unsigned int minor, enum mce_profile profile,
 				  unsigned int nr, uint32_t cpuid_version, bool amd, uint64_t cap)

@@ -260,17 +260,18 @@ static void test_broadcast(void **state)
 static void test_wants_broadcast(void **state)
 {
 	(void)state;
-	assert_false(mce_wants_broadcast(MCE_PROFILE_QEMU7, 6, 13, false));
-	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU7, 6, 14, false));
-	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU62, 6, 0x55, false));
-	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU7, 7, 0, false));
-	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU7, 15, 6, false));
-	assert_false(mce_wants_broadcast(MCE_PROFILE_QEMU7, 5, 30, false));
+	/* CPUID 1 EAX: family 11:8, model 7:4, extended model 19:16. */
+	assert_false(mce_wants_broadcast(MCE_PROFILE_QEMU7, 0x6d0, false));	/* 6, 13 */
+	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU7, 0x6e0, false));	/* 6, 14 */
+	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU62, 0x50654, false));	/* 6, 0x55 */
+	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU7, 0x700, false));	/* 7, 0 */
+	assert_true(mce_wants_broadcast(MCE_PROFILE_QEMU7, 0xf60, false));	/* 15, 6 */
+	assert_false(mce_wants_broadcast(MCE_PROFILE_QEMU7, 0x105e0, false));	/* 5, 30 */
 	/* LMCE: local, no broadcast. */
-	assert_false(mce_wants_broadcast(MCE_PROFILE_QEMU7, 6, 0x55, true));
+	assert_false(mce_wants_broadcast(MCE_PROFILE_QEMU7, 0x50654, true));
 	/* AMD guests never broadcast, whatever the family. */
-	assert_false(mce_wants_broadcast(MCE_PROFILE_AMD, 0x19, 1, false));
-	assert_false(mce_wants_broadcast(MCE_PROFILE_AMD, 6, 14, false));
+	assert_false(mce_wants_broadcast(MCE_PROFILE_AMD, 0xa00f11, false));	/* 0x19, 1 */
+	assert_false(mce_wants_broadcast(MCE_PROFILE_AMD, 0x6e0, false));
 }
 
 static void test_cap_check_accept(void **state)
