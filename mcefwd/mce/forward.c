@@ -225,13 +225,29 @@ static const char *forward_origin_words(struct fwd_vcpu *c, const struct mce_eve
 	}
 }
 
+unsigned int forward_event_lsb(const struct mce_event *ev)
+{
+	return ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
+}
+
+bool forward_same_again(struct fwd_vcpu *c, bool ar, uint64_t gpa, uint64_t rip)
+{
+	if (ar && gpa == c->last_gpa && rip == c->last_rip)
+		c->repeats++;
+	else
+		c->repeats = 1;
+	c->last_gpa = gpa;
+	c->last_rip = rip;
+	return c->repeats >= FWD_LIVELOCK;
+}
+
 /* An AR or AO: decide, encode, deliver, fan out. */
 static int forward_error(struct fwd_vcpu *c, const struct mce_event *ev)
 {
 	struct fwd_vm *f = c->vm;
 	enum mce_kind kind = ev->kind == MCE_EVENT_AO ? MCE_AO : MCE_AR;
 	const char *kname = kind == MCE_AO ? "BUS_MCEERR_AO" : "BUS_MCEERR_AR";
-	unsigned int lsb = ev->lsb < 12 || ev->lsb > 40 ? 12 : (unsigned int)ev->lsb;
+	unsigned int lsb = forward_event_lsb(ev);
 	void *hva = (void *)((uintptr_t)ev->addr & ~((1UL << lsb) - 1));
 	bool emulated = ev->origin == MCE_ORIGIN_EMULATED;
 	struct fwd_entry *e = forward_log_new(c);
@@ -273,16 +289,10 @@ static int forward_error(struct fwd_vcpu *c, const struct mce_event *ev)
 	r = c->port->rip(c->ctx, &e->rip);
 	if (r < 0)
 		return r;
-	if (kind == MCE_AR && e->gpa == c->last_gpa && e->rip == c->last_rip) {
-		if (++c->repeats >= FWD_LIVELOCK)
-			return forward_stop(c, FWD_STOP_LIVELOCK, ELOOP,
-					    "livelock: the guest touched poisoned gpa 0x%lx at rip 0x%lx %u times and never got past it (is the #MC dropped, e.g. MCi_CTL cleared?): VM stopped",
-					    (unsigned long)e->gpa, (unsigned long)e->rip, c->repeats);
-	} else {
-		c->repeats = 1;
-	}
-	c->last_gpa = e->gpa;
-	c->last_rip = e->rip;
+	if (forward_same_again(c, kind == MCE_AR, e->gpa, e->rip))
+		return forward_stop(c, FWD_STOP_LIVELOCK, ELOOP,
+				    "livelock: the guest touched poisoned gpa 0x%lx at rip 0x%lx %u times and never got past it (is the #MC dropped, e.g. MCi_CTL cleared?): VM stopped",
+				    (unsigned long)e->gpa, (unsigned long)e->rip, c->repeats);
 	r = deliver_mce(c, e);
 	if (r < 0)
 		return r;

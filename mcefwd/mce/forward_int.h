@@ -21,6 +21,13 @@ struct fwd_entry *forward_log_new(struct fwd_vcpu *c);
  * broadcast bank-1 error or a notice (route.c).
  */
 void route_fanout(struct fwd_vcpu *c, const struct fwd_entry *e);
+/* An event's si_addr_lsb as forwarding trusts it: 12 (a page) unless 12 to 40. */
+unsigned int forward_event_lsb(const struct mce_event *ev);
+/*
+ * Counts an error at gpa, rip: true once the same AR (ar) came at the same
+ * RIP FWD_LIVELOCK times in a row, the guest unable to get past it.
+ */
+bool forward_same_again(struct fwd_vcpu *c, bool ar, uint64_t gpa, uint64_t rip);
 /* Stops the VM through the port, said once on the diagnostics too; returns -err. */
 int forward_stop(struct fwd_vcpu *c, enum fwd_stop reason, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
