@@ -66,7 +66,7 @@ static inline bool fwd_is_qemu(const struct fwd_config *cfg)
 const char *fwd_model_name(const struct fwd_config *cfg, char *buf, size_t size);
 /*
  * Parses --model: mcefwd, or qemu-MAJOR[.MINOR] from 2.11 (the first QEMU
- * to forward BUS_MCEERR_* as it does now) to 99.
+ * to forward BUS_MCEERR_* as it does now) to 99; qemu-7 is 7.2.
  */
 int fwd_model_parse(const char *s, struct qemu_release *out);
 
@@ -76,7 +76,7 @@ enum fwd_stop {
 	FWD_STOP_NO_SER,	/* an AR the guest cannot recover: MCG_CAP lacks SER_P */
 	FWD_STOP_NOT_RAM,	/* an AR in memory the VMM uses, not guest RAM */
 	FWD_STOP_LIVELOCK,	/* the same AR at the same RIP FWD_LIVELOCK times */
-	/* Under a QEMU model, where QEMU itself ends or resets (these stay last): */
+	/* Under a QEMU model, where QEMU itself ends or resets: */
 	FWD_STOP_QEMU_EXIT,	/* hardware_memory_error: QEMU exit(1)s */
 	FWD_STOP_QEMU_SIGBUS,	/* a second MCEERR SIGBUS before the first was handled: QEMU dies of it */
 	FWD_STOP_QEMU_RESET,	/* do_inject_x86_mce asked for a guest reset (triple fault) */

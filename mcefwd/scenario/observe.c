@@ -90,6 +90,26 @@ static void observe_rip_words(struct vm *vm, const struct vcpu *v0,
 	snprintf(buf, len, "elsewhere");
 }
 
+/*
+ * How a QEMU model's VM ended, in the words a real QEMU's runs use
+ * (qemu/scenario.c); NULL for a stop of mcefwd's own model.
+ */
+static const char *observe_qemu_end(enum fwd_stop stop)
+{
+	switch (stop) {
+	case FWD_STOP_QEMU_RESET:
+		return "reset";
+	case FWD_STOP_QEMU_EXIT:
+		return "QEMU exit";
+	case FWD_STOP_QEMU_SIGBUS:
+		return "QEMU killed by SIGBUS";
+	case FWD_STOP_REFAULT:
+		return "re-fault loop";
+	default:
+		return NULL;
+	}
+}
+
 static void observe_result(struct vm *vm, const struct vcpu *v0, struct run_result *res)
 {
 	struct run_observation *o = &res->obs;
@@ -110,12 +130,8 @@ static void observe_result(struct vm *vm, const struct vcpu *v0, struct run_resu
 		snprintf(o->note, sizeof(o->note), "KVM shut the guest down (triple fault)");
 		break;
 	case VCPU_MCE_STOPPED:
-		/* QEMU's own ends, in the words the real QEMU's runs use (qemu/scenario.c). */
-		if (v0->res.stop >= FWD_STOP_QEMU_EXIT) {
-			snprintf(o->outcome, sizeof(o->outcome), "%s",
-				 v0->res.stop == FWD_STOP_QEMU_RESET ? "reset" :
-				 v0->res.stop == FWD_STOP_QEMU_EXIT ? "QEMU exit" :
-				 v0->res.stop == FWD_STOP_REFAULT ? "re-fault loop" : "QEMU killed by SIGBUS");
+		if (observe_qemu_end(v0->res.stop)) {
+			snprintf(o->outcome, sizeof(o->outcome), "%s", observe_qemu_end(v0->res.stop));
 			snprintf(o->note, sizeof(o->note), "%.*s", (int)sizeof(o->note) - 1,
 				 v0->res.error);
 		} else if (v0->res.stop == FWD_STOP_LIVELOCK) {
@@ -170,9 +186,9 @@ void observe_summarize(struct vm *vm, const struct vcpu *v0, struct run_result *
 			 v0->res.nr_mce);
 		return;
 	case VCPU_MCE_STOPPED:
-		if (v0->res.stop >= FWD_STOP_QEMU_EXIT)
+		if (observe_qemu_end(v0->res.stop))
 			snprintf(res->seen, sizeof(res->seen), "%u #MC, then %s", v0->res.nr_mce,
-				 res->obs.outcome);
+				 observe_qemu_end(v0->res.stop));
 		else
 			snprintf(res->seen, sizeof(res->seen), "no #MC: VM stopped");
 		return;
