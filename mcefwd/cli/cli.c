@@ -222,9 +222,6 @@ static int cli_option(struct cli *c, int opt, const char *arg, bool *banks_set,
 	case OPT_MODEL:
 		if (fwd_model_parse(arg, &vm->fwd.model))
 			return cli_bad("--model", arg, "mcefwd, or a QEMU release: qemu-6.2, qemu-7 (7.2), qemu-9.1, qemu-X.Y from 2.11");
-		/* qemu-7: the release Debian 12 ships, whose rules the lab checks. */
-		if (!strcmp(arg, "qemu-7"))
-			vm->fwd.model.minor = 2;
 		c->model_set = true;
 		return 0;
 	case OPT_BANK:

@@ -278,6 +278,9 @@ static void test_model_parse(void **state)
 	assert_int_equal(fwd_model_parse("qemu-6.2", &r), 0);
 	assert_int_equal(fwd_model_parse("qemu-7", &r), 0);
 	assert_int_equal(r.major, 7);
+	assert_int_equal(r.minor, 2);
+	assert_int_equal(fwd_model_parse("qemu-7.0", &r), 0);
+	assert_int_equal(r.minor, 0);
 	assert_int_equal(fwd_model_parse("qemu-2.11", &r), 0);
 	assert_int_equal(fwd_model_parse("qemu-2.10", &r), -EINVAL);
 	assert_int_equal(fwd_model_parse("qemu-", &r), -EINVAL);
