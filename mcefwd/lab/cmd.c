@@ -56,8 +56,16 @@ static const char lab_usage[] =
 "                          nested KVM far slower, and its kernel may stall)\n"
 "      --memory SIZE       its RAM (default 4G)\n"
 "      --timeout SECONDS   bound on the whole run (default 1800)\n"
+"      --silence SECONDS   while COMMAND runs, the lab's /init says it is alive\n"
+"                          every 2 s; silent this long (default 30), its\n"
+"                          kernel is nudged with a line on a serial port, and\n"
+"                          silent as long again, it is taken for stopped and\n"
+"                          the run fails (a lost wake-up in QEMU's emulation\n"
+"                          can leave the CPU halted with nothing to wake it;\n"
+"                          a nudge that helped is said on stderr)\n"
 "      --console FILE      keep the kernel's console log in FILE\n"
-"  -q, --quiet             do not say the lab's own steps (failures still)\n"
+"  -q, --quiet             do not say the lab's own steps (failures and\n"
+"                          nudges still)\n"
 "      --cache-dir         print the kernel cache directory and exit\n"
 "  -h, --help              this text\n"
 "\n"
@@ -70,7 +78,8 @@ static const char lab_usage[] =
 "\n"
 "Exit status: COMMAND's. If the lab itself cannot run it: 4 when this host\n"
 "lacks something (QEMU, the first download), 1 when the lab broke (a kernel\n"
-"panic, no boot, a hang past --timeout); either is said on stderr.\n"
+"panic, no boot, a hang past --timeout, a kernel silent past --silence);\n"
+"either is said on stderr.\n"
 "\n"
 "Examples:\n"
 "  mcefwd lab -- mcefwd run ar ao --poison=hwpoison\n"
@@ -98,7 +107,7 @@ static void lab_print_note(void *priv, const char *line)
 static const struct lab_notes lab_stderr_notes = { .fn = lab_print_note };
 
 enum { OPT_KDEB = 256, OPT_KERNEL, OPT_MODULES, OPT_NPT, OPT_CPUS, OPT_MEMORY, OPT_TIMEOUT,
-	OPT_CONSOLE, OPT_CACHE_DIR, OPT_LIST_KERNELS, OPT_JSON };
+	OPT_CONSOLE, OPT_CACHE_DIR, OPT_LIST_KERNELS, OPT_JSON, OPT_SILENCE };
 
 static const struct option lab_options[] = {
 	{ "kernel-deb", required_argument, NULL, OPT_KDEB },
@@ -108,6 +117,7 @@ static const struct option lab_options[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "silence", required_argument, NULL, OPT_SILENCE },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "cache-dir", no_argument, NULL, OPT_CACHE_DIR },
 	{ "list-kernels", no_argument, NULL, OPT_LIST_KERNELS },
@@ -232,6 +242,11 @@ int lab_main(int argc, char **argv)
 				return lab_bad("--timeout", optarg, "seconds, from 1 to 86400");
 			o.timeout_s = (unsigned int)v;
 			break;
+		case OPT_SILENCE:
+			if (cli_parse_u64(optarg, &v) || v < 5 || v > 3600)
+				return lab_bad("--silence", optarg, "seconds, from 5 to 3600");
+			o.silence_s = (unsigned int)v;
+			break;
 		case OPT_CONSOLE:
 			o.console = optarg;
 			break;
@@ -287,6 +302,9 @@ int lab_main(int argc, char **argv)
 		fprintf(stderr, "mcefwd lab: %s\n", error_get());
 		return KSFT_USAGE;
 	}
+	/* A silence that needed a nudge is said even with -q: the run was not as it should be. */
+	if (!o.notes && res.nudged[0])
+		fprintf(stderr, "# lab: %s\n", res.nudged);
 	return lab_status(&res);
 }
 

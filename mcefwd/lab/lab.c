@@ -184,6 +184,9 @@ static void lab_judge_end(struct lab_run_state *s, const struct lab_qemu_end *en
 		lab_end(res, LAB_FAILED, "interrupted: QEMU stopped");
 	else if (s->error[0])
 		lab_end(res, LAB_FAILED, "the lab could not run the command: %s", s->error);
+	else if (end->frozen)
+		lab_end(res, LAB_FAILED, "the kernel stopped: /init silent for %.0f s, a nudge on its serial port did not wake it: QEMU stopped (--silence sets the bound)",
+			end->silent_s);
 	else if (end->timed_out)
 		lab_end(res, LAB_FAILED, "no result after %u s: QEMU stopped (--timeout sets the bound)",
 			s->o->timeout_s ? s->o->timeout_s : LAB_DEFAULT_TIMEOUT_S);
@@ -283,6 +286,7 @@ int lab_run(const struct lab_opts *o, char *const argv[], char *const envp[], co
 		.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO, .console = console,
 		.on_control = lab_on_control, .priv = &s,
 		.timeout_s = o->timeout_s ? o->timeout_s : LAB_DEFAULT_TIMEOUT_S,
+		.quiet_s = o->silence_s ? o->silence_s : LAB_DEFAULT_SILENCE_S,
 	};
 	lab_note(o->notes, "booting under QEMU's TCG: %u CPU(s), %u MiB, kvm_amd npt=%d", qc.cpus,
 		 qc.mem_mb, o->npt);
@@ -298,6 +302,13 @@ int lab_run(const struct lab_opts *o, char *const argv[], char *const envp[], co
 		goto out;
 	}
 	lab_judge_end(&s, &end, &qc);
+	if (end.nudges && !end.frozen) {
+		res->nudges = end.nudges;
+		lab_fmt(res->nudged, sizeof(res->nudged),
+			"/init went silent %u time(s), for up to %.0f s; a nudge on its serial port was answered within %.1f s ('mcefwd lab --help', --silence)",
+			end.nudges, end.silent_s, end.woke_s);
+		lab_note(o->notes, "%s", res->nudged);
+	}
 	if (res->how == LAB_FAILED && end.console_tail[0] && !end.interrupted) {
 		/* The console's last lines say more than any summary. */
 		const char *tail = end.console_tail;

@@ -20,6 +20,11 @@
 
 #define LAB_DEFAULT_TIMEOUT_S	1800
 #define LAB_DEFAULT_MEM_MB	4096
+/*
+ * /init says "alive" every 2 s while the command runs; this long without a
+ * word, its kernel is nudged, and as long again, it is taken for stopped.
+ */
+#define LAB_DEFAULT_SILENCE_S	30
 
 struct lab_opts {
 	struct kernel_arg kernel;	/* --kernel (zero: Debian's current kernel) */
@@ -29,6 +34,7 @@ struct lab_opts {
 	unsigned int cpus;		/* 0: one (lab.c says why) */
 	unsigned int mem_mb;		/* 0: LAB_DEFAULT_MEM_MB */
 	unsigned int timeout_s;		/* the whole boot; 0: LAB_DEFAULT_TIMEOUT_S */
+	unsigned int silence_s;		/* /init's silence that is nudged; 0: LAB_DEFAULT_SILENCE_S */
 	const char *console;		/* keep the kernel's console in this file, or NULL */
 	const struct lab_notes *notes;	/* what the lab does, as it goes */
 };
@@ -50,6 +56,8 @@ struct lab_result {
 	double boot_s;			/* QEMU start to the command's start */
 	double wall_s;			/* the whole run, kernel preparation included */
 	unsigned int wrote;		/* files the command wrote (thrown away with the lab) */
+	unsigned int nudges;		/* silences of /init's that a nudge ended */
+	char nudged[256];		/* what they were, a sentence; "" if none */
 };
 
 /*

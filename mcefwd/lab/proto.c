@@ -100,6 +100,7 @@ void proto_parse_line(const char *line, struct proto_line *out)
 		{ "kvm", PROTO_EV_KVM, false }, { "run", PROTO_EV_RUN, true },
 		{ "wrote", PROTO_EV_WROTE, false }, { "exit", PROTO_EV_EXIT, true },
 		{ "signal", PROTO_EV_SIGNAL, true }, { "error", PROTO_EV_ERROR, false },
+		{ "alive", PROTO_EV_ALIVE, true },
 	};
 	size_t wl = strcspn(line, " ");
 

@@ -16,12 +16,15 @@
  *   mod NAME ok|optional-failed|failed ERRNO
  *   kvm api=N mce=BANKS npt=Y nested=1 nrips=0    /dev/kvm as the lab has it
  *   run MS                             the command starts
+ *   alive MS                           from "run" on, every PROTO_ALIVE_MS
  *   wrote PATH                         written outside the lab's scratch space
  *   exit STATUS | signal SIG           how the command ended
  *   error TEXT                         the lab could not run the command
  *
  * Host to init on the control port: "interrupt\n", the user's ^C: the
- * command gets SIGINT.
+ * command gets SIGINT. Any other line is ignored: the host sends an empty
+ * one to nudge a kernel that has stopped saying "alive" (its interrupt
+ * wakes a CPU halted with nothing else left to wake it).
  */
 #ifndef MCEFWD_LAB_PROTO_H
 #define MCEFWD_LAB_PROTO_H
@@ -35,6 +38,7 @@ enum proto_port { PROTO_CONSOLE, PROTO_STDOUT, PROTO_STDERR, PROTO_CONTROL, PROT
 #define PROTO_CONFIG_PATH	"/lab/config"
 #define PROTO_SHARE_TAG		"mcefwdroot"
 #define PROTO_INTERRUPT		"interrupt"
+#define PROTO_ALIVE_MS		2000
 
 /* A growing buffer of records; out of memory is remembered, not fatal. */
 struct proto_buf {
@@ -63,12 +67,12 @@ int proto_mod_split(char *value, struct proto_mod *m);
 /* One control line (without its newline), split into its word and the rest. */
 enum proto_event {
 	PROTO_EV_UNKNOWN, PROTO_EV_UP, PROTO_EV_MOD, PROTO_EV_KVM, PROTO_EV_RUN,
-	PROTO_EV_WROTE, PROTO_EV_EXIT, PROTO_EV_SIGNAL, PROTO_EV_ERROR,
+	PROTO_EV_WROTE, PROTO_EV_EXIT, PROTO_EV_SIGNAL, PROTO_EV_ERROR, PROTO_EV_ALIVE,
 };
 struct proto_line {
 	enum proto_event ev;
 	const char *rest;	/* after the word and one space, "" if none */
-	long num;		/* up/run: ms; exit: status; signal: number; else 0 */
+	long num;		/* up/run/alive: ms; exit: status; signal: number; else 0 */
 };
 void proto_parse_line(const char *line, struct proto_line *out);
 

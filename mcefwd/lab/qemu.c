@@ -171,12 +171,24 @@ static void on_console_line(void *ctx, const char *line)
 	console_line(ctx, line);
 }
 
+/* The control port's lines, and whether /init is due to say "alive": from "run". */
+struct ctl_ctx {
+	const struct lab_qemu_io *io;
+	bool alive;
+};
+
 static void on_control_line(void *ctx, const char *line)
 {
-	const struct lab_qemu_io *io = ctx;
+	struct ctl_ctx *cc = ctx;
+	struct proto_line l;
 
-	if (io->on_control)
-		io->on_control(io->priv, line);
+	proto_parse_line(line, &l);
+	if (l.ev == PROTO_EV_RUN || l.ev == PROTO_EV_ALIVE)
+		cc->alive = true;
+	else if (l.ev == PROTO_EV_EXIT || l.ev == PROTO_EV_SIGNAL || l.ev == PROTO_EV_ERROR)
+		cc->alive = false;
+	if (cc->io->on_control)
+		cc->io->on_control(cc->io->priv, line);
 }
 
 static void stop_qemu(pid_t pid, int sig)
@@ -194,7 +206,8 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 	char *argv[64], store[8192];
 	struct line_buf con_lb = { .len = 0 }, ctl_lb = { .len = 0 };
 	struct pollfd p[NR_P];
-	double t0 = now_s(), deadline, kill_at = 0, grace_end = 0;
+	double t0 = now_s(), deadline, kill_at = 0, grace_end = 0, last_ctl = t0, nudged = 0;
+	struct ctl_ctx cc = { .io = io, .alive = false };
 	pid_t pid, parent = getpid();
 	int open_fds = 0, argc;
 
@@ -270,6 +283,25 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 			term_sent = 1;
 			kill_at = t + 3;
 		}
+		/*
+		 * A kernel whose /init stops saying "alive" has stopped: nudged
+		 * once, for a CPU halted with no interrupt left to wake it (a
+		 * wake-up lost in QEMU's emulation, docs/lab.md), then stopped.
+		 */
+		if (io->quiet_s && cc.alive && !term_sent && t - last_ctl > io->quiet_s) {
+			if (t - last_ctl > end->silent_s)
+				end->silent_s = t - last_ctl;
+			if (!nudged) {
+				proto_write_all(in[1], "\n", 1);
+				nudged = t;
+				end->nudges++;
+			} else if (t - nudged > io->quiet_s) {
+				end->frozen = true;
+				stop_qemu(pid, SIGTERM);
+				term_sent = 1;
+				kill_at = t + 3;
+			}
+		}
 		if (term_sent == 1 && t > kill_at) {
 			stop_qemu(pid, SIGKILL);
 			term_sent = 2;
@@ -308,7 +340,11 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 				proto_write_all(io->err_fd, buf, (size_t)n);
 				break;
 			case P_CTL:
-				split_lines(&ctl_lb, buf, (size_t)n, on_control_line, (void *)io);
+				last_ctl = now_s();
+				if (nudged && last_ctl - nudged > end->woke_s)
+					end->woke_s = last_ctl - nudged;
+				nudged = 0;
+				split_lines(&ctl_lb, buf, (size_t)n, on_control_line, &cc);
 				break;
 			default:
 				exec_keep_tail(end->qemu_err, sizeof(end->qemu_err), buf, (size_t)n);
@@ -317,7 +353,7 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 		}
 	}
 	if (ctl_lb.len)
-		split_lines(&ctl_lb, "\n", 1, on_control_line, (void *)io);
+		split_lines(&ctl_lb, "\n", 1, on_control_line, &cc);
 	if (io->console)
 		fflush(io->console);
 	while (waitpid(pid, &end->wait_status, 0) < 0) {

@@ -32,12 +32,23 @@ struct lab_qemu_io {
 	void (*on_control)(void *priv, const char *line);	/* each control line */
 	void *priv;
 	unsigned int timeout_s;		/* 0: none */
+	/*
+	 * 0, or: from "run" on, when /init says "alive" every PROTO_ALIVE_MS
+	 * (proto.h), a control port silent this long is nudged (an empty
+	 * line), and QEMU is stopped if it stays silent as long again. Until
+	 * "exit", "signal" or "error".
+	 */
+	unsigned int quiet_s;
 };
 
 struct lab_qemu_end {
 	int wait_status;		/* QEMU's, from waitpid */
 	bool started;			/* QEMU ran (exec succeeded) */
 	bool timed_out, interrupted;
+	bool frozen;			/* silent after a nudge: stopped (quiet_s) */
+	unsigned int nudges;		/* how often a silence was nudged */
+	double silent_s;		/* the longest silence, up to its nudge or the stop */
+	double woke_s;			/* the longest time from a nudge to the next line */
 	char panic[256];		/* the console's first line of a panic or oops */
 	char console_tail[2048];	/* the last of the console */
 	char qemu_err[1024];		/* the last of what QEMU itself wrote */

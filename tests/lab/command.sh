@@ -17,8 +17,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-labcmd.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 . tests/integration/lib.sh
 
-# 30 without the lab, 16 in it (a skip each where it cannot run).
-tap_plan 46
+# 31 without the lab, 18 in it (a skip each where it cannot run).
+tap_plan 49
 
 # lab ARGS...: the lab command; stdout in $tmp/out, stderr in $tmp/err, status in rc.
 # Its temporary files go under $tmp/t, so a QEMU it left is found by its path.
@@ -65,9 +65,12 @@ lab "$MCEFWD" lab --npt 2 -- true
 expect2 "--npt 2: a usage error naming it" 2 err "invalid --npt '2'"
 lab "$MCEFWD" lab --kernel /nonexistent -- true
 expect2 "--kernel without --modules: a usage error" 2 err '--kernel needs --modules'
+lab "$MCEFWD" lab --silence 4 -- true
+expect2 "--silence 4: a usage error naming the range" 2 err "invalid --silence '4': seconds, from 5 to 3600"
 lab "$MCEFWD" lab --help
 expect2 "--help teaches the options and the exit status" 0 out '^usage: mcefwd lab' '--kernel-deb' \
-	'--kernel K' '6\.12 ' '--list-kernels' '--npt' '--timeout' 'MCEFWD_LAB_CACHE' 'Exit status' 'Examples'
+	'--kernel K' '6\.12 ' '--list-kernels' '--npt' '--timeout' '--silence' 'MCEFWD_LAB_CACHE' \
+	'Exit status' 'Examples'
 
 # --kernel: a series the lab does not know, and what cannot go together.
 lab "$MCEFWD" lab --kernel=5.10 -- true
@@ -231,7 +234,7 @@ lab_why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err")
 if [ "$rc" = 4 ] && [ -n "$lab_why" ]; then
 	for t in "output, status, directory, environment: stdout" \
 		"output, status, directory, environment: stderr" "writes thrown away" "command not found" \
-		"timeout" "kernel panic" "SIGINT" "SIGINT to a command that ignores it" "SIGKILL" \
+		"timeout" "silence nudged" "silence stopped" "kernel panic" "SIGINT" "SIGINT to a command that ignores it" "SIGKILL" \
 		"--kernel=6.1" "--list-kernels lists it" "run --kernel=6.12" "caps --json" "bench --json" \
 		"run --json" "installed"; do
 		skip "the lab: $t" "$lab_why"
@@ -270,6 +273,20 @@ expect2 "a command that is not there: 127, named" 127 err 'cannot run /nonexiste
 
 lab "$MCEFWD" lab --timeout 10 -- sleep 600
 expect2 "a command past --timeout: exit 1 naming it, QEMU stopped" 1 err 'no result after 10 s'
+
+# A command that takes the lab's one CPU from /init (SCHED_FIFO, the real-time
+# throttle off) for SECONDS: /init says nothing meanwhile, as when the
+# kernel's CPU halts with nothing to wake it.
+hog='echo -1 >/proc/sys/kernel/sched_rt_runtime_us && read t _ </proc/uptime &&
+exec chrt -f 99 sh -c "end=\$((\${0%.*} + \$1)); while read u _ </proc/uptime && [ \${u%.*} -lt \$end ]; do :; done" "$t" "$1"'
+# 13 s against --silence 10: nudged 8 to 10 s in (/init speaks every 2 s),
+# heard again at 13 to 14 s, before the 18 s that would stop it.
+lab "$MCEFWD" lab --silence 10 -- sh -c "$hog" sh 13
+expect2 "/init silent past --silence, heard after its nudge: the run goes on (0), the nudge said" 0 err \
+	'^# lab: /init went silent 1 time\(s\), for up to 1[0-9] s; a nudge on its serial port was answered within [0-9.]+ s'
+lab "$MCEFWD" lab --silence 5 -- sh -c "$hog" sh 60
+expect2 "/init silent past --silence and as long again after its nudge: exit 1 naming it, QEMU stopped" 1 err \
+	'the kernel stopped: /init silent for 1[0-9] s, a nudge on its serial port did not wake it'
 
 lab "$MCEFWD" lab -- sh -c 'echo c >/proc/sysrq-trigger; sleep 30'
 expect2 "a kernel panic: exit 1 naming it, with the console's end" 1 err \

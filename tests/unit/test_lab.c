@@ -387,6 +387,12 @@ static void test_proto_control_lines(void **state)
 	assert_int_equal(l.ev, PROTO_EV_UNKNOWN);
 	proto_parse_line("exited 0", &l);
 	assert_int_equal(l.ev, PROTO_EV_UNKNOWN);
+	proto_parse_line("alive 61250", &l);
+	assert_int_equal(l.ev, PROTO_EV_ALIVE);
+	assert_int_equal(l.num, 61250);
+	/* The host's nudge, were it ever read back: no event. */
+	proto_parse_line("", &l);
+	assert_int_equal(l.ev, PROTO_EV_UNKNOWN);
 }
 
 /* ---- QEMU's command line ---- */

@@ -279,42 +279,53 @@ static void report_writes(const char *upper, const char *rel, int *left)
 
 /*
  * Whether the host asked, on the control port, to interrupt the command
- * (the user's ^C there). Reads what is there without waiting.
+ * (the user's ^C there). One read, of what poll() said is there: the port
+ * blocks, and any other line (the host's nudge) must not leave us waiting
+ * for more.
  */
 static bool interrupt_asked(void)
 {
 	static char line[64];
 	static size_t len;
-	char c;
+	bool asked = false;
+	char buf[64];
+	ssize_t n = read(ctl_fd, buf, sizeof(buf));
 
-	while (read(ctl_fd, &c, 1) == 1) {
-		if (c != '\n' && c != '\r') {
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] != '\n' && buf[i] != '\r') {
 			if (len < sizeof(line) - 1)
-				line[len++] = c;
+				line[len++] = buf[i];
 			continue;
 		}
 		line[len] = '\0';
 		len = 0;
 		if (!strcmp(line, PROTO_INTERRUPT))
-			return true;
+			asked = true;
 	}
-	return false;
+	return asked;
 }
 
 /*
  * Copies what the command writes to its pipes onto the ports, until both
- * close; passes the host's interrupt on to the command as SIGINT.
+ * close; passes the host's interrupt on to the command as SIGINT. Says
+ * "alive" every PROTO_ALIVE_MS meanwhile: a kernel that still schedules us
+ * has working timers, which the host watches for.
  */
 static int relay(int out_r, int err_r, pid_t child)
 {
 	struct pollfd p[3] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 }, { ctl_fd, POLLIN, 0 } };
 	int tty[2] = { out_fd, err_fd }, status = -1, open_pipes = 2;
-	long child_done = -1;
+	long child_done = -1, alive = uptime_ms();
 	char buf[65536];
 
 	while (open_pipes > 0) {
 		pid_t w;
 		int st;
+
+		if (uptime_ms() - alive >= PROTO_ALIVE_MS) {
+			alive = uptime_ms();
+			say("alive %ld", alive);
+		}
 
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (w == child) {
