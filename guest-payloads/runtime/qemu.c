@@ -85,8 +85,9 @@ static bool rt_qemu_x2apic_on(void)
 #define MSR_X2APIC_SVR		0x80f
 #define SVR_APIC_ENABLED	(1u << 8)
 #define SVR_SPURIOUS		0xff
-#define MSR_X2APIC_LVT_TIMER	0x832	/* vector, one-shot, unmasked */
-#define MSR_X2APIC_TIMER_ICR	0x838
+#define MSR_X2APIC_LVT_TIMER	0x832
+#define LVT_TIMER_PERIODIC	(1u << 17)	/* SDM vol. 3 "LVT": timer mode 01b */
+#define MSR_X2APIC_TIMER_ICR	0x838	/* 0 stops the timer, in either mode */
 #define MSR_X2APIC_TIMER_DCR	0x83e
 #define TIMER_DIVIDE_BY_1	0xb
 /*
@@ -96,6 +97,8 @@ static bool rt_qemu_x2apic_on(void)
 #define RT_QEMU_NAP_COUNT	10000000
 
 static uint8_t rt_qemu_napping[MCEFWD_MAX_VCPUS];
+/* A nap of this vCPU's under way: the one that owns the timer. */
+static uint8_t rt_qemu_in_nap[MCEFWD_MAX_VCPUS];
 
 void rt_qemu_cpu_init(void)
 {
@@ -103,19 +106,35 @@ void rt_qemu_cpu_init(void)
 		return;
 	wrmsr(MSR_X2APIC_SVR, SVR_APIC_ENABLED | SVR_SPURIOUS);
 	wrmsr(MSR_X2APIC_TIMER_DCR, TIMER_DIVIDE_BY_1);
-	wrmsr(MSR_X2APIC_LVT_TIMER, RT_VEC_TICK);
+	wrmsr(MSR_X2APIC_LVT_TIMER, RT_VEC_TICK | LVT_TIMER_PERIODIC);
 	rt_qemu_napping[rt_vcpu_id()] = 1;
 }
 
+/*
+ * Halts until the next tick, at most 10 ms. A #MC may come anywhere in a
+ * nap, and its handler may nap too (waiting for the console): only the
+ * outermost nap uses the timer, a nested one spins. A nested one that armed
+ * the timer again and took its tick would leave the outer hlt with none;
+ * and a #MC taken in the tick's own handler, before its EOI, halts with the
+ * tick's vector in service, where no further tick is delivered (SDM vol. 3
+ * "Interrupt, Task, and Processor Priority"): that halt would never end.
+ * The timer is periodic while the nap lasts: a #MC in sti's shadow returns
+ * with interrupts on, a tick may be taken there before the hlt, and the
+ * next one still ends it.
+ */
 void rt_qemu_nap(void)
 {
-	if (!rt_qemu_napping[rt_vcpu_id()]) {
+	unsigned int self = rt_vcpu_id();
+
+	if (!rt_qemu_napping[self] || READ_ONCE(rt_qemu_in_nap[self])) {
 		rt_qemu_delay();
 		return;
 	}
+	WRITE_ONCE(rt_qemu_in_nap[self], 1);
 	wrmsr(MSR_X2APIC_TIMER_ICR, RT_QEMU_NAP_COUNT);
-	/* The tick wakes the halt even if it came before: sti holds it off one instruction. */
 	asm volatile("sti; hlt; cli" ::: "memory");
+	wrmsr(MSR_X2APIC_TIMER_ICR, 0);
+	WRITE_ONCE(rt_qemu_in_nap[self], 0);
 }
 
 unsigned int rt_qemu_smp_boot(void)
