@@ -78,6 +78,9 @@ static void lab_on_control(void *priv, const char *line)
 	case PROTO_EV_ERROR:
 		lab_fmt(s->error, sizeof(s->error), "%s", l.rest);
 		break;
+	case PROTO_EV_ALIVE:
+		/* lab_qemu_run watches for it (--silence). */
+		break;
 	default:
 		lab_note(s->o->notes, "the lab's /init said something unknown: %s", line);
 		break;

@@ -17,8 +17,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcefwd-labcmd.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 . tests/integration/lib.sh
 
-# 31 without the lab, 18 in it (a skip each where it cannot run).
-tap_plan 49
+# 31 without the lab, 19 in it (a skip each where it cannot run).
+tap_plan 50
 
 # lab ARGS...: the lab command; stdout in $tmp/out, stderr in $tmp/err, status in rc.
 # Its temporary files go under $tmp/t, so a QEMU it left is found by its path.
@@ -234,7 +234,8 @@ lab_why=$(sed -n 's/^mcefwd lab: cannot run here: //p' "$tmp/err")
 if [ "$rc" = 4 ] && [ -n "$lab_why" ]; then
 	for t in "output, status, directory, environment: stdout" \
 		"output, status, directory, environment: stderr" "writes thrown away" "command not found" \
-		"timeout" "silence nudged" "silence stopped" "kernel panic" "SIGINT" "SIGINT to a command that ignores it" "SIGKILL" \
+		"timeout" "every /init line known" "silence nudged" "silence stopped" "kernel panic" \
+		"SIGINT" "SIGINT to a command that ignores it" "SIGKILL" \
 		"--kernel=6.1" "--list-kernels lists it" "run --kernel=6.12" "caps --json" "bench --json" \
 		"run --json" "installed"; do
 		skip "the lab: $t" "$lab_why"
@@ -273,6 +274,13 @@ expect2 "a command that is not there: 127, named" 127 err 'cannot run /nonexiste
 
 lab "$MCEFWD" lab --timeout 10 -- sleep 600
 expect2 "a command past --timeout: exit 1 naming it, QEMU stopped" 1 err 'no result after 10 s'
+# What /init said in those 10 s, "alive" every 2 s among it, is all the lab's.
+if grep -q '^# lab: /init went silent\|said something unknown' "$tmp/err" ||
+	! grep -q '^# lab: running the command' "$tmp/err"; then
+	not_ok "10 s of a command: every line /init says is known, no silence" "$tmp/err"
+else
+	ok "10 s of a command: every line /init says is known, no silence"
+fi
 
 # A command that takes the lab's one CPU from /init (SCHED_FIFO, the real-time
 # throttle off) for SECONDS: /init says nothing meanwhile, as when the
