@@ -286,7 +286,7 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 		/*
 		 * A kernel whose /init stops saying "alive" has stopped: nudged
 		 * once, for a CPU halted with no interrupt left to wake it (a
-		 * wake-up lost in QEMU's emulation, docs/lab.md), then stopped.
+		 * wake-up lost in QEMU's emulation, mcefwd(1) "lab"), then stopped.
 		 */
 		if (io->quiet_s && cc.alive && !term_sent && t - last_ctl > io->quiet_s) {
 			if (t - last_ctl > end->silent_s)
