@@ -57,12 +57,12 @@ static const char lab_usage[] =
 "      --memory SIZE       its RAM (default 4G)\n"
 "      --timeout SECONDS   bound on the whole run (default 1800)\n"
 "      --silence SECONDS   while COMMAND runs, the lab's /init says it is alive\n"
-"                          every 2 s; silent this long (default 30), its\n"
-"                          kernel is nudged with a line on a serial port, and\n"
-"                          silent as long again, it is taken for stopped and\n"
-"                          the run fails (a lost wake-up in QEMU's emulation\n"
-"                          can leave the CPU halted with nothing to wake it;\n"
-"                          a nudge that helped is said on stderr)\n"
+"                          every 2 s; silent for 5 s, its kernel is nudged\n"
+"                          with a line on a serial port (a lost wake-up in\n"
+"                          QEMU's emulation can leave the CPU halted with\n"
+"                          nothing to wake it; a nudge that helped is said on\n"
+"                          stderr), and silent for SECONDS (default 60), it\n"
+"                          is taken for stopped and the run fails\n"
 "      --console FILE      keep the kernel's console log in FILE\n"
 "  -q, --quiet             do not say the lab's own steps (failures and\n"
 "                          nudges still)\n"
@@ -243,8 +243,8 @@ int lab_main(int argc, char **argv)
 			o.timeout_s = (unsigned int)v;
 			break;
 		case OPT_SILENCE:
-			if (cli_parse_u64(optarg, &v) || v < 5 || v > 3600)
-				return lab_bad("--silence", optarg, "seconds, from 5 to 3600");
+			if (cli_parse_u64(optarg, &v) || v < 10 || v > 3600)
+				return lab_bad("--silence", optarg, "seconds, from 10 to 3600");
 			o.silence_s = (unsigned int)v;
 			break;
 		case OPT_CONSOLE:

@@ -21,10 +21,10 @@
 #define LAB_DEFAULT_TIMEOUT_S	1800
 #define LAB_DEFAULT_MEM_MB	4096
 /*
- * /init says "alive" every 2 s while the command runs; this long without a
- * word, its kernel is nudged, and as long again, it is taken for stopped.
+ * /init says "alive" every 2 s while the command runs; silent for two of
+ * them, its kernel is nudged, and silent this long, it is taken for stopped.
  */
-#define LAB_DEFAULT_SILENCE_S	30
+#define LAB_DEFAULT_SILENCE_S	60
 
 struct lab_opts {
 	struct kernel_arg kernel;	/* --kernel (zero: Debian's current kernel) */
@@ -34,7 +34,7 @@ struct lab_opts {
 	unsigned int cpus;		/* 0: one (lab.c says why) */
 	unsigned int mem_mb;		/* 0: LAB_DEFAULT_MEM_MB */
 	unsigned int timeout_s;		/* the whole boot; 0: LAB_DEFAULT_TIMEOUT_S */
-	unsigned int silence_s;		/* /init's silence that is nudged; 0: LAB_DEFAULT_SILENCE_S */
+	unsigned int silence_s;		/* /init's silence that stops it; 0: LAB_DEFAULT_SILENCE_S */
 	const char *console;		/* keep the kernel's console in this file, or NULL */
 	const struct lab_notes *notes;	/* what the lab does, as it goes */
 };

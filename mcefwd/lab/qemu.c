@@ -171,6 +171,9 @@ static void on_console_line(void *ctx, const char *line)
 	console_line(ctx, line);
 }
 
+/* Two "alive"s missed (proto.h PROTO_ALIVE_MS) and a second to spare. */
+#define QEMU_NUDGE_S	(2 * PROTO_ALIVE_MS / 1000 + 1)
+
 /* The control port's lines, and whether /init is due to say "alive": from "run". */
 struct ctl_ctx {
 	const struct lab_qemu_io *io;
@@ -284,18 +287,20 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 			kill_at = t + 3;
 		}
 		/*
-		 * A kernel whose /init stops saying "alive" has stopped: nudged
-		 * once, for a CPU halted with no interrupt left to wake it (a
-		 * wake-up lost in QEMU's emulation, mcefwd(1) "lab"), then stopped.
+		 * /init silent past two of its "alive"s is nudged at once, for
+		 * a CPU halted with no interrupt left to wake it (a wake-up lost
+		 * in QEMU's emulation, mcefwd(1) "lab"): the sooner, the less a
+		 * frozen kernel costs the command's own timeouts. Silent for
+		 * quiet_s, it is stopped.
 		 */
-		if (io->quiet_s && cc.alive && !term_sent && t - last_ctl > io->quiet_s) {
+		if (io->quiet_s && cc.alive && !term_sent && t - last_ctl > QEMU_NUDGE_S) {
 			if (t - last_ctl > end->silent_s)
 				end->silent_s = t - last_ctl;
 			if (!nudged) {
 				proto_write_all(in[1], "\n", 1);
 				nudged = t;
 				end->nudges++;
-			} else if (t - nudged > io->quiet_s) {
+			} else if (t - last_ctl > io->quiet_s) {
 				end->frozen = true;
 				stop_qemu(pid, SIGTERM);
 				term_sent = 1;

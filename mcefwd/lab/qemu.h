@@ -34,9 +34,9 @@ struct lab_qemu_io {
 	unsigned int timeout_s;		/* 0: none */
 	/*
 	 * 0, or: from "run" on, when /init says "alive" every PROTO_ALIVE_MS
-	 * (proto.h), a control port silent this long is nudged (an empty
-	 * line), and QEMU is stopped if it stays silent as long again. Until
-	 * "exit", "signal" or "error".
+	 * (proto.h), a control port silent for two of them is nudged (an
+	 * empty line), and QEMU is stopped if it stays silent quiet_s in all.
+	 * Until "exit", "signal" or "error".
 	 */
 	unsigned int quiet_s;
 };
@@ -45,7 +45,7 @@ struct lab_qemu_end {
 	int wait_status;		/* QEMU's, from waitpid */
 	bool started;			/* QEMU ran (exec succeeded) */
 	bool timed_out, interrupted;
-	bool frozen;			/* silent after a nudge: stopped (quiet_s) */
+	bool frozen;			/* silent for quiet_s, a nudge too: stopped */
 	unsigned int nudges;		/* how often a silence was nudged */
 	double silent_s;		/* the longest silence, up to its nudge or the stop */
 	double woke_s;			/* the longest time from a nudge to the next line */
