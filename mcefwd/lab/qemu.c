@@ -279,13 +279,8 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 			proto_write_all(in[1], PROTO_INTERRUPT "\n", sizeof(PROTO_INTERRUPT));
 			grace_end = t + QEMU_GRACE_S;
 		}
-		if (!term_sent && ((deadline && t > deadline) || (grace_end && t > grace_end))) {
-			if (!end->interrupted)
-				end->timed_out = true;
-			stop_qemu(pid, SIGTERM);
-			term_sent = 1;
-			kill_at = t + 3;
-		}
+		bool out_of_time = (deadline && t > deadline) || (grace_end && t > grace_end);
+
 		/*
 		 * /init silent past two of its "alive"s is nudged at once, for
 		 * a CPU halted with no interrupt left to wake it (a wake-up lost
@@ -293,7 +288,8 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 		 * frozen kernel costs the command's own timeouts. Silent for
 		 * quiet_s, it is stopped.
 		 */
-		if (io->quiet_s && cc.alive && !term_sent && t - last_ctl > QEMU_NUDGE_S) {
+		if (io->quiet_s && cc.alive && !term_sent && !out_of_time &&
+		    t - last_ctl > QEMU_NUDGE_S) {
 			if (t - last_ctl > end->silent_s)
 				end->silent_s = t - last_ctl;
 			if (!nudged) {
@@ -302,10 +298,14 @@ int lab_qemu_run(const struct lab_qemu_cfg *c, const struct lab_qemu_io *io,
 				end->nudges++;
 			} else if (t - last_ctl > io->quiet_s) {
 				end->frozen = true;
-				stop_qemu(pid, SIGTERM);
-				term_sent = 1;
-				kill_at = t + 3;
 			}
+		}
+		if (!term_sent && (out_of_time || end->frozen)) {
+			if (out_of_time && !end->interrupted)
+				end->timed_out = true;
+			stop_qemu(pid, SIGTERM);
+			term_sent = 1;
+			kill_at = t + 3;
 		}
 		if (term_sent == 1 && t > kill_at) {
 			stop_qemu(pid, SIGKILL);
